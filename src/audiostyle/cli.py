@@ -1,0 +1,256 @@
+"""Command line: ``audiostyle transfer | texture | demo | extractors``.
+
+User mistakes end with one line on stderr and exit status 2; a failed optimisation with status
+1; Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import extractors
+from .audio import Audio, check_output_path, save_audio
+from .domains import DOMAINS
+from .errors import AudioStyleError, SynthesisError
+from .synthesis import OPTIMIZERS
+from .transfer import DEFAULT_REFINE_ITERATIONS, INITS, Result, texture, transfer
+
+log = logging.getLogger("audiostyle")
+
+EXIT_USER_ERROR = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USER_ERROR
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s", stream=sys.stderr, force=True,
+    )
+    previous = signal.signal(signal.SIGINT, _interrupt_handler())
+    try:
+        return args.run(args)
+    except AudioStyleError as exc:
+        print(f"audiostyle: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except SynthesisError as exc:
+        print(f"audiostyle: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("audiostyle: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_handler():
+    """First Ctrl-C: KeyboardInterrupt (the optimisation stops and keeps its best result);
+    second: exit at once."""
+    count = 0
+
+    def handler(signum, frame):
+        nonlocal count
+        count += 1
+        if count == 1:
+            raise KeyboardInterrupt
+        os.write(2, b"\naudiostyle: second Ctrl-C: exiting now, without saving\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    return handler
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _run_transfer(args: argparse.Namespace) -> int:
+    out = check_output_path(args.output, inputs=(args.content, args.style))
+    result = transfer(
+        args.content, args.style, init=args.init, content_weight=args.content_weight,
+        output_sr=args.output_sr, **_synthesis_options(args),
+    )
+    return _save(result, out, inputs=(args.content, args.style))
+
+
+def _run_texture(args: argparse.Namespace) -> int:
+    out = check_output_path(args.output, inputs=(args.style,))
+    result = texture(args.style, seconds=args.seconds, output_sr=args.output_sr,
+                     **_synthesis_options(args))
+    return _save(result, out, inputs=(args.style,))
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import bongo_loop, canon_melody
+
+    sr = 22050
+    folder = Path(args.output)
+    content = Audio(canon_melody(sr)[None], sr, "content")
+    style = Audio(bongo_loop(sr)[None], sr, "style")
+    paths = {name: folder / f"{name}.wav" for name in ("content", "style", "result")}
+    save_audio(paths["content"], content)
+    save_audio(paths["style"], style)
+    print(f"content: {paths['content']}  (Pachelbel's Canon, harmonic tone)")
+    print(f"style:   {paths['style']}  (bongo loop)")
+    result = transfer(content, style, **_synthesis_options(args))
+    return _save(result, paths["result"], inputs=(paths["content"], paths["style"]))
+
+
+def _run_extractors(args: argparse.Namespace) -> int:
+    for name in extractors.available():
+        cls = extractors.extractor_class(name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {summary}")
+        print(f"    domains: {', '.join(_domains(cls))} (default {cls.default_domain}); "
+              f"default iterations {cls.default_iterations}")
+        for key, default in extractors.options(name).items():
+            print(f"    {key} = {default!r}")
+    return 0
+
+
+def _domains(cls: type) -> list[str]:
+    return ["spectrogram", "waveform"] if cls.default_domain == "spectrogram" else ["waveform"]
+
+
+def _synthesis_options(args: argparse.Namespace) -> dict:
+    return {
+        "extractor": args.extractor,
+        "options": _parse_options(args.option),
+        "working_sr": args.sr,
+        "domain": args.domain,
+        "iterations": args.iterations,
+        "refine_iterations": args.refine,
+        "optimizer": args.optimizer,
+        "learning_rate": args.lr,
+        "griffin_lim_iterations": args.gl_iterations,
+        "seed": args.seed,
+        "device": args.device,
+        "progress": not args.quiet,
+    }
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AudioStyleError(f"--option {pair!r}: expected KEY=VALUE, e.g. filters=2048")
+        parsed[key.strip().replace("-", "_")] = value.strip()
+    return parsed
+
+
+def _save(result: Result, out: Path, *, inputs: tuple) -> int:
+    save_audio(out, result.audio, inputs=inputs)
+    stages = ", then ".join(
+        f"{name} {trace.iterations} it ({trace.best_db:.1f} dB)"
+        for name, trace in result.stages.items()
+    )
+    print(
+        f"wrote {out} ({result.audio.seconds:.1f} s, {result.audio.sr} Hz) in "
+        f"{result.seconds:.1f} s: {result.extractor}, {stages}; result loss "
+        f"{result.loss_db:.1f} dB from the start, style distance "
+        f"{result.style_distance_db:.1f} dB"
+    )
+    if result.interrupted:
+        print(f"audiostyle: interrupted after {result.iterations} iterations: saved the best "
+              f"result so far to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+# --- argument parsing ----------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
+    common.add_argument("-v", "--verbose", action="store_true", help="more detail")
+
+    synth = argparse.ArgumentParser(add_help=False)
+    group = synth.add_argument_group("synthesis")
+    group.add_argument("--extractor", "-e", default="shallow",
+                       help=f"feature extractor: {', '.join(extractors.available())} "
+                            "(default: shallow)")
+    group.add_argument("--option", "-X", action="append", default=[], metavar="KEY=VALUE",
+                       help="extractor option, repeatable (see `audiostyle extractors`)")
+    group.add_argument("--iterations", "-n", type=_positive_int, default=None,
+                       help="loss evaluations (default: the extractor's, see `extractors`)")
+    group.add_argument("--domain", choices=DOMAINS, default=None,
+                       help="optimise the spectrogram (then Griffin-Lim) or the waveform "
+                            "(default: the extractor's)")
+    group.add_argument("--refine", type=int, default=None, metavar="N",
+                       help="waveform iterations after the spectrogram domain's Griffin-Lim "
+                            f"(default {DEFAULT_REFINE_ITERATIONS}; 0 = the paper's method)")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    group.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate")
+    group.add_argument("--gl-iterations", type=int, default=100,
+                       help="Griffin-Lim iterations (spectrogram domain; default 100)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument("--sr", type=_positive_int, default=None, metavar="HZ",
+                       help="working (analysis) sample rate, for extractors that take one")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+
+    parser = argparse.ArgumentParser(
+        prog="audiostyle", description="Audio style transfer and sound texture synthesis.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser("transfer", parents=[common, synth],
+                            help="re-make CONTENT with the texture of STYLE")
+    p.add_argument("content", help="content sound file")
+    p.add_argument("style", help="style sound file")
+    p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
+    p.add_argument("--init", choices=INITS, default="content",
+                   help="start from the content (default) or from noise")
+    p.add_argument("--content-weight", type=float, default=0.0,
+                   help="weight of a content loss (default 0, as in the paper)")
+    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
+                   help="output sample rate (default: the content's)")
+    p.set_defaults(run=_run_transfer)
+
+    p = commands.add_parser("texture", parents=[common, synth],
+                            help="synthesise a new texture with the statistics of STYLE")
+    p.add_argument("style", help="style sound file")
+    p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
+    p.add_argument("--seconds", "-s", type=_positive_float, default=10.0,
+                   help="length of the result (default 10)")
+    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
+                   help="output sample rate (default: the style's)")
+    p.set_defaults(run=_run_texture)
+
+    p = commands.add_parser("demo", parents=[common, synth],
+                            help="synthesise demo sounds and transfer between them")
+    p.add_argument("-o", "--output", default="demo", help="output folder (default ./demo)")
+    p.set_defaults(run=_run_demo)
+
+    p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
+    p.set_defaults(run=_run_extractors)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

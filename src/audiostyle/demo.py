@@ -1,0 +1,83 @@
+"""Built-in demo sounds, synthesised in code (no audio files ship with audiostyle).
+
+- :func:`canon_melody`: the opening of Pachelbel's Canon in D (the eight-note top line over its
+  ground bass), as a harmonic tone with a soft attack.
+- :func:`bongo_loop`: a two-drum bongo pattern: decaying pitched noise bursts with a quick
+  downward pitch glide, looped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Top line and ground bass of the Canon's first bars (MIDI notes), one per half note.
+_CANON_TOP = (78, 76, 74, 73, 71, 69, 71, 73)  # F#5 E5 D5 C#5 B4 A4 B4 C#5
+_CANON_BASS = (50, 45, 47, 42, 43, 38, 43, 45)  # D3 A2 B2 F#2 G2 D2 G2 A2
+
+
+def _midi_hz(note: int) -> float:
+    return 440.0 * 2.0 ** ((note - 69) / 12)
+
+
+def harmonic_note(freq: float, seconds: float, sr: int, *, partials: int = 8) -> np.ndarray:
+    """A tone of ``partials`` harmonics with 1/k amplitudes, a 20 ms attack and a slow decay.
+
+    Returns ``(samples,)`` float32, peak below 1.
+    """
+    t = np.arange(int(seconds * sr)) / sr
+    ks = np.arange(1, partials + 1)
+    ks = ks[ks * freq < sr / 2]
+    tone = (np.sin(2 * np.pi * freq * ks[:, None] * t) / ks[:, None]).sum(0)
+    envelope = np.minimum(t / 0.02, 1.0) * np.exp(-t / (0.8 * seconds))
+    release = np.clip((seconds - t) / 0.03, 0.0, 1.0)
+    return (tone * envelope * release / ks.size**0.5).astype(np.float32)
+
+
+def canon_melody(sr: int = 22050, *, note_seconds: float = 0.75) -> np.ndarray:
+    """Pachelbel's Canon, first eight half notes with bass: ``(samples,)`` at ``sr`` Hz.
+
+    6 s long at the default ``note_seconds``; peak 0.5.
+    """
+    notes = [
+        harmonic_note(_midi_hz(top), note_seconds, sr)
+        + 0.6 * harmonic_note(_midi_hz(bass), note_seconds, sr, partials=5)
+        for top, bass in zip(_CANON_TOP, _CANON_BASS, strict=False)
+    ]
+    melody = np.concatenate(notes)
+    return (0.5 * melody / np.abs(melody).max()).astype(np.float32)
+
+
+def drum_hit(freq: float, sr: int, *, decay: float = 0.09, seed: int = 0) -> np.ndarray:
+    """One hand-drum stroke: a sine gliding down to ``freq`` plus a short noise burst
+    resonating around it, both decaying exponentially. ``(samples,)`` float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(6 * decay * sr)) / sr
+    glide = freq * (1 + 0.5 * np.exp(-t / 0.012))
+    body = np.sin(2 * np.pi * np.cumsum(glide) / sr) * np.exp(-t / decay)
+    noise = rng.standard_normal(t.size)
+    spectrum = np.fft.rfft(noise)
+    bins = np.fft.rfftfreq(t.size, 1 / sr)
+    spectrum *= np.exp(-0.5 * ((bins - 2.2 * freq) / (0.8 * freq)) ** 2)
+    slap = np.fft.irfft(spectrum, t.size) * np.exp(-t / 0.015)
+    slap /= np.abs(slap).max() + 1e-12
+    return (body + 0.6 * slap).astype(np.float32)
+
+
+def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0) -> np.ndarray:
+    """A bongo pattern of high (macho) and low (hembra) strokes on sixteenth notes, looped to
+    ``seconds``. ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    step = 60.0 / bpm / 4
+    pattern = "H.hLH.L.H.hLHhL."  # H/L: high/low drum, h: soft high, .: rest
+    drums = {"H": (420.0, 1.0), "h": (420.0, 0.45), "L": (290.0, 0.9)}
+    out = np.zeros(int(seconds * sr) + sr, dtype=np.float32)
+    for bar in range(int(np.ceil(seconds / (step * len(pattern))))):
+        for i, stroke in enumerate(pattern):
+            if stroke not in drums:
+                continue
+            freq, gain = drums[stroke]
+            hit = gain * drum_hit(freq, sr, seed=bar * len(pattern) + i)
+            start = int((bar * len(pattern) + i) * step * sr)
+            end = min(start + hit.size, out.size)
+            out[start:end] += hit[: end - start]
+    out = out[: int(seconds * sr)]
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)

@@ -1,0 +1,68 @@
+"""The extractor contract shared by every feature extractor."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from torch import Tensor, nn
+
+from ..dsp import Spectrogram
+from ..statistics import Gram, Statistic
+
+
+class Extractor(nn.Module, ABC):
+    """Maps a waveform ``(batch, time)`` at :attr:`sample_rate` Hz to named feature maps.
+
+    The work is split in two so that optimisation can run on either side of the front end:
+
+    - :meth:`analyse`: waveform → the network's input (the waveform itself for raw-waveform
+      extractors; ``log(1 + |STFT|)`` ``(batch, bins, frames)`` for spectral ones);
+    - :meth:`features`: input → ``{layer: (batch, channels, frames)}`` (or, for extractors
+      whose outputs are statistics already, ``{class: (batch, ...)}``).
+
+    Spectral extractors set :attr:`spectrogram`; their :meth:`analyse` is exactly that
+    spectrogram, which is what makes the ``spectrogram`` optimisation domain (optimise
+    ``log(1 + |STFT|)``, then Griffin-Lim) available for them.
+
+    :attr:`statistic` says how outputs are summarised (Gram matrices by default) and
+    :attr:`layer_weights` how the per-layer distances are weighted. Subclasses take their
+    options as keyword arguments with defaults; the registry exposes them to the CLI.
+    """
+
+    #: Registry name, e.g. ``"shallow"``.
+    name: ClassVar[str]
+    #: How each output is summarised and compared.
+    statistic: ClassVar[Statistic] = Gram()
+    #: Domain used when the user does not choose one.
+    default_domain: ClassVar[str] = "waveform"
+    #: Loss evaluations in the default domain when the user does not say.
+    default_iterations: ClassVar[int] = 100
+
+    def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
+        super().__init__()
+        self.sample_rate = int(sample_rate)
+        self.spectrogram = spectrogram
+        self.layer_weights: dict[str, float] = {}
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Optimisation domains this extractor supports."""
+        return ("waveform", "spectrogram") if self.spectrogram is not None else ("waveform",)
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input in samples (at :attr:`sample_rate`) giving one feature frame."""
+        return 1
+
+    def analyse(self, wave: Tensor) -> Tensor:
+        """Waveform ``(batch, time)`` → the input of :meth:`features`."""
+        return self.spectrogram(wave) if self.spectrogram is not None else wave
+
+    @abstractmethod
+    def features(self, inputs: Tensor) -> dict[str, Tensor]:
+        """Output of :meth:`analyse` → named feature maps."""
+
+    def forward(self, wave: Tensor) -> dict[str, Tensor]:
+        """Waveform ``(batch, time)`` → named feature maps."""
+        return self.features(self.analyse(wave))

@@ -1,0 +1,60 @@
+"""Shallow random CNN on the log-magnitude spectrogram (Ulyanov & Lebedev, 2016)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..dsp import Spectrogram
+from .base import Extractor
+
+
+class ShallowExtractor(Extractor):
+    """One wide random 1-D convolution over time on ``log(1 + |STFT|)``, then ReLU.
+
+    The frequency bins are the input channels: ``n_fft // 2 + 1`` → ``filters`` channels with
+    kernels ``kernel_width`` frames wide, no bias, no padding. Weights are Gaussian with
+    Ulyanov's scale ``std = sqrt(2) · sqrt(2 / ((bins + filters) · kernel_width))``, drawn on the
+    CPU from ``seed`` so that every machine gets the same network.
+
+    Args:
+        sample_rate: analysis rate in Hz (the paper used 22050).
+        n_fft: STFT size in samples.
+        hop_length: STFT hop in samples.
+        filters: number of random filters.
+        kernel_width: filter width in STFT frames.
+        seed: seed of the random weights.
+
+    Output: ``{"conv": (batch, filters, frames - kernel_width + 1)}``.
+    """
+
+    name = "shallow"
+    default_domain = "spectrogram"
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 22050,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        filters: int = 4096,
+        kernel_width: int = 11,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(sample_rate, Spectrogram(n_fft, hop_length))
+        bins = self.spectrogram.bins
+        std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * kernel_width))
+        generator = torch.Generator().manual_seed(seed)
+        weight = torch.randn(filters, bins, kernel_width, generator=generator) * std
+        self.register_buffer("weight", weight, persistent=False)
+        self.layer_weights = {"conv": 1.0}
+
+    @property
+    def min_samples(self) -> int:
+        return (self.weight.shape[-1] - 1) * self.spectrogram.hop_length
+
+    def features(self, inputs: Tensor) -> dict[str, Tensor]:
+        return {"conv": F.relu(F.conv1d(inputs, self.weight))}

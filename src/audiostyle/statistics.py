@@ -1,0 +1,128 @@
+"""Style statistics: what is matched between the result and the style.
+
+A :class:`Statistic` turns one extractor output ``(batch, channels, frames)`` into a
+length-independent summary, builds a *target* from one or several weighted signals (computed
+once, cached by the loss), and measures the squared distance of new features to that target.
+
+- :class:`Gram`: the Gram matrix ``Y Yᵀ / frames`` of neural feature maps (Gatys et al.). Its
+  target is kept as a factor ``L`` with ``G = L Lᵀ`` when that is cheaper than the
+  ``channels × channels`` matrix, so the distance is computed without forming any Gram matrix.
+- :class:`Identity`: for extractors whose outputs already are statistics (McDermott &
+  Simoncelli texture statistics); the target is their weighted mean.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+
+import torch
+from torch import Tensor
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """Gram matrix over the last axis divided by its length: ``(..., C, T)`` → ``(..., C, C)``."""
+    return features @ features.transpose(-1, -2) / features.shape[-1]
+
+
+class Statistic(ABC):
+    """How one extractor output is summarised and compared (see module docstring)."""
+
+    @abstractmethod
+    def compute(self, features: Tensor) -> Tensor:
+        """The statistic of each batch item, ``(batch, ...)``."""
+
+    @abstractmethod
+    def target(self, parts: Sequence[tuple[Tensor, float]]) -> object:
+        """Target from ``(features, weight)`` pairs: the weighted sum of their statistics
+        (each averaged over its batch). Weights should sum to 1."""
+
+    @abstractmethod
+    def distance(self, features: Tensor, target: object) -> Tensor:
+        """Squared distance ``‖S(features) − target‖²`` per batch item, float64 ``(batch,)``."""
+
+    @abstractmethod
+    def norm(self, target: object) -> Tensor:
+        """``‖target‖²`` as a float64 scalar, to make distances relative."""
+
+
+class GramTarget:
+    """A target Gram matrix ``G``, kept as a factor ``L`` with ``G = L Lᵀ`` when ``L`` is thin.
+
+    ``factor`` ``(C, M)`` is kept while ``M < C``; otherwise only the ``(C, C)`` matrix.
+    The matrix and the squared norm are computed on first use and cached.
+    """
+
+    def __init__(self, factor: Tensor) -> None:
+        channels, rank = factor.shape
+        self.factor: Tensor | None = factor if rank < channels else None
+        if self.factor is None:
+            self.__dict__["matrix"] = factor @ factor.T
+
+    @cached_property
+    def matrix(self) -> Tensor:
+        """The ``(C, C)`` Gram matrix."""
+        return self.factor @ self.factor.T
+
+    @cached_property
+    def norm(self) -> Tensor:
+        """``‖G‖²`` in float64; from the small ``LᵀL`` when factored (``‖LLᵀ‖ = ‖LᵀL‖``)."""
+        small = self.factor.T @ self.factor if self.factor is not None else self.matrix
+        return small.double().square().sum()
+
+
+class Gram(Statistic):
+    """Gram matrix of feature maps, ``Y Yᵀ / T`` for ``Y`` of shape ``(C, T)``.
+
+    The distance ``‖Y Yᵀ/T − G‖²`` is evaluated in whichever form is cheaper:
+
+    - explicit: form ``Y Yᵀ`` (cost ``C²·T``);
+    - factored, for ``G = L Lᵀ`` with ``L`` of shape ``(C, M)``:
+      ``‖YᵀY‖²/T² − 2‖LᵀY‖²/T + ‖LᵀL‖²`` (cost ``C·T·(T + M)``), chosen when ``T + M < C``.
+
+    Both give the same value and gradient (up to rounding); the squared norms are summed in
+    float64 because the factored form subtracts large, nearly equal terms.
+    """
+
+    def compute(self, features: Tensor) -> Tensor:
+        return gram_matrix(features)
+
+    def target(self, parts: Sequence[tuple[Tensor, float]]) -> GramTarget:
+        columns = []
+        for features, weight in parts:
+            if weight < 0:
+                raise ValueError(f"target weights must be non-negative, got {weight}")
+            batch, _, frames = features.shape
+            scale = (weight / (batch * frames)) ** 0.5
+            columns.extend(scale * item for item in features)
+        return GramTarget(torch.cat(columns, dim=1))
+
+    def distance(self, features: Tensor, target: GramTarget) -> Tensor:
+        channels, frames = features.shape[-2:]
+        if target.factor is not None and frames + target.factor.shape[1] < channels:
+            self_term = (features.transpose(-1, -2) @ features).double().square().sum((-1, -2))
+            cross = (target.factor.T @ features).double().square().sum((-1, -2))
+            return self_term / frames**2 - 2 * cross / frames + target.norm
+        difference = gram_matrix(features) - target.matrix
+        return difference.double().square().sum((-1, -2))
+
+    def norm(self, target: GramTarget) -> Tensor:
+        return target.norm
+
+
+class Identity(Statistic):
+    """The features are statistics already (any shape after the batch axis)."""
+
+    def compute(self, features: Tensor) -> Tensor:
+        return features
+
+    def target(self, parts: Sequence[tuple[Tensor, float]]) -> Tensor:
+        return sum(weight * features.mean(0) for features, weight in parts)
+
+    def distance(self, features: Tensor, target: Tensor) -> Tensor:
+        difference = (features - target).double()
+        return difference.square().reshape(len(features), -1).sum(1)
+
+    def norm(self, target: Tensor) -> Tensor:
+        return target.double().square().sum()

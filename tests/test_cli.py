@@ -1,0 +1,73 @@
+"""The command line: exit codes, one-line errors, and real runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import soundfile as sf
+
+from audiostyle.cli import main
+from conftest import SR
+
+
+def _write(path, x):
+    sf.write(path, x, SR)
+    return str(path)
+
+
+def test_transfer_writes_output(tmp_path, melody, bongos, capsys):
+    content = _write(tmp_path / "c.wav", melody[: SR])
+    style = _write(tmp_path / "s.wav", bongos)
+    out = tmp_path / "out" / "r.flac"
+    code = main(["transfer", content, style, "-o", str(out), "-X", "filters=256",
+                 "--iterations", "5", "--refine", "2", "--quiet"])
+    assert code == 0
+    data, sr = sf.read(out)
+    assert sr == SR and len(data) == SR
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_missing_file_exits_2_with_one_line(tmp_path, capsys):
+    code = main(["transfer", str(tmp_path / "nope.wav"), str(tmp_path / "nope2.wav"),
+                 "-o", str(tmp_path / "o.wav"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "nope.wav: no such file" in err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_non_audio_file_exits_2(tmp_path, bongos, capsys):
+    text = tmp_path / "notes.wav"
+    text.write_text("hello " * 100)
+    code = main(["transfer", str(text), _write(tmp_path / "s.wav", bongos),
+                 "-o", str(tmp_path / "o.wav"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "notes.wav: not a readable audio file" in err and "\n" not in err
+
+
+def test_unknown_extractor_suggests_the_closest(tmp_path, melody, capsys):
+    c = _write(tmp_path / "c.wav", melody)
+    code = main(["transfer", c, c, "-o", str(tmp_path / "o.wav"), "-e", "shalow", "--quiet"])
+    assert code == 2
+    assert "Did you mean 'shallow'?" in capsys.readouterr().err
+
+
+def test_output_equal_to_input_is_refused_before_any_work(tmp_path, melody, capsys):
+    c = _write(tmp_path / "c.wav", melody)
+    before = (tmp_path / "c.wav").read_bytes()
+    code = main(["transfer", c, c, "-o", c, "--quiet"])
+    assert code == 2 and "overwrite an input" in capsys.readouterr().err
+    assert (tmp_path / "c.wav").read_bytes() == before
+
+
+def test_entry_point_runs_in_a_subprocess(tmp_path, bongos):
+    style = _write(tmp_path / "s.wav", bongos)
+    out = tmp_path / "t.wav"
+    proc = subprocess.run(
+        [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
+         "--seconds", "1", "-X", "filters=128", "-n", "3", "--refine", "1", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sf.info(out).frames == SR
