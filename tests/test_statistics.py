@@ -34,6 +34,20 @@ def test_factored_and_explicit_distances_agree_in_value_and_gradient(frames, sty
     torch.testing.assert_close(g_ours, g_naive)
 
 
+def test_forced_forms_give_the_same_loss_and_gradient():
+    style = torch.rand(1, 30, 8, dtype=torch.float64)
+    y = torch.rand(2, 30, 12, dtype=torch.float64, requires_grad=True)
+    results = {}
+    for form in Gram.FORMS:
+        gram = Gram(form)
+        value = gram.distance(y, gram.target([(style, 1.0)]))
+        (grad,) = torch.autograd.grad(value.sum(), y)
+        results[form] = (value, grad)
+    for form in ("explicit", "factored"):
+        torch.testing.assert_close(results[form][0], results["auto"][0])
+        torch.testing.assert_close(results[form][1], results["auto"][1])
+
+
 def test_factored_form_is_used_when_cheaper_and_gives_same_loss_in_float32():
     gram = Gram()
     style = torch.rand(1, 512, 40)

@@ -13,6 +13,7 @@ from . import extractors
 from .audio import Audio, load_audio, save_audio
 from .errors import AudioStyleError, SynthesisError
 from .extractors import Extractor, get_extractor
+from .stats import statistics_snr, stats
 from .transfer import Result, texture, transfer
 
 __version__ = "0.1.0"
@@ -27,6 +28,8 @@ __all__ = [
     "get_extractor",
     "load_audio",
     "save_audio",
+    "statistics_snr",
+    "stats",
     "texture",
     "transfer",
 ]

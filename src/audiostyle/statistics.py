@@ -83,7 +83,18 @@ class Gram(Statistic):
 
     Both give the same value and gradient (up to rounding); the squared norms are summed in
     float64 because the factored form subtracts large, nearly equal terms.
+
+    Args:
+        form: ``"auto"`` (the cheaper), ``"explicit"`` or ``"factored"`` (when the target
+            has a factor); for comparisons.
     """
+
+    FORMS = ("auto", "explicit", "factored")
+
+    def __init__(self, form: str = "auto") -> None:
+        if form not in self.FORMS:
+            raise ValueError(f"form must be one of {self.FORMS}, got {form!r}")
+        self.form = form
 
     def compute(self, features: Tensor) -> Tensor:
         return gram_matrix(features)
@@ -100,7 +111,11 @@ class Gram(Statistic):
 
     def distance(self, features: Tensor, target: GramTarget) -> Tensor:
         channels, frames = features.shape[-2:]
-        if target.factor is not None and frames + target.factor.shape[1] < channels:
+        factored = target.factor is not None and (
+            self.form == "factored"
+            or (self.form == "auto" and frames + target.factor.shape[1] < channels)
+        )
+        if factored:
             self_term = (features.transpose(-1, -2) @ features).double().square().sum((-1, -2))
             cross = (target.factor.T @ features).double().square().sum((-1, -2))
             return self_term / frames**2 - 2 * cross / frames + target.norm

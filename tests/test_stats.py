@@ -1,0 +1,33 @@
+"""Reading statistics and the statistics SNR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import audiostyle
+from audiostyle.statistics import gram_matrix
+from conftest import SR
+
+SMALL = {"extractor": "shallow", "options": {"filters": 64}}
+
+
+def test_stats_returns_the_gram_matrix_of_the_features(melody):
+    out = audiostyle.stats(melody, SR, **SMALL)
+    net = audiostyle.get_extractor("shallow", filters=64)
+    import torch
+
+    expected = gram_matrix(net(torch.from_numpy(melody)[None])["conv"])[0].numpy()
+    assert set(out) == {"conv"}
+    np.testing.assert_allclose(out["conv"], expected, rtol=1e-5)
+
+
+def test_statistics_snr_is_very_high_for_identical_and_finite_otherwise(melody, bongos):
+    same = audiostyle.statistics_snr(melody, melody, SR, **SMALL)
+    assert same["conv"] > 60  # only float32 rounding separates them
+    other = audiostyle.statistics_snr(bongos, melody, SR, **SMALL)
+    assert np.isfinite(other["conv"]) and other["mean"] == pytest.approx(other["conv"])
+    # a mildly changed copy is closer than a different sound
+    noisy = melody + 0.01 * np.random.default_rng(0).standard_normal(melody.size)
+    near = audiostyle.statistics_snr(noisy.astype(np.float32), melody, SR, **SMALL)
+    assert near["conv"] > other["conv"] + 10
