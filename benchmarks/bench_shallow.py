@@ -132,7 +132,8 @@ def run(quick: bool = False) -> Section:
         summary.append({
             "extractor": "shallow", "setting": f"{domain} domain", "audio": f"{job_seconds:g} s",
             "s/iteration": f"{ours:.3f}", "peak memory": f"{peak:.0f} MiB",
-            "floor": f"{floor:.3f} s (conv1d fwd+grad)", "s/iteration ÷ floor": f"{ours / floor:.2f}",
+            "floor": f"{floor:.3f} s (conv1d fwd+grad)",
+            "s/iteration ÷ floor": f"{ours / floor:.2f}",
         })
     summary.append({
         "extractor": "shallow", "setting": "default transfer", "audio": f"{job_seconds:g} s",

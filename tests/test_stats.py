@@ -27,7 +27,6 @@ def test_statistics_snr_is_very_high_for_identical_and_finite_otherwise(melody, 
     assert same["conv"] > 60  # only float32 rounding separates them
     other = audiostyle.statistics_snr(bongos, melody, SR, **SMALL)
     assert np.isfinite(other["conv"]) and other["mean"] == pytest.approx(other["conv"])
-    # a mildly changed copy is closer than a different sound
-    noisy = melody + 0.01 * np.random.default_rng(0).standard_normal(melody.size)
-    near = audiostyle.statistics_snr(noisy.astype(np.float32), melody, SR, **SMALL)
+    # a slightly louder copy (+0.4 dB) is far closer than a different sound
+    near = audiostyle.statistics_snr(1.05 * melody, melody, SR, **SMALL)
     assert near["conv"] > other["conv"] + 10
