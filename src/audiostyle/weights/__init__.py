@@ -24,7 +24,9 @@ from .store import Record, cache_dir, load_tensors, read_record, save_tensors, v
 
 #: Weights name → "module:attribute" of its WeightsSpec, e.g.
 #: ``"audiostyle.extractors.soundnet:WEIGHTS"``.
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "soundnet": "audiostyle.soundnet.sound8:WEIGHTS",
+}
 
 
 @dataclass(frozen=True)
