@@ -27,6 +27,14 @@ def _multiarray_reconstruct() -> Callable:
     return _reconstruct
 
 
+def _numeric_frombuffer() -> Callable:
+    try:
+        from numpy._core.numeric import _frombuffer
+    except ImportError:
+        from numpy.core.numeric import _frombuffer
+    return _frombuffer
+
+
 def _codecs_encode() -> Callable:
     # Python 3 writes ``bytes`` in protocol-2 pickles as _codecs.encode(text, "latin1").
     import _codecs
@@ -35,10 +43,13 @@ def _codecs_encode() -> Callable:
 
 
 #: The only globals a pickle may name: array and dtype reconstruction (under NumPy 1 and 2
-#: module names) and the latin-1 bytes helper of Python 3 protocol-2 pickles.
+#: module names; ``_frombuffer`` is what protocol 5 uses) and the latin-1 bytes helper of
+#: Python 3 protocol-2 pickles.
 ALLOWED: dict[tuple[str, str], Callable[[], object]] = {
     ("numpy.core.multiarray", "_reconstruct"): _multiarray_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _multiarray_reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _numeric_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _numeric_frombuffer,
     ("numpy", "ndarray"): lambda: np.ndarray,
     ("numpy", "dtype"): lambda: np.dtype,
     ("_codecs", "encode"): _codecs_encode,
