@@ -16,7 +16,6 @@ from audiostyle import weights
 from audiostyle.errors import AudioStyleError
 from audiostyle.soundnet import network, sound8
 from audiostyle.soundnet.classification import categories, classify
-
 from conftest import SR, tone
 
 NOT_INSTALLED = (

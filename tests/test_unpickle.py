@@ -82,7 +82,7 @@ def test_builtins_are_refused():
 
 
 def test_not_an_npy_file_and_damaged_pickle():
-    with pytest.raises(AudioStyleError, match="not a NumPy .npy file"):
+    with pytest.raises(AudioStyleError, match=r"not a NumPy \.npy file"):
         load_npy(io.BytesIO(b"PK\x03\x04 a zip file"), source="x.npy")
     data = npy_bytes({"a": np.ones(3)}, 2)
     with pytest.raises(AudioStyleError, match="damaged"):

@@ -106,6 +106,13 @@ def clean_frames(samples: int, layer: str) -> Tensor:
     return (frames >= first) & (frames < stop)
 
 
+def _polyphase(weight: Tensor, stride: int) -> Tensor:
+    """``(out, 1, kernel)`` → ``(out, stride, kernel / stride)``: tap ``stride·m + j`` of the
+    kernel becomes tap ``m`` of input phase ``j``."""
+    out, _, kernel = weight.shape
+    return weight.reshape(out, kernel // stride, stride).transpose(1, 2)
+
+
 class SoundNet(nn.Module):
     """SoundNet-8 in evaluation mode, from its converted weights.
 
@@ -128,13 +135,27 @@ class SoundNet(nn.Module):
                 scale = gamma / torch.sqrt(var + BN_EPS)
                 weight = (weight.double() * scale[:, None, None]).float()
                 bias = ((bias.double() - mean) * scale + beta).float()
+            if layer is LAYERS[0]:  # see _first_conv
+                weight = _polyphase(weight, layer.stride)
             self.register_buffer(f"{layer.name}_weight", weight.contiguous(), persistent=False)
             self.register_buffer(f"{layer.name}_bias", bias.contiguous(), persistent=False)
 
     def _conv(self, layer: ConvLayer, x: Tensor) -> Tensor:
+        if layer is LAYERS[0]:
+            return self._first_conv(x)
         return F.conv1d(x, getattr(self, f"{layer.name}_weight"),
                         getattr(self, f"{layer.name}_bias"), stride=layer.stride,
                         padding=layer.padding)
+
+    def _first_conv(self, x: Tensor) -> Tensor:
+        """conv1 (one input channel, stride 2) as a stride-1 convolution of the two polyphase
+        components ``x[2u]``, ``x[2u + 1]``: the same sums, about twice as fast on CPUs."""
+        layer = LAYERS[0]
+        frames = layer.frames(x.shape[-1])[0]
+        total = x.shape[-1] + 2 * layer.padding
+        x = F.pad(x, (layer.padding, layer.padding + (-total) % layer.stride))
+        phases = x.reshape(len(x), -1, layer.stride).transpose(1, 2)
+        return F.conv1d(phases, self.conv1_weight, self.conv1_bias)[..., :frames]
 
     def forward(self, wave: Tensor, *, until: str = "conv7") -> dict[str, Tensor]:
         """ReLU outputs of conv1 … ``until``, ``{name: (batch, channels, frames)}``.
