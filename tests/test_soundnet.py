@@ -289,3 +289,16 @@ def test_a_cached_download_with_another_hash_is_refused(empty_cache):
     with pytest.raises(AudioStyleError, match="is not the expected 3c9beec2ae14"):
         weights.install("soundnet")
     assert weights.verify("soundnet") == "missing"
+
+
+def test_cli_classify_prints_objects_and_scenes(net, tmp_path, capsys):
+    import soundfile as sf
+
+    from audiostyle.cli import main
+
+    sf.write(tmp_path / "chord.wav", signal(1.5), SR)
+    assert main(["classify", str(tmp_path / "chord.wav"), "--top", "2", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "SoundNet on 21.0 s" in lines[0] and "3 output frames" in lines[0]
+    assert lines[1].startswith("  objects: ") and lines[1].count(";") == 1
+    assert lines[2].startswith("  scenes: ") and lines[2].count(";") == 1

@@ -144,7 +144,8 @@ def _run_classify(args: argparse.Namespace) -> int:
     from .soundnet import classify
 
     result = classify(args.file, top=args.top, seconds=args.seconds, device=args.device)
-    print(f"{args.file}: SoundNet, {result.frames} frames of {result.seconds:.1f} s (looped)")
+    print(f"{args.file}: SoundNet on {result.seconds:.1f} s (looped if shorter), "
+          f"{result.frames} output frames clear of the padding averaged")
     for kind, ranked in (("objects", result.objects), ("scenes", result.scenes)):
         print(f"  {kind}: " + "; ".join(f"{name} {p:.3f}" for name, p in ranked))
     return 0
