@@ -22,8 +22,7 @@ import torch
 from ..errors import AudioStyleError
 from .store import Record, cache_dir, load_tensors, read_record, save_tensors, verify
 
-#: Weights name → "module:attribute" of its WeightsSpec, e.g.
-#: ``"audiostyle.extractors.soundnet:WEIGHTS"``.
+#: Weights name → "module:attribute" of its WeightsSpec.
 REGISTRY: dict[str, str] = {
     "soundnet": "audiostyle.soundnet.sound8:WEIGHTS",
 }
