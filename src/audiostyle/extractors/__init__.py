@@ -17,6 +17,8 @@ from .base import Extractor
 #: Extractor name → "module:Class" under this package.
 REGISTRY: dict[str, str] = {
     "shallow": "shallow:ShallowExtractor",
+    "vgg19": "vgg19:Vgg19Extractor",
+    "vgg-mtt": "vgg_mtt:VggMttExtractor",
 }
 
 

@@ -24,7 +24,10 @@ from .store import Record, cache_dir, load_tensors, read_record, save_tensors, v
 
 #: Weights name → "module:attribute" of its WeightsSpec, e.g.
 #: ``"audiostyle.extractors.soundnet:WEIGHTS"``.
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "vgg19": "audiostyle.extractors.vgg19:WEIGHTS",
+    "vgg-mtt": "audiostyle.extractors.vgg_mtt:WEIGHTS",
+}
 
 
 @dataclass(frozen=True)
