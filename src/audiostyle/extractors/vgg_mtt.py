@@ -42,6 +42,9 @@ BATCH_NORM_EPS = 1e-3
 POOLS = (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)),
          ((4, 4), (4, 4)))
 LAYERS = ("pool1", "pool2", "pool3", "pool4", "pool5")
+#: Matched by default: pool5 has about one position per second of audio, so its Gram matrix
+#: comes from a handful of vectors and the optimisation stalls on it (benchmarks/RESULTS.md).
+DEFAULT_LAYERS = LAYERS[:4]
 
 WHEEL = "musicnn-0.1.0-py3-none-any.whl"
 CHECKPOINT = "musicnn/MTT_vgg/"
@@ -64,7 +67,7 @@ def _norm_names(index: int) -> list[str]:
 
 
 def _checkpoint_names() -> list[str]:
-    names = _norm_names(0) + ["dense/kernel", "dense/bias"]
+    names = [*_norm_names(0), "dense/kernel", "dense/bias"]
     for block in range(1, 6):
         names += [f"{block}CNN/kernel", f"{block}CNN/bias", *_norm_names(block)]
     return names
@@ -107,16 +110,18 @@ WEIGHTS = WeightsSpec(
 
 
 class VggMttExtractor(Extractor):
-    """musicnn's VGG music tagger (MagnaTagATune), Gram matrices of its five block outputs.
+    """musicnn's VGG music tagger (MagnaTagATune), Gram matrices of its block outputs.
 
     Each block output ``(batch, 128, frames', mels')`` is flattened over its time × mel
     positions, so a Gram matrix correlates channels over the whole time-frequency plane (as
-    image style transfer does over pixels). Needs the weights: ``audiostyle weights install
-    vgg-mtt``.
+    image style transfer does over pixels). Block ``k`` has a hop of ``2^k`` frames
+    (16 ms each) up to pool4 and 1.02 s at pool5. Needs the weights: ``audiostyle weights
+    install vgg-mtt``.
 
     Args:
         sample_rate: must be 16000 Hz, the rate the network was trained at.
-        layers: which block outputs to match, any of ``pool1`` … ``pool5``.
+        layers: which block outputs to match, any of ``pool1`` … ``pool5`` (default
+            ``pool1`` … ``pool4``; see :data:`DEFAULT_LAYERS`).
 
     Output: ``{layer: (batch, 128, positions)}``.
     """
@@ -124,7 +129,7 @@ class VggMttExtractor(Extractor):
     name = "vgg-mtt"
     default_domain = "spectrogram"
 
-    def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = LAYERS) -> None:
+    def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = DEFAULT_LAYERS) -> None:
         if sample_rate != SAMPLE_RATE:
             raise AudioStyleError(
                 f"vgg-mtt works at {SAMPLE_RATE} Hz only (got {sample_rate}); leave out --sr"
@@ -145,7 +150,7 @@ class VggMttExtractor(Extractor):
 
     @property
     def min_samples(self) -> int:
-        """One position at the deepest layer used: pooling needs ``66`` frames for pool5."""
+        """One position at the deepest layer used (pool5 needs 66 frames, pool4 32)."""
         frames = 1
         for (kernel, stride) in reversed(POOLS[: self.depth]):
             frames = (frames - 1) * stride[0] + kernel[0]
