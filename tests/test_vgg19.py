@@ -145,12 +145,12 @@ def test_other_state_dicts_are_refused(cache, tmp_path):
 
 
 def test_without_from_the_torch_hub_folder_is_used(cache, checkpoint):
-    hub = cache / "torch" / "hub" / "checkpoints"
-    with pytest.raises(AudioStyleError, match=re.escape(f"no VGG-19 checkpoint at {hub / HUB_FILE}")):
+    hub_file = cache / "torch" / "hub" / "checkpoints" / HUB_FILE
+    with pytest.raises(AudioStyleError, match=re.escape(f"no VGG-19 checkpoint at {hub_file}")):
         weights.install("vgg19")
-    hub.mkdir(parents=True)
-    shutil.copy(checkpoint[0], hub / HUB_FILE)  # found, then refused: random, not ImageNet
-    with pytest.raises(AudioStyleError, match=re.escape(f"{hub / HUB_FILE}: SHA-256") + ".* dcbb9e9d"):
+    hub_file.parent.mkdir(parents=True)
+    shutil.copy(checkpoint[0], hub_file)  # found, then refused: random numbers, not ImageNet
+    with pytest.raises(AudioStyleError, match=re.escape(f"{hub_file}: SHA-256") + ".*dcbb9e9d"):
         weights.install("vgg19")
 
 
