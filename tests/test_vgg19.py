@@ -24,7 +24,7 @@ from audiostyle import weights
 from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.extractors.vgg19 import HUB_FILE, IMAGENET_MEAN, IMAGENET_STD
+from audiostyle.extractors.vgg19 import HUB_FILE, IMAGENET_MEAN, IMAGENET_STD, layer_table
 from audiostyle.losses import StyleLoss
 from conftest import SR
 
@@ -102,6 +102,8 @@ def test_checkpoint_maps_one_to_one_and_classifier_is_dropped(installed):
         ours = net.features(inputs)
         expected = reference_relus(net.image(inputs), installed)
     assert list(ours) == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    table = layer_table()  # torchvision's indices of the style layers in vgg19().features
+    assert [table[k] for k in ours] == [1, 6, 11, 20, 29] and table["relu5_4"] == 35
     for layer, value in ours.items():
         torch.testing.assert_close(value, expected[layer].flatten(2), rtol=1e-4, atol=1e-5)
     assert ours["relu5_1"].shape[1:] == (512, (1025 // 4 + 1) // 16 * ((65 // 4 + 1) // 16))
