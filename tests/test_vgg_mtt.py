@@ -143,24 +143,14 @@ def test_options_are_checked():
 
 
 def test_gram_loss_falls_tenfold_on_two_seconds(net, melody, bongos):
-    """Small version of the 5-s check below: three layers, 20 iterations."""
+    """Kept small for the suite (three layers, 20 iterations); the default transfer of 5 s with
+    pool1-pool4 is in benchmarks/RESULTS.md (section vgg)."""
     result = audiostyle.transfer(melody[: 2 * SR], bongos, sr=SR, extractor="vgg-mtt",
                                  options={"layers": "pool1,pool2,pool3"}, iterations=20,
                                  refine_iterations=5, progress=False)
     assert result.stages["spectrogram"].best_loss <= 0.1  # optimised Gram loss ≥ 10× lower
     assert result.loss_db < -5  # and the written sound (Griffin-Lim + refinement) moved too
     assert result.audio.samples.shape == (1, 2 * SR) and result.working_sr == 16000
-
-
-@pytest.mark.slow
-def test_gram_loss_falls_tenfold_on_five_seconds_with_defaults(net, melody):
-    from audiostyle.demo import bongo_loop
-
-    content = np.tile(melody, 2)[: 5 * SR]
-    result = audiostyle.transfer(content, bongo_loop(SR, seconds=5.0), sr=SR,
-                                 extractor="vgg-mtt", iterations=60, refine_iterations=0,
-                                 progress=False)
-    assert result.stages["spectrogram"].best_loss <= 0.1
 
 
 def test_waveform_domain_runs_end_to_end(net, melody, bongos):
