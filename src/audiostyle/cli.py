@@ -136,9 +136,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import Evaluator, to_json
 
     names = args.extractor or extractors.available()
-    chosen = _extractor_options(args.option, names)
     evaluator = Evaluator(args.style, args.content, device=args.device,
-                          extractors=chosen if args.extractor or args.option else None)
+                          extractors=_extractor_options(args.option, names),
+                          skip_unavailable=not args.extractor)
     results = [evaluator(path) for path in args.outputs]
     if args.json:
         print(to_json([r.as_dict() for r in results]))

@@ -132,9 +132,10 @@ class Evaluator:
         content: the content sound, or None (for textures: no content metrics).
         sr: sample rate in Hz of array inputs.
         extractors: extractors for the style match: None for every registered one with its
-            default options (those that cannot run here, e.g. without installed weights, are
-            skipped with a note); names; or ``{name: options or an Extractor}``. Named
-            extractors must work.
+            default options; names; or ``{name: options or an Extractor instance}``.
+        skip_unavailable: skip extractors that cannot run here (weights not installed, input
+            too short) with a note instead of raising; default: only when ``extractors`` is
+            None.
         device: torch device for the extractors.
     """
 
@@ -145,6 +146,7 @@ class Evaluator:
         *,
         sr: int | None = None,
         extractors: ExtractorChoice = None,
+        skip_unavailable: bool | None = None,
         device: str | torch.device | None = None,
     ) -> None:
         self.style = as_audio(style, sr, name="style")
@@ -154,7 +156,7 @@ class Evaluator:
         self._style_mono = _mono(self.style)
         self._reference = None if self.content is None else ContentReference(
             _mono(self.content), ANALYSIS_SR)
-        strict = extractors is not None
+        self._strict = extractors is not None if skip_unavailable is None else not skip_unavailable
         self._nets = {}
         self._content_snr: dict[str, float | None] = {}
         for name, choice in _choices(extractors).items():
@@ -163,7 +165,7 @@ class Evaluator:
                 self._content_snr[name] = None if self.content is None else self._snr(
                     self.content, net)["mean"]
             except AudioStyleError as exc:
-                if strict:
+                if self._strict:
                     raise
                 self.notes.append(f"{name} not used: {exc}")
                 continue
@@ -183,6 +185,8 @@ class Evaluator:
             try:
                 layers = self._snr(clean, net)
             except AudioStyleError as exc:
+                if self._strict:
+                    raise
                 notes.append(f"{name} not used: {exc}")
                 continue
             mean = layers.pop("mean")
@@ -212,6 +216,7 @@ def evaluate(
     content: AudioLike | None = None,
     sr: int | None = None,
     extractors: ExtractorChoice = None,
+    skip_unavailable: bool | None = None,
     device: str | torch.device | None = None,
 ) -> Evaluation:
     """Metrics of a style-transfer (or texture) ``output``; see the module docstring.
@@ -226,9 +231,11 @@ def evaluate(
 
     Args:
         output: the sound to judge (path, :class:`~audiostyle.audio.Audio` or array).
-        style, content, sr, extractors, device: as for :class:`Evaluator`.
+        style, content, sr, extractors, skip_unavailable, device: as for
+            :class:`Evaluator`.
     """
-    evaluator = Evaluator(style, content, sr=sr, extractors=extractors, device=device)
+    evaluator = Evaluator(style, content, sr=sr, extractors=extractors,
+                          skip_unavailable=skip_unavailable, device=device)
     return evaluator(output, sr)
 
 

@@ -27,7 +27,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import signal
 
 #: STFT size and hop (samples) of the frame-wise features.
 N_FFT = 2048
@@ -130,6 +129,8 @@ def copy_score(output: np.ndarray, style: np.ndarray) -> float:
     :data:`MIN_OVERLAP` of the shorter signal are ignored. 1 = ``output`` contains an exact
     (scaled) copy of part of the style; unrelated sounds give values near 0.
     """
+    from scipy import signal
+
     a = np.asarray(output, dtype=np.float64)
     b = np.asarray(style, dtype=np.float64)
     products = signal.correlate(a, b, mode="full", method="fft")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 #: STFT size and hop in samples, lowest band centre in Hz, bands on the log axis.
 N_FFT = 2048
@@ -46,6 +45,8 @@ def log_spectrogram(samples: np.ndarray, sr: int) -> LogSpectrogram:
     Wide high bands average the STFT bins they cover (triangular weights on the log axis);
     narrow low bands interpolate between the two nearest bins.
     """
+    from scipy import signal
+
     x = np.asarray(samples, dtype=np.float64)
     nperseg = min(N_FFT, max(16, x.size))
     bins, _, spectrum = signal.stft(x, sr, window="hann", nperseg=nperseg,
@@ -81,7 +82,7 @@ def save_spectrogram(
     dpi = 100
     figure = Figure(figsize=(SIZE[0] / dpi, SIZE[1] / dpi), dpi=dpi)
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.13, 0.17, 0.85, 0.79))
+    axes = figure.add_axes((0.13, 0.17, 0.82, 0.79))
     bands = spectrogram.db.shape[0]
     axes.imshow(spectrogram.db, origin="lower", aspect="auto", cmap="magma", vmin=low,
                 vmax=high, extent=(0, spectrogram.seconds, 0, bands), interpolation="nearest")
