@@ -84,31 +84,28 @@ def grid(
         Column(Clip(copies[c], Path(c).name), Clip(copies[s], Path(s).name))
         for c in contents for s in styles
     ]
-    by_key = {(job.extractor, job.content, job.style): (job, record)
-              for job, record in zip(jobs, records, strict=True)}
-    unique_records = {job.key: record for job, record in zip(jobs, records, strict=True)}
-    rows = {}
-    for name in extractors:
-        row = []
-        for c in contents:
-            for s in styles:
-                job, record = by_key[(name, c, s)]
-                row.append(Clip(results / record["audio"], job.label,
-                                metrics=record.get("metrics"), seconds=record["seconds"],
-                                record=results / f"{job.name}.json"))
-        rows[name] = row
+    done = {(job.extractor, job.content, job.style): (job, record)
+            for job, record in zip(jobs, records, strict=True)}
+    rows = {name: [_result(*done[(name, c, s)], results) for c in contents for s in styles]
+            for name in extractors}
+    seconds = sum({job.key: r["seconds"] for job, r in done.values()}.values())
     facts = {
         "contents": ", ".join(Path(c).name for c in contents),
         "styles": ", ".join(Path(s).name for s in styles),
         "extractors": "; ".join(_described(n, options[n]) for n in extractors),
         "synthesis settings": _described("", dict(settings or {})).strip() or "defaults",
         "combinations": f"{len(unique)} ({len(unique) - reused} run now, {reused} from before)",
-        "synthesis time": f"{sum(r['seconds'] for r in unique_records.values()):.1f} s in total "
-                          "(optimisation only)",
+        "synthesis time": f"{seconds:.1f} s in total (optimisation only)",
         "this run": f"{time.perf_counter() - began:.1f} s on {target}",
         "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     return write_page(folder, columns, rows, facts=facts)
+
+
+def _result(job: Job, record: Mapping[str, Any], folder: Path) -> Clip:
+    """A result's cell: its audio, metrics, synthesis time and record."""
+    return Clip(folder / record["audio"], job.label, metrics=record.get("metrics"),
+                seconds=record["seconds"], record=folder / f"{job.name}.json")
 
 
 def _copy_input(path: str, folder: Path) -> Path:

@@ -124,10 +124,7 @@ def write_page(
         present = [c for c in clips if c is not None]
         low, high = pictures.scale(present)
         cells = "".join(_result_cell(c, extractor, pictures, low, high) for c in clips)
-        body.append(
-            f'<tr data-colour-range="{low:g} {high:g}"><th class="row">{_e(extractor)}'
-            f'<div class="range">{_range(low, high)}</div></th>{cells}</tr>'
-        )
+        body.append(_row(extractor, low, high, cells))
     body.append("</tbody></table>")
     if facts:
         body.append("<h2>Parameters and timing</h2><table class=\"facts\">")
@@ -207,8 +204,14 @@ def _header_row(kind: str, runs: list[tuple[Clip, int]], pictures: _Pictures) ->
         f'{_player(pictures.folder, clip)}{pictures.draw(clip, low, high)}</th>'
         for clip, span in runs
     )
-    return (f'<tr data-colour-range="{low:g} {high:g}"><th class="row">{kind}'
-            f'<div class="range">{_range(low, high)}</div></th>{cells}</tr>')
+    return _row(kind, low, high, cells)
+
+
+def _row(heading: str, low: float, high: float, cells: str) -> str:
+    """A table row: its heading with the colour range of its pictures, then ``cells``."""
+    return (f'<tr data-colour-range="{low:g} {high:g}"><th class="row">{_e(heading)}'
+            f'<div class="range">colours {_num(low, "g")} … {_num(high, "g")} dB</div></th>'
+            f"{cells}</tr>")
 
 
 def _result_cell(
@@ -282,10 +285,6 @@ def _num(value: float | str | None, spec: str) -> str:
     if math.isinf(number):
         return ("+" if "+" in spec else "") + "∞" if number > 0 else "−∞"
     return format(number, spec).replace("-", "−")
-
-
-def _range(low: float, high: float) -> str:
-    return f"colours {_num(low, 'g')} … {_num(high, 'g')} dB"
 
 
 def _tag(value: float) -> str:
