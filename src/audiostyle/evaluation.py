@@ -157,19 +157,21 @@ class Evaluator:
         self._reference = None if self.content is None else ContentReference(
             _mono(self.content), ANALYSIS_SR)
         self._strict = extractors is not None if skip_unavailable is None else not skip_unavailable
-        self._nets = {}
+        self._nets: dict[str, Extractor] = {}
+        self._styles: dict[str, Audio] = {}  # the style, mono at each extractor's rate
         self._content_snr: dict[str, float | None] = {}
         for name, choice in _choices(extractors).items():
             try:
                 net = choice if isinstance(choice, Extractor) else build_extractor(name, choice)
+                self._nets[name] = net
+                self._styles[name] = resample(to_mono(self.style), net.sample_rate)
                 self._content_snr[name] = None if self.content is None else self._snr(
-                    self.content, net)["mean"]
+                    self.content, name)["mean"]
             except AudioStyleError as exc:
                 if self._strict:
                     raise
                 self.notes.append(f"{name} not used: {exc}")
-                continue
-            self._nets[name] = net
+                self._nets.pop(name, None)
 
     def __call__(self, output: AudioLike, sr: int | None = None) -> Evaluation:
         """All metrics of ``output`` (path, Audio or array with ``sr``)."""
@@ -181,9 +183,9 @@ class Evaluator:
         if checks.nonfinite:
             notes.append(f"{checks.nonfinite} NaN/infinite samples were read as 0")
         matches = {}
-        for name, net in self._nets.items():
+        for name in self._nets:
             try:
-                layers = self._snr(clean, net)
+                layers = self._snr(clean, name)
             except AudioStyleError as exc:
                 if self._strict:
                     raise
@@ -205,8 +207,9 @@ class Evaluator:
             sanity=checks, notes=tuple(notes),
         )
 
-    def _snr(self, audio: Audio, net) -> dict[str, float]:
-        return statistics_snr(audio, self.style, extractor=net, device=self.device)
+    def _snr(self, audio: Audio, name: str) -> dict[str, float]:
+        return statistics_snr(audio, self._styles[name], extractor=self._nets[name],
+                              device=self.device)
 
 
 def evaluate(
@@ -270,4 +273,7 @@ def _mono(audio: Audio) -> np.ndarray:
 
 
 def _num(value: float | None, spec: str = ".2f") -> str:
-    return "n/a" if value is None or math.isnan(value) else format(value, spec)
+    if value is None or math.isnan(value):
+        return "n/a"
+    text = format(value, spec)
+    return format(0.0, spec) if math.isfinite(value) and float(text) == 0 else text

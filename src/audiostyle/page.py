@@ -284,7 +284,10 @@ def _num(value: float | str | None, spec: str) -> str:
         return "n/a"
     if math.isinf(number):
         return ("+" if "+" in spec else "") + "∞" if number > 0 else "−∞"
-    return format(number, spec).replace("-", "−")
+    text = format(number, spec)
+    if float(text) == 0:  # no "−0.0"
+        text = format(0.0, spec)
+    return text.replace("-", "−")
 
 
 def _tag(value: float) -> str:
