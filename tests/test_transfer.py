@@ -88,3 +88,18 @@ def test_waveform_domain_and_adam_run(melody, bongos):
 def test_too_short_inputs_are_refused(melody):
     with pytest.raises(audiostyle.AudioStyleError, match="too short for the shallow extractor"):
         audiostyle.transfer(melody, melody[:1000], sr=SR, progress=False)
+
+
+def test_result_fits_under_the_peak_ceiling_without_losing_its_statistics(
+    default_result, bongos
+):
+    """The waveform stage's headroom term: the written file needs (almost) no scaling, so
+    its statistics stay as close to the style's as the optimised signal's were."""
+    from audiostyle.audio import PEAK_CEILING_DB, limit_peak
+
+    samples = default_result.audio.samples
+    assert np.abs(samples).max() <= 1.03 * 10 ** (PEAK_CEILING_DB / 20)
+    written, _ = limit_peak(samples)
+    optimised = audiostyle.statistics_snr(samples, bongos, SR, extractor="shallow")["mean"]
+    kept = audiostyle.statistics_snr(written, bongos, SR, extractor="shallow")["mean"]
+    assert kept >= optimised - 1.0

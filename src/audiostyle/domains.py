@@ -10,7 +10,10 @@
   ``x = iSTFT(D ⊙ W)`` with a fixed per-bin scale ``D = (1 + |STFT(x₀)|)^½`` from the starting
   signal: a diagonal preconditioner that makes steps in ``W`` act on all bins alike after the
   log compression (about twice as fast per iteration as optimising raw samples, see
-  benchmarks/RESULTS.md). Raw-waveform extractors optimise the samples directly.
+  benchmarks/RESULTS.md). Raw-waveform extractors optimise the samples directly. The samples
+  are what is written, so the loss here also keeps them under the output's peak ceiling
+  (``headroom_excess``): scaling the result down afterwards would move every level-dependent
+  statistic away from the style's (on the demo, from 29 dB statistics SNR to 5 dB).
 
 A domain is built around its starting waveform and holds the starting value of the optimised
 tensor in :attr:`Domain.initial`.
@@ -19,18 +22,23 @@ tensor in :attr:`Domain.initial`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from .audio import PEAK_CEILING_DB
 from .dsp import griffin_lim
 from .errors import AudioStyleError
 from .extractors import Extractor
+from .losses import headroom_excess
 
 DOMAINS = ("spectrogram", "waveform")
 
 #: Exponent of the waveform domain's per-bin preconditioner ``(1 + |STFT|)^p``.
 PRECONDITIONER_EXPONENT = 0.5
+#: Weight of the waveform domain's headroom term (relative energy above the peak ceiling).
+HEADROOM_WEIGHT = 10.0
 
 
 class Domain(ABC):
@@ -61,6 +69,10 @@ class Domain(ABC):
         """Optimised tensor → waveform ``(batch, length)``. ``reference`` is a waveform whose
         phase may seed phase recovery (None: random phase from the global seed)."""
 
+    def objective(self, loss: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+        """What the optimiser minimises at ``x``: ``loss`` of the extractor's input."""
+        return loss(self.analyse(x))
+
 
 class WaveformDomain(Domain):
     """Optimise the waveform (through a preconditioned STFT for spectral extractors)."""
@@ -89,6 +101,12 @@ class WaveformDomain(Domain):
 
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
         return self._wave(x)
+
+    def objective(self, loss: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+        """``loss`` plus the headroom term, on one synthesis of the waveform."""
+        wave = self._wave(x)
+        headroom = headroom_excess(wave, 10.0 ** (PEAK_CEILING_DB / 20.0))
+        return loss(self.extractor.analyse(wave)) + HEADROOM_WEIGHT * headroom
 
 
 class SpectrogramDomain(Domain):

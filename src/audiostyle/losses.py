@@ -106,3 +106,15 @@ class TransferLoss(nn.Module):
         if self.content is not None:
             loss = loss + self.content_weight * self.content(features)
         return loss
+
+
+def headroom_excess(wave: Tensor, ceiling: float) -> Tensor:
+    """Energy of ``wave`` above ``ceiling`` (linear) relative to its total energy, a scalar.
+
+    Zero when no sample exceeds the ceiling; added to waveform-domain losses so that the
+    result fits under the output's peak ceiling by itself instead of being scaled down later,
+    which would change level-dependent statistics (see ``domains.HEADROOM_WEIGHT``).
+    """
+    excess = (wave.abs() - ceiling).clamp_min(0)
+    return excess.square().sum() / wave.square().sum().clamp_min(1e-12)
+

@@ -287,7 +287,7 @@ def _stage(
 ) -> tuple[Tensor, Trace]:
     """One optimisation run of ``loss`` in domain ``space``."""
     return optimise(
-        lambda x: loss(space.analyse(x)), space.initial, iterations=iterations,
+        lambda x: space.objective(loss, x), space.initial, iterations=iterations,
         optimizer=optimizer, learning_rate=learning_rate or space.adam_learning_rate,
         reference_loss=reference_loss, progress=progress,
         description=f"{net.name}/{space.name}",
