@@ -4,6 +4,10 @@
   ground bass), as a harmonic tone with a soft attack.
 - :func:`bongo_loop`: a two-drum bongo pattern: decaying pitched noise bursts with a quick
   downward pitch glide, looped.
+- :func:`rain`: a dense, random texture of band-limited noise bursts (drops) on a soft bed.
+- :func:`insects`: a chirping insect-like tone train: trills of a warbling 4.5 kHz tone.
+
+The last three are textures of different kinds for texture-synthesis tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -80,4 +84,41 @@ def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0) -> 
             end = min(start + hit.size, out.size)
             out[start:end] += hit[: end - start]
     out = out[: int(seconds * sr)]
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+
+
+def rain(sr: int = 22050, *, seconds: float = 5.0, drops_per_second: float = 300.0,
+         seed: int = 0) -> np.ndarray:
+    """Rain-like texture: Poisson-timed drops (noise bursts decaying in ~2 ms, log-normal
+    sizes) band-passed to 0.8–7 kHz, over a quieter low-passed noise bed.
+    ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    drops = (rng.random(n) < drops_per_second / sr) * rng.lognormal(0.0, 0.7, n)
+    decay = np.exp(-np.arange(int(0.01 * sr)) / (0.002 * sr))
+    splashes = np.convolve(drops, decay)[:n] * rng.standard_normal(n)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    band = np.exp(-0.5 * (np.log(np.maximum(freqs, 1.0) / 2400) / 0.6) ** 2)
+    bed = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) / (1 + freqs / 500), n)
+    out = np.fft.irfft(np.fft.rfft(splashes) * band, n) + 0.3 * bed / np.abs(bed).max()
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+
+
+def insects(sr: int = 22050, *, seconds: float = 5.0, seed: int = 0) -> np.ndarray:
+    """Chirping insect-like tone train: every ~0.6 s a 0.25 s trill of 40 Hz pulses of a
+    4.5 kHz tone warbling by ±200 Hz, over faint noise. ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = 0.01 * rng.standard_normal(n)
+    length = int(0.25 * sr)
+    t = np.arange(length) / sr
+    pulses = (np.sin(2 * np.pi * 40 * t) > 0.3) * np.sin(np.pi * t / 0.25)
+    starts = np.arange(0.0, seconds, 0.6)
+    for start in starts + rng.uniform(0, 0.05, starts.size):
+        s = int(start * sr)
+        if s >= n:
+            break
+        freq = 4500 + 200 * np.sin(2 * np.pi * 3 * t + rng.uniform(0, 2 * np.pi))
+        trill = pulses * np.sin(2 * np.pi * np.cumsum(freq) / sr)
+        out[s : s + length] += trill[: n - s]
     return (0.5 * out / np.abs(out).max()).astype(np.float32)
