@@ -227,3 +227,35 @@ def test_too_short_inputs_are_refused():
     with pytest.raises(AudioStyleError, match="too short for the mcdermott extractor"):
         audiostyle.texture(np.zeros(1000, np.float32), sr=SR, seconds=1.0,
                            extractor="mcdermott", progress=False)
+
+
+# --- synthesis support: the start and the preconditioned waveform domain ---------------------
+
+
+def test_noise_start_has_the_subband_variances_of_the_style():
+    from audiostyle.demo import rain
+
+    net = get_extractor("mcdermott")
+    style = torch.from_numpy(rain(SR, seconds=2.0))[None]
+    start = net.noise(style, 3 * SR, torch.Generator().manual_seed(0))
+    assert start.shape == (1, 3 * SR) and start.dtype == torch.float32
+    ratio_db = 10 * torch.log10(net.cochlea.subband_variance(start)
+                                / net.cochlea.subband_variance(style))
+    assert float(ratio_db[0, 5:].abs().max()) < 1.0  # bands with many bins: within 1 dB
+
+
+def test_waveform_domain_is_preconditioned_by_the_band_levels():
+    from audiostyle.domains import WaveformDomain
+
+    net = get_extractor("mcdermott")
+    t = torch.arange(SR) / SR
+    start = (0.3 * torch.sin(2 * torch.pi * 440 * t) + 1e-3 * torch.randn(SR))[None]
+    space = WaveformDomain(net, start)
+    torch.testing.assert_close(space.decode(space.initial), start, atol=1e-6, rtol=0)
+    # every band's coefficients are about unit size, however loud the band
+    coefficients = torch.view_as_complex(space.initial).abs().square()[0]
+    variance = net.cochlea.subband_variance(start)[0]
+    filters = torch.from_numpy(net.cochlea.filters(SR)).float() ** 2
+    per_band = (filters @ coefficients) / filters.sum(1)
+    assert float(variance.max() / variance.min()) > 1e6
+    assert float(per_band[1:].max() / per_band[1:].min()) < 30

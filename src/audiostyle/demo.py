@@ -5,7 +5,7 @@
 - :func:`bongo_loop`: a two-drum bongo pattern: decaying pitched noise bursts with a quick
   downward pitch glide, looped.
 - :func:`rain`: a dense, random texture of band-limited noise bursts (drops) on a soft bed.
-- :func:`insects`: a chirping insect-like tone train: trills of a warbling 4.5 kHz tone.
+- :func:`insects`: a chirping insect-like tone train (cricket-like chirps of a 4.5 kHz tone).
 
 The last three are textures of different kinds for texture-synthesis tests and benchmarks.
 """
@@ -105,20 +105,20 @@ def rain(sr: int = 22050, *, seconds: float = 5.0, drops_per_second: float = 300
 
 
 def insects(sr: int = 22050, *, seconds: float = 5.0, seed: int = 0) -> np.ndarray:
-    """Chirping insect-like tone train: every ~0.6 s a 0.25 s trill of 40 Hz pulses of a
-    4.5 kHz tone warbling by ±200 Hz, over faint noise. ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    """Chirping insect-like tone train, after a field cricket: about three chirps a second,
+    each four 30 Hz pulses of a 4.5 kHz tone warbling by ±150 Hz, over faint noise.
+    ``(samples,)`` at ``sr`` Hz, peak 0.5."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     out = 0.01 * rng.standard_normal(n)
-    length = int(0.25 * sr)
-    t = np.arange(length) / sr
-    pulses = (np.sin(2 * np.pi * 40 * t) > 0.3) * np.sin(np.pi * t / 0.25)
-    starts = np.arange(0.0, seconds, 0.6)
-    for start in starts + rng.uniform(0, 0.05, starts.size):
+    t = np.arange(int(0.13 * sr)) / sr
+    pulses = np.maximum(np.sin(2 * np.pi * 30 * t), 0) ** 2
+    starts = np.arange(0.0, seconds, 0.35)
+    for start in starts + rng.uniform(0, 0.04, starts.size):
         s = int(start * sr)
         if s >= n:
             break
-        freq = 4500 + 200 * np.sin(2 * np.pi * 3 * t + rng.uniform(0, 2 * np.pi))
-        trill = pulses * np.sin(2 * np.pi * np.cumsum(freq) / sr)
-        out[s : s + length] += trill[: n - s]
+        freq = 4500 + 150 * np.sin(2 * np.pi * 8 * t + rng.uniform(0, 2 * np.pi))
+        chirp = pulses * np.sin(2 * np.pi * np.cumsum(freq) / sr)
+        out[s : s + t.size] += chirp[: n - s]
     return (0.5 * out / np.abs(out).max()).astype(np.float32)
