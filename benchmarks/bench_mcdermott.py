@@ -125,8 +125,8 @@ def run(quick: bool = False) -> Section:
         classes = list(snr)
         synth_rows.append([name, r["iterations"], f"{r['total_s']:.0f}", f"{mean:.1f}",
                            f"{min(snr.values()):.1f}"] + [f"{v:.1f}" for v in snr.values()])
-    synth_table = table(["texture", "iterations", "seconds", "mean SNR dB", "worst class"]
-                        + classes, synth_rows)
+    synth_table = table(["texture", "iterations", "seconds", "mean SNR dB", "worst class",
+                         *classes], synth_rows)
 
     marks = [25, 50, 100, 150, 200, 300, 400]
     curve_rows = [[n] + [_best_db(runs[name]["losses"], n) for name in TEXTURES]
@@ -197,7 +197,7 @@ bed; *bongos*: the demo's periodic bongo loop; *insects*: trills of a warbling 4
 
 Loss (Σ over classes of 10^(−SNR/10), dB) of the best iterate after *n* evaluations:
 
-{table(["evaluations"] + list(TEXTURES), curve_rows)}
+{table(["evaluations", *TEXTURES], curve_rows)}
 
 Preconditioning: the same budget from white noise on raw samples (the base extractor's
 behaviour) versus ours (noise with the style's subband variances, optimised as

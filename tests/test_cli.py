@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from audiostyle.cli import main
@@ -97,3 +99,58 @@ def test_texture_reports_the_statistics_snr(tmp_path, bongos, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("McDermott statistics SNR to the style: mean")
     assert "env_C" in line and "mod_C2" in line
+
+
+def test_demo_writes_content_style_and_result(tmp_path, capsys):
+    code = main(["demo", "-o", str(tmp_path / "demo"), "-X", "filters=64", "-n", "3",
+                 "--refine", "1", "--quiet"])
+    assert code == 0
+    for name in ("content", "style", "result"):
+        info = sf.info(tmp_path / "demo" / f"{name}.wav")
+        assert info.samplerate == 22050 and info.frames > SR
+    out = capsys.readouterr().out
+    assert str(tmp_path / "demo" / "result.wav") in out
+
+
+def _start(tmp_path, bongos, out):
+    style = _write(tmp_path / "s.wav", bongos)
+    return subprocess.Popen(
+        [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
+         "--seconds", "2", "-X", "filters=128", "-n", "100000"],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+
+
+def _wait_for_progress(proc) -> bytes:
+    seen = b""
+    while b"dB" not in seen:  # the progress bar shows the loss after the first iteration
+        chunk = proc.stderr.read1(256)
+        assert chunk, f"process ended early: {seen.decode(errors='replace')}"
+        seen += chunk
+    return seen
+
+
+def test_ctrl_c_saves_the_best_result_and_says_so(tmp_path, bongos):
+    out = tmp_path / "t.wav"
+    proc = _start(tmp_path, bongos, out)
+    _wait_for_progress(proc)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "saved the best result so far" in stderr.decode()
+    assert f"wrote {out}" in stdout.decode()
+    assert sf.info(out).frames == 2 * SR
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_second_ctrl_c_exits_at_once(monkeypatch):
+    from audiostyle import cli
+
+    exits = []
+    monkeypatch.setattr(cli.os, "_exit", lambda code: exits.append(code))
+    handler = cli._interrupt_handler()
+    with pytest.raises(KeyboardInterrupt):
+        handler(signal.SIGINT, None)
+    assert exits == []
+    handler(signal.SIGINT, None)  # the second one does not raise: it exits the process
+    assert exits == [130]

@@ -134,6 +134,26 @@ def _run_stats(args: argparse.Namespace) -> int:
         shape = "×".join(map(str, value.shape)) or "1"
         print(f"  {name:<{width}}  {shape:>9}  mean {value.mean():10.4g}  "
               f"min {value.min():10.4g}  max {value.max():10.4g}")
+
+
+def _run_weights_list(args: argparse.Namespace) -> int:
+    from . import weights
+
+    print(f"weights cache: {weights.cache_dir()}")
+    for name in weights.available():
+        state = weights.verify(name)
+        where = weights.store.read_record(name).path if state != "missing" else "-"
+        print(f"{name:12} {state:10} {where}\n{'':12} {weights.spec(name).description}")
+    return 0
+
+
+def _run_weights_install(args: argparse.Namespace) -> int:
+    from . import weights
+
+    print(f"installing {args.name} weights ...", file=sys.stderr)
+    record = weights.install(args.name, args.source, force=args.force)
+    print(f"{args.name}: {record.path} ({record.bytes / 2**20:.1f} MiB, "
+          f"sha256 {record.sha256[:16]}…) from {record.source}")
     return 0
 
 
@@ -294,6 +314,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print every value as JSON")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.set_defaults(run=_run_stats)
+
+    p = commands.add_parser("weights", help="install or list pretrained weights")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = actions.add_parser("list", parents=[common], help="installed weights and their state")
+    q.set_defaults(run=_run_weights_list)
+    q = actions.add_parser("install", parents=[common], help="install weights NAME")
+    q.add_argument("name", help="weights name (see `audiostyle weights list`)")
+    q.add_argument("--from", dest="source", metavar="PATH", default=None,
+                   help="use this file instead of finding or downloading the original")
+    q.add_argument("--force", action="store_true", help="reinstall even if verified")
+    q.set_defaults(run=_run_weights_install)
     return parser
 
 

@@ -175,7 +175,8 @@ class Cochlea(nn.Module):
         return (spectrum.real.square() + spectrum.imag.square()) @ plan.power_weight
 
     def forward(self, wave: Tensor) -> tuple[Tensor, Tensor]:
-        """``(batch, time)`` → ``(subband_var (batch, bands), envelopes (batch, bands, frames))``."""
+        """``(batch, time)`` → ``(subband_var (batch, bands + 2), envelopes (batch, bands + 2,
+        frames))``."""
         samples = wave.shape[-1]
         plan = self._plan(samples, wave.dtype, wave.device)
         spectrum = torch.fft.rfft(wave)
