@@ -1,4 +1,4 @@
-"""Command line: ``audiostyle transfer | texture | demo | extractors | stats``.
+"""Command line: ``audiostyle transfer | texture | demo | extractors | stats | classify | weights``.
 
 User mistakes end with one line on stderr and exit status 2; a failed optimisation with status
 1; Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once).
@@ -134,6 +134,7 @@ def _run_stats(args: argparse.Namespace) -> int:
         shape = "×".join(map(str, value.shape)) or "1"
         print(f"  {name:<{width}}  {shape:>9}  mean {value.mean():10.4g}  "
               f"min {value.min():10.4g}  max {value.max():10.4g}")
+    return 0
 
 
 def _run_weights_list(args: argparse.Namespace) -> int:
@@ -150,10 +151,22 @@ def _run_weights_list(args: argparse.Namespace) -> int:
 def _run_weights_install(args: argparse.Namespace) -> int:
     from . import weights
 
-    print(f"installing {args.name} weights ...", file=sys.stderr)
+    if args.force or weights.verify(args.name) != "verified":
+        print(f"installing {args.name} weights ...", file=sys.stderr)
     record = weights.install(args.name, args.source, force=args.force)
     print(f"{args.name}: {record.path} ({record.bytes / 2**20:.1f} MiB, "
           f"sha256 {record.sha256[:16]}…) from {record.source}")
+    return 0
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .soundnet import classify
+
+    result = classify(args.file, top=args.top, seconds=args.seconds, device=args.device)
+    print(f"{args.file}: SoundNet on {result.seconds:.1f} s (looped if shorter), "
+          f"{result.frames} output frames clear of the padding averaged")
+    for kind, ranked in (("objects", result.objects), ("scenes", result.scenes)):
+        print(f"  {kind}: " + "; ".join(f"{name} {p:.3f}" for name, p in ranked))
     return 0
 
 
@@ -188,7 +201,7 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
-def _save(result: Result, out: Path, *, inputs: tuple, style) -> int:
+def _save(result: Result, out: Path, *, inputs: tuple, style: str | Path) -> int:
     save_audio(out, result.audio, inputs=inputs)
     stages = ", then ".join(
         f"{name} {trace.iterations} it ({trace.best_db:.1f} dB)"
@@ -208,7 +221,7 @@ def _save(result: Result, out: Path, *, inputs: tuple, style) -> int:
     return 0
 
 
-def _print_statistics_snr(result: Result, style) -> None:
+def _print_statistics_snr(result: Result, style: str | Path) -> None:
     """McDermott & Simoncelli's success criterion for the result, whatever the extractor."""
     try:
         snr = statistics_snr(result.audio, style, extractor="mcdermott")
@@ -314,6 +327,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print every value as JSON")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.set_defaults(run=_run_stats)
+
+    p = commands.add_parser("classify", parents=[common],
+                            help="SoundNet's top objects and scenes for a sound file")
+    p.add_argument("file", help="sound file")
+    p.add_argument("--top", type=_positive_int, default=5, help="categories shown (default 5)")
+    p.add_argument("--seconds", type=_positive_float, default=20.0,
+                   help="loop the sound to at least this long (default 20)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.set_defaults(run=_run_classify)
 
     p = commands.add_parser("weights", help="install or list pretrained weights")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)

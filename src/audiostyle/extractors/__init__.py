@@ -18,6 +18,7 @@ from .base import Extractor
 REGISTRY: dict[str, str] = {
     "mcdermott": "mcdermott:McDermottExtractor",
     "shallow": "shallow:ShallowExtractor",
+    "soundnet": "soundnet:SoundNetExtractor",
 }
 
 
