@@ -40,7 +40,7 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
     net = audiostyle.get_extractor("mcdermott", **options)
     style = torch.from_numpy(_texture("rain", seconds))[None]
     loss = StyleLoss(net)
-    loss.set_target([(style, 1.0)])
+    loss.set_target([(net.analyse(style), 1.0)])
     start = net.noise(style, style.shape[-1], torch.Generator().manual_seed(0))
     space = make_domain("waveform", net, start)
     x = space.initial.clone().requires_grad_(True)
@@ -50,7 +50,7 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
             subband_var, envelopes = net.cochlea(space.analyse(x))
             (subband_var.sum() + envelopes.sum()).backward()
         else:
-            loss(space.analyse(x)).backward()
+            loss(net.features(space.analyse(x))).backward()
 
     step()
     times = []
