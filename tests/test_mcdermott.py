@@ -259,3 +259,35 @@ def test_waveform_domain_is_preconditioned_by_the_band_levels():
     per_band = (filters @ coefficients) / filters.sum(1)
     assert float(variance.max() / variance.min()) > 1e6
     assert float(per_band[1:].max() / per_band[1:].min()) < 30
+
+
+# --- texture synthesis: McDermott & Simoncelli's success criterion ----------------------------
+
+
+def _percussive_loop(seconds: float) -> np.ndarray:
+    """The demo's bongo loop over a room-noise bed 34 dB below its peak, as a recording has.
+    (Clean, it is digitally silent above ~3 kHz except for onset clicks; the scale-invariant
+    statistics of those near-silent bands then stall synthesis near 12 dB, see the benchmark.)"""
+    from audiostyle.demo import bongo_loop
+
+    bed = 0.01 * np.random.default_rng(7).standard_normal(int(seconds * SR))
+    return bongo_loop(SR, seconds=seconds) + bed.astype(np.float32)
+
+
+@pytest.mark.parametrize(("texture", "iterations"),
+                         [("rain", 100), ("insects", 100), ("percussive", 150)])
+def test_texture_synthesis_from_noise_meets_the_20_db_criterion(texture, iterations):
+    # small size (1 s from 1 s); the benchmark runs 5 s with the default 300 iterations
+    from audiostyle.demo import insects, rain
+
+    make = {"rain": rain, "insects": insects, "percussive": None}[texture]
+    style = _percussive_loop(1.0) if make is None else make(SR, seconds=1.0)
+    result = audiostyle.texture(style, sr=SR, seconds=1.0, extractor="mcdermott",
+                                iterations=iterations, progress=False)
+    assert result.stages["waveform"].iterations == iterations
+    start = get_extractor("mcdermott").noise(torch.from_numpy(style)[None], SR,
+                                             torch.Generator().manual_seed(0))
+    snr = audiostyle.statistics_snr(result.audio, style, SR)
+    assert snr["mean"] >= 20, snr
+    # far above the noise start it came from (which already has the style's subband variances)
+    assert snr["mean"] > audiostyle.statistics_snr(start[0].numpy(), style, SR)["mean"] + 8
