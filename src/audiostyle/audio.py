@@ -55,12 +55,12 @@ class Audio:
 AudioLike = str | os.PathLike | Audio | np.ndarray | torch.Tensor
 
 
-def load_audio(path: str | os.PathLike) -> Audio:
+def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     """Read an audio file (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF, …).
 
     Returns float32 samples ``(channels, time)`` at the file's own rate. Raises
     :class:`AudioStyleError` naming the file when it is missing, a directory, empty, not audio,
-    has no samples, or holds NaN/infinite samples.
+    has no samples, or (unless ``finite=False``, for evaluation) holds NaN/infinite samples.
     """
     path = Path(path)
     if not path.exists():
@@ -79,31 +79,35 @@ def load_audio(path: str | os.PathLike) -> Audio:
         ) from None
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)))
+    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
 
 
-def check_audio(audio: Audio) -> Audio:
-    """Validate samples: at least one sample, finite, a positive rate. Warns when silent."""
+def check_audio(audio: Audio, *, finite: bool = True) -> Audio:
+    """Validate samples: at least one sample, a positive rate, and (unless ``finite=False``)
+    no NaN or infinite sample. Warns when silent."""
     if audio.sr <= 0:
         raise AudioStyleError(f"{audio.name}: sample rate must be positive, got {audio.sr}")
     if audio.samples.ndim != 2 or audio.samples.shape[1] == 0:
         raise AudioStyleError(f"{audio.name}: contains no samples")
-    if not np.all(np.isfinite(audio.samples)):
+    if finite and not np.all(np.isfinite(audio.samples)):
         raise AudioStyleError(f"{audio.name}: contains NaN or infinite samples")
     if not np.any(audio.samples):
         log.warning("%s: all samples are zero (silent input)", audio.name)
     return audio
 
 
-def as_audio(source: AudioLike, sr: int | None = None, *, name: str = "audio") -> Audio:
+def as_audio(
+    source: AudioLike, sr: int | None = None, *, name: str = "audio", finite: bool = True
+) -> Audio:
     """Turn a path, an :class:`Audio` or an array into a checked :class:`Audio`.
 
     Arrays (NumPy or torch) are ``(time,)`` or ``(channels, time)`` and need ``sr`` in Hz.
+    ``finite=False`` lets NaN/infinite samples through (see :func:`check_audio`).
     """
     if isinstance(source, Audio):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return load_audio(source)
+        return load_audio(source, finite=finite)
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
     if not isinstance(source, np.ndarray):
@@ -119,7 +123,7 @@ def as_audio(source: AudioLike, sr: int | None = None, *, name: str = "audio") -
         raise AudioStyleError(
             f"{name}: array must be (time,) or (channels, time), got shape {samples.shape}"
         )
-    return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name))
+    return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name), finite=finite)
 
 
 def resample(audio: Audio, sr: int) -> Audio:

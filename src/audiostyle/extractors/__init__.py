@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "mcdermott": "mcdermott:McDermottExtractor",
     "shallow": "shallow:ShallowExtractor",
     "soundnet": "soundnet:SoundNetExtractor",
+    "vgg19": "vgg19:Vgg19Extractor",
+    "vgg-mtt": "vgg_mtt:VggMttExtractor",
 }
 
 
