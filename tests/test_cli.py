@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -73,6 +74,31 @@ def test_entry_point_runs_in_a_subprocess(tmp_path, bongos):
     )
     assert proc.returncode == 0, proc.stderr
     assert sf.info(out).frames == SR
+
+
+def test_stats_prints_and_exports_every_class(tmp_path, bongos, capsys):
+    import json
+
+    path = _write(tmp_path / "s.wav", bongos)
+    assert main(["stats", path]) == 0
+    out = capsys.readouterr().out
+    assert "mcdermott statistics" in out and "mod_C2" in out and "32×6×2" in out
+    assert main(["stats", path, "--json", "-X", "preset=paper"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["extractor"] == "mcdermott"
+    assert np.array(exported["statistics"]["env_C"]).shape == (32, 8)
+    assert main(["stats", path, "-e", "shallow", "-X", "filters=16"]) == 0
+    assert "conv" in capsys.readouterr().out
+
+
+def test_texture_reports_the_statistics_snr(tmp_path, bongos, capsys):
+    style = _write(tmp_path / "s.wav", bongos)
+    code = main(["texture", style, "-o", str(tmp_path / "t.wav"), "-e", "mcdermott",
+                 "--seconds", "1", "-n", "3", "--quiet"])
+    assert code == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("McDermott statistics SNR to the style: mean")
+    assert "env_C" in line and "mod_C2" in line
 
 
 def test_demo_writes_content_style_result_and_listening_page(tmp_path, capsys):

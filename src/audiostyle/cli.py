@@ -1,5 +1,5 @@
-"""Command line: ``audiostyle transfer | texture | evaluate | grid | demo | extractors | classify |
-weights``.
+"""Command line: ``audiostyle transfer | texture | evaluate | grid | demo | extractors | stats |
+classify | weights``.
 
 User mistakes end with one line on stderr and exit status 2; a failed optimisation with status
 1; Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once).
@@ -8,6 +8,7 @@ User mistakes end with one line on stderr and exit status 2; a failed optimisati
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from . import extractors
 from .audio import Audio, check_output_path, save_audio
 from .domains import DOMAINS
 from .errors import AudioStyleError, SynthesisError
+from .stats import statistics_snr, stats
 from .synthesis import OPTIMIZERS
 from .transfer import DEFAULT_REFINE_ITERATIONS, INITS, Result, texture, transfer
 
@@ -81,14 +83,14 @@ def _run_transfer(args: argparse.Namespace) -> int:
         args.content, args.style, init=args.init, content_weight=args.content_weight,
         output_sr=args.output_sr, **_synthesis_options(args),
     )
-    return _save(result, out, inputs=(args.content, args.style))
+    return _save(result, out, inputs=(args.content, args.style), style=args.style)
 
 
 def _run_texture(args: argparse.Namespace) -> int:
     out = check_output_path(args.output, inputs=(args.style,))
     result = texture(args.style, seconds=args.seconds, output_sr=args.output_sr,
                      **_synthesis_options(args))
-    return _save(result, out, inputs=(args.style,))
+    return _save(result, out, inputs=(args.style,), style=args.style)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -105,7 +107,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"style:   {paths['style']}  (bongo loop)")
     options = _synthesis_options(args)
     result = transfer(content, style, **options)
-    code = _save(result, paths["result"], inputs=(paths["content"], paths["style"]))
+    code = _save(result, paths["result"], inputs=(paths["content"], paths["style"]),
+                 style=paths["style"])
     if code == 0:
         page = _demo_page(folder, paths, result, options)
         print(f"listening page: {page}")
@@ -202,6 +205,22 @@ def _run_extractors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_stats(args: argparse.Namespace) -> int:
+    values = stats(args.file, extractor=args.extractor, options=_parse_options(args.option),
+                   device=args.device)
+    if args.json:
+        print(json.dumps({"file": args.file, "extractor": args.extractor,
+                          "statistics": {k: v.tolist() for k, v in values.items()}}))
+        return 0
+    print(f"{args.file}: {args.extractor} statistics")
+    width = max(map(len, values))
+    for name, value in values.items():
+        shape = "×".join(map(str, value.shape)) or "1"
+        print(f"  {name:<{width}}  {shape:>9}  mean {value.mean():10.4g}  "
+              f"min {value.min():10.4g}  max {value.max():10.4g}")
+    return 0
+
+
 def _run_weights_list(args: argparse.Namespace) -> int:
     from . import weights
 
@@ -266,7 +285,7 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
-def _save(result: Result, out: Path, *, inputs: tuple) -> int:
+def _save(result: Result, out: Path, *, inputs: tuple, style: str | Path) -> int:
     save_audio(out, result.audio, inputs=inputs)
     stages = ", then ".join(
         f"{name} {trace.iterations} it ({trace.best_db:.1f} dB)"
@@ -278,11 +297,25 @@ def _save(result: Result, out: Path, *, inputs: tuple) -> int:
         f"{result.loss_db:.1f} dB from the start, style distance "
         f"{result.style_distance_db:.1f} dB"
     )
+    _print_statistics_snr(result, style)
     if result.interrupted:
         print(f"audiostyle: interrupted after {result.iterations} iterations: saved the best "
               f"result so far to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _print_statistics_snr(result: Result, style: str | Path) -> None:
+    """McDermott & Simoncelli's success criterion for the result, whatever the extractor."""
+    try:
+        snr = statistics_snr(result.audio, style, extractor="mcdermott")
+    except AudioStyleError as exc:  # e.g. a style too short for the auditory model
+        log.info("no statistics SNR: %s", exc)
+        return
+    mean = snr.pop("mean")
+    classes = ", ".join(f"{name} {value:.1f}" for name, value in snr.items())
+    print(f"McDermott statistics SNR to the style: mean {mean:.1f} dB ({classes}); "
+          f"McDermott & Simoncelli count >= 20 dB as a match")
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -420,6 +453,18 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
     p.set_defaults(run=_run_extractors)
+
+    p = commands.add_parser("stats", parents=[common],
+                            help="print (or export as JSON) the style statistics of a sound")
+    p.add_argument("file", help="sound file")
+    p.add_argument("--extractor", "-e", default="mcdermott",
+                   help="extractor whose statistics to compute (default: mcdermott, the "
+                        "McDermott & Simoncelli texture statistics)")
+    p.add_argument("--option", "-X", action="append", default=[], metavar="KEY=VALUE",
+                   help="extractor option, repeatable")
+    p.add_argument("--json", action="store_true", help="print every value as JSON")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.set_defaults(run=_run_stats)
 
     p = commands.add_parser("classify", parents=[common],
                             help="SoundNet's top objects and scenes for a sound file")

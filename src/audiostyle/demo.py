@@ -4,6 +4,10 @@
   ground bass), as a harmonic tone with a soft attack.
 - :func:`bongo_loop`: a two-drum bongo pattern: decaying pitched noise bursts with a quick
   downward pitch glide, looped.
+- :func:`rain`: a dense, random texture of band-limited noise bursts (drops) on a soft bed.
+- :func:`insects`: a chirping insect-like tone train (cricket-like chirps of a 4.5 kHz tone).
+
+The last three are textures of different kinds for texture-synthesis tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -80,4 +84,41 @@ def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0) -> 
             end = min(start + hit.size, out.size)
             out[start:end] += hit[: end - start]
     out = out[: int(seconds * sr)]
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+
+
+def rain(sr: int = 22050, *, seconds: float = 5.0, drops_per_second: float = 300.0,
+         seed: int = 0) -> np.ndarray:
+    """Rain-like texture: Poisson-timed drops (noise bursts decaying in ~2 ms, log-normal
+    sizes) band-passed to 0.8–7 kHz, over a quieter low-passed noise bed.
+    ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    drops = (rng.random(n) < drops_per_second / sr) * rng.lognormal(0.0, 0.7, n)
+    decay = np.exp(-np.arange(int(0.01 * sr)) / (0.002 * sr))
+    splashes = np.convolve(drops, decay)[:n] * rng.standard_normal(n)
+    freqs = np.fft.rfftfreq(n, 1 / sr)
+    band = np.exp(-0.5 * (np.log(np.maximum(freqs, 1.0) / 2400) / 0.6) ** 2)
+    bed = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) / (1 + freqs / 500), n)
+    out = np.fft.irfft(np.fft.rfft(splashes) * band, n) + 0.3 * bed / np.abs(bed).max()
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+
+
+def insects(sr: int = 22050, *, seconds: float = 5.0, seed: int = 0) -> np.ndarray:
+    """Chirping insect-like tone train, after a field cricket: about three chirps a second,
+    each four 30 Hz pulses of a 4.5 kHz tone warbling by ±150 Hz, over faint noise.
+    ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = 0.01 * rng.standard_normal(n)
+    t = np.arange(int(0.13 * sr)) / sr
+    pulses = np.maximum(np.sin(2 * np.pi * 30 * t), 0) ** 2
+    starts = np.arange(0.0, seconds, 0.35)
+    for start in starts + rng.uniform(0, 0.04, starts.size):
+        s = int(start * sr)
+        if s >= n:
+            break
+        freq = 4500 + 150 * np.sin(2 * np.pi * 8 * t + rng.uniform(0, 2 * np.pi))
+        chirp = pulses * np.sin(2 * np.pi * np.cumsum(freq) / sr)
+        out[s : s + t.size] += chirp[: n - s]
     return (0.5 * out / np.abs(out).max()).astype(np.float32)

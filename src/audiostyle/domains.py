@@ -10,7 +10,9 @@
   ``x = iSTFT(D ⊙ W)`` with a fixed per-bin scale ``D = (1 + |STFT(x₀)|)^½`` from the starting
   signal: a diagonal preconditioner that makes steps in ``W`` act on all bins alike after the
   log compression (about twice as fast per iteration as optimising raw samples, see
-  benchmarks/RESULTS.md). Raw-waveform extractors optimise the samples directly. The samples
+  benchmarks/RESULTS.md). Other extractors may give a per-frequency scale ``D``
+  (:meth:`~audiostyle.extractors.Extractor.spectral_scale`), with which the signal is
+  optimised as ``x = irfft(D ⊙ W)``; the rest optimise the samples directly. The samples
   are what is written, so the loss here also keeps them under the output's peak ceiling
   (``headroom_excess``): scaling the result down afterwards would move every level-dependent
   statistic away from the style's (on the demo, from 29 dB statistics SNR to 5 dB).
@@ -82,19 +84,26 @@ class WaveformDomain(Domain):
     def __init__(self, extractor: Extractor, start: Tensor) -> None:
         super().__init__(extractor, start)
         self.spectrogram = extractor.spectrogram
-        if self.spectrogram is None:
+        self.scale = None
+        if self.spectrogram is not None:
+            spec = self.spectrogram.stft(start)
+            self.scale = (1 + spec.abs()) ** PRECONDITIONER_EXPONENT
+        elif (scale := extractor.spectral_scale(start)) is not None:
+            spec, self.scale = torch.fft.rfft(start), scale
+        if self.scale is None:
             self.initial = start
             self.adam_learning_rate = 1e-3
             return
-        spec = self.spectrogram.stft(start)
-        self.scale = (1 + spec.abs()) ** PRECONDITIONER_EXPONENT
         self.initial = torch.view_as_real(spec / self.scale).contiguous()
         self.adam_learning_rate = 0.01
 
     def _wave(self, x: Tensor) -> Tensor:
-        if self.spectrogram is None:
+        if self.scale is None:
             return x
-        return self.spectrogram.istft(torch.view_as_complex(x) * self.scale, self.length)
+        spec = torch.view_as_complex(x) * self.scale
+        if self.spectrogram is None:
+            return torch.fft.irfft(spec, n=self.length)
+        return self.spectrogram.istft(spec, self.length)
 
     def analyse(self, x: Tensor) -> Tensor:
         return self.extractor.analyse(self._wave(x))

@@ -239,8 +239,8 @@ def _synthesise(
     if init == "content":
         start = content_wave
     else:
-        level = _rms(content_wave if content_wave is not None else style_wave)
-        start = (level * torch.randn(1, length, generator=generator)).to(target_device)
+        like = content_wave if content_wave is not None else style_wave
+        start = net.noise(like, length, generator).to(target_device)
 
     space = make_domain(domain or net.default_domain, net, start,
                         griffin_lim_iterations=griffin_lim_iterations)
@@ -308,9 +308,6 @@ def _check_length(samples: int, net: Extractor, name: str) -> None:
             f"extractor (needs at least {net.min_samples / net.sample_rate:.3f} s)"
         )
 
-
-def _rms(wave: Tensor) -> float:
-    return float(wave.square().mean().sqrt().clamp_min(1e-4))
 
 
 __all__ = ["DEFAULT_REFINE_ITERATIONS", "INITS", "Result", "texture", "transfer"]

@@ -16,6 +16,7 @@ from .base import Extractor
 
 #: Extractor name → "module:Class" under this package.
 REGISTRY: dict[str, str] = {
+    "mcdermott": "mcdermott:McDermottExtractor",
     "shallow": "shallow:ShallowExtractor",
     "soundnet": "soundnet:SoundNetExtractor",
     "vgg19": "vgg19:Vgg19Extractor",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from ..dsp import Spectrogram
@@ -54,6 +55,20 @@ class Extractor(nn.Module, ABC):
     def min_samples(self) -> int:
         """Shortest input in samples (at :attr:`sample_rate`) giving one feature frame."""
         return 1
+
+    def noise(self, like: Tensor, length: int, generator: torch.Generator) -> Tensor:
+        """Starting point of a synthesis from noise, ``(1, length)`` on the CPU: white noise at
+        the RMS of ``like`` ``(1, time)`` (the style, or the content), drawn from
+        ``generator``."""
+        level = float(like.square().mean().sqrt().clamp_min(1e-4))
+        return level * torch.randn(1, length, generator=generator)
+
+    def spectral_scale(self, wave: Tensor) -> Tensor | None:
+        """Amplitude per ``rfft`` bin ``(batch, time // 2 + 1)`` by which the waveform domain
+        preconditions raw samples (``x = irfft(scale · W)``, optimising ``W``), computed from
+        the starting waveform ``(batch, time)``; None (the default): optimise the samples.
+        Not used by spectral extractors, which are preconditioned through their STFT."""
+        return None
 
     def analyse(self, wave: Tensor) -> Tensor:
         """Waveform ``(batch, time)`` → the input of :meth:`features`."""
