@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..dsp import Spectrogram
-from .base import Extractor
+from .base import Extractor, require_positive
 
 
 class ShallowExtractor(Extractor):
@@ -44,6 +44,8 @@ class ShallowExtractor(Extractor):
         kernel_width: int = 11,
         seed: int = 0,
     ) -> None:
+        require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
+                         filters=filters, kernel_width=kernel_width)
         super().__init__(sample_rate, Spectrogram(n_fft, hop_length))
         bins = self.spectrogram.bins
         std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * kernel_width))
