@@ -240,6 +240,11 @@ def check_output_format(
         )
     if sr is not None:
         check_rate(sr, f"{path}: output rate")
+        if suffix == ".flac" and sr > 65535 and sr % 10:  # libsndfile writes it unreadable
+            raise AudioStyleError(
+                f"{path}: FLAC cannot store {sr} Hz (above 65535 Hz only multiples of 10); use "
+                "--output-sr, or write .wav"
+            )
         if suffix == ".mp3" and sr not in MP3_RATES:
             raise AudioStyleError(
                 f"{path}: MP3 cannot be written at {sr} Hz; use --output-sr with one of "
