@@ -1,4 +1,4 @@
-"""Command line: ``audiostyle transfer | texture | demo | extractors``.
+"""Command line: ``audiostyle transfer | texture | demo | extractors | classify | weights``.
 
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
@@ -183,10 +183,22 @@ def _run_weights_list(args: argparse.Namespace) -> int:
 def _run_weights_install(args: argparse.Namespace) -> int:
     from . import weights
 
-    print(f"installing {args.name} weights ...", file=sys.stderr)
+    if args.force or weights.verify(args.name) != "verified":
+        print(f"installing {args.name} weights ...", file=sys.stderr)
     record = weights.install(args.name, args.source, force=args.force)
     print(f"{args.name}: {record.path} ({record.bytes / 2**20:.1f} MiB, "
           f"sha256 {record.sha256[:16]}…) from {record.source}")
+    return 0
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .soundnet import classify
+
+    result = classify(args.file, top=args.top, seconds=args.seconds, device=args.device)
+    print(f"{args.file}: SoundNet on {result.seconds:.1f} s (looped if shorter), "
+          f"{result.frames} output frames clear of the padding averaged")
+    for kind, ranked in (("objects", result.objects), ("scenes", result.scenes)):
+        print(f"  {kind}: " + "; ".join(f"{name} {p:.3f}" for name, p in ranked))
     return 0
 
 
@@ -356,6 +368,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
     p.set_defaults(run=_run_extractors)
+
+    p = commands.add_parser("classify", parents=[common],
+                            help="SoundNet's top objects and scenes for a sound file")
+    p.add_argument("file", help="sound file")
+    p.add_argument("--top", type=_positive_int, default=5, help="categories shown (default 5)")
+    p.add_argument("--seconds", type=_positive_float, default=20.0,
+                   help="loop the sound to at least this long (default 20)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.set_defaults(run=_run_classify)
 
     p = commands.add_parser("weights", help="install or list pretrained weights")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -17,6 +17,7 @@ from .base import Extractor
 #: Extractor name → "module:Class" under this package.
 REGISTRY: dict[str, str] = {
     "shallow": "shallow:ShallowExtractor",
+    "soundnet": "soundnet:SoundNetExtractor",
 }
 
 

@@ -22,9 +22,10 @@ import torch
 from ..errors import AudioStyleError
 from .store import Record, cache_dir, load_tensors, read_record, save_tensors, verify
 
-#: Weights name → "module:attribute" of its WeightsSpec, e.g.
-#: ``"audiostyle.extractors.soundnet:WEIGHTS"``.
-REGISTRY: dict[str, str] = {}
+#: Weights name → "module:attribute" of its WeightsSpec.
+REGISTRY: dict[str, str] = {
+    "soundnet": "audiostyle.soundnet.sound8:WEIGHTS",
+}
 
 
 @dataclass(frozen=True)
