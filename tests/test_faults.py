@@ -119,9 +119,9 @@ def test_bad_input_file_is_refused_in_one_line(cli, files, case, role):
     make, message = BAD_CONTENT[case]
     make(files)
     names = {"content": "content.wav", "style": "style.wav", role: "bad.wav"}
-    run = _transfer(cli, files, names["content"], names["style"])
+    run = _transfer(cli, files, names["content"], names["style"], out="out/new/r.wav")
     _refused(run, 2, f"{files / 'inputs' / 'bad.wav'}: ", message)
-    _nothing_written(files)
+    _nothing_written(files)  # not even the missing output folder
 
 
 def test_truncated_data_warns_and_uses_what_is_there(cli, files):
@@ -183,6 +183,14 @@ def test_missing_output_folder_is_created(cli, files):
     assert sf.info(files / "out" / "new" / "deeper" / "r.flac").frames == SR
 
 
+def test_output_under_a_file_is_refused(cli, files):
+    (files / "out" / "taken").write_text("a file, not a folder")
+    run = _transfer(cli, files, out="out/taken/new/r.wav")
+    _refused(run, 2, f"{files / 'out' / 'taken' / 'new' / 'r.wav'}: "
+                     f"{files / 'out' / 'taken'} is not a folder")
+    assert [p.name for p in (files / "out").iterdir()] == ["taken"]
+
+
 def test_unwritable_output_folder_is_refused_before_any_work(cli, melody, bongos):
     # permissions do not bind root: run the child as an unprivileged user then
     user = 65534 if os.geteuid() == 0 else None
@@ -194,10 +202,12 @@ def test_unwritable_output_folder_is_refused_before_any_work(cli, melody, bongos
         locked = base / "locked"
         locked.mkdir(mode=0o555)
         locked.chmod(0o555)
+        before = [(base / name).read_bytes() for name in ("content.wav", "style.wav")]
         run = cli.run(["transfer", base / "content.wav", base / "style.wav", "-o",
                        locked / "sub" / "r.wav", *FAST], base, user=user)
         _refused(run, 2, f"{locked / 'sub' / 'r.wav'}: cannot write in", "Permission denied")
         assert list(locked.iterdir()) == []
+        assert [(base / name).read_bytes() for name in ("content.wav", "style.wav")] == before
     finally:
         shutil.rmtree(base)
 
@@ -219,6 +229,7 @@ def test_disk_full_while_writing_leaves_nothing(cli, files):
     (["-X", "filter=8"], "Extractor 'shallow' has no option 'filter'. Did you mean 'filters'?"),
     (["-X", "filters=many"], "option filters='many' is not a valid int"),
     (["-X", "filters=0"], "option filters=0 must be at least 1"),
+    (["-X", "hop_length=2048"], "hop_length=2048 must be at most n_fft / 2 = 1024"),
     (["-X", "sample_rate=1000"], "working rate: sample rate 1000 Hz is not supported"),
     (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
     (["--chunk-seconds", "-3"], "argument --chunk-seconds: must be a positive number"),
@@ -234,8 +245,16 @@ def test_unknown_names_and_bad_values_are_refused(cli, files, extra, message):
 # --- weights -----------------------------------------------------------------------------------
 
 
+def test_unknown_weights_name_is_refused(cli, files):
+    run = cli.run(["weights", "install", "soundnt"], files,
+                  env={"AUDIOSTYLE_CACHE": str(files / "cache")})
+    _refused(run, 2, "Unknown weights 'soundnt'. Did you mean 'soundnet'?")
+    assert not (files / "cache").exists()
+
+
 def test_missing_and_tampered_weights_are_refused(cli, files):
     env = {"AUDIOSTYLE_CACHE": str(files / "cache")}
+    before = _hashes(files / "inputs")
 
     def toy_transfer():
         return _transfer_with(cli, files, ["-e", "toy", "-n", "2", "--refine", "1",
@@ -256,6 +275,7 @@ def test_missing_and_tampered_weights_are_refused(cli, files):
     _refused(toy_transfer(), 2, "weights for 'toy'", "do not match their recorded SHA-256",
              "audiostyle weights install toy --force")
     _nothing_written(files)
+    assert _hashes(files / "inputs") == before
 
 
 def _transfer_with(cli, files, extra, **options):
@@ -269,6 +289,7 @@ def _transfer_with(cli, files, extra, **options):
 
 def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, melody):
     sf.write(files / "inputs" / "long.wav", np.tile(melody, 2)[: 4 * SR], SR)
+    before = _hashes(files / "inputs")
     child = cli.start(["transfer", files / "inputs" / "long.wav", files / "inputs" / "style.wav",
                        "-o", files / "out" / "r.wav", "--chunk-seconds", "1.5", "-X",
                        "filters=32", "-n", "100000", "--gl-iterations", "4"], files)
@@ -284,10 +305,12 @@ def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, m
     out, _ = sf.read(files / "out" / "r.wav")
     assert out.shape == (first_chunk[1],) and np.all(np.isfinite(out)) and np.abs(out).max() > 0
     assert [p.name for p in (files / "out").iterdir()] == ["r.wav"]
+    assert _hashes(files / "inputs") == before
 
 
 def test_second_ctrl_c_exits_at_once_without_saving(cli, files):
     # a very long Griffin-Lim after the first Ctrl-C leaves time for the second one
+    before = _hashes(files / "inputs")
     child = cli.start(["texture", files / "inputs" / "style.wav", "-o", files / "out" / "t.wav",
                        "--seconds", "2", "-X", "filters=32", "-n", "100000",
                        "--gl-iterations", "10000000"], files)
@@ -300,6 +323,7 @@ def test_second_ctrl_c_exits_at_once_without_saving(cli, files):
     assert run.stderr.rstrip().endswith("second Ctrl-C: exiting now, without saving")
     assert "Traceback" not in run.stderr
     _nothing_written(files)
+    assert _hashes(files / "inputs") == before
 
 
 def test_harness_matches_the_real_command(files):

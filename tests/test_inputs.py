@@ -135,6 +135,15 @@ def test_a_style_shorter_than_one_analysis_window_is_refused(melody):
         audiostyle.transfer(melody, melody[:100], sr=SR, progress=False)
 
 
+def test_a_content_shorter_than_the_stft_half_window_is_refused(melody, bongos):
+    """Even with one-frame filters, the STFT's reflected padding needs n_fft / 2 + 1 samples."""
+    options = {"n_fft": 4096, "hop_length": 64, "kernel_width": 1, "filters": 4}
+    assert get_extractor("shallow", **options).min_samples == 2049
+    with pytest.raises(audiostyle.AudioStyleError,
+                       match=r"content: too short .* needs at least 0\.093 s \(2049 samples\)"):
+        audiostyle.transfer(melody[:2048], bongos, sr=SR, options=options, progress=False)
+
+
 @settings(max_examples=12, deadline=None)
 @given(channels=st.integers(1, 3), sr=st.integers(8000, 192000), data=st.data())
 def test_any_rate_channels_and_length_come_back_right(melody, bongos, channels, sr, data):

@@ -262,7 +262,8 @@ def check_output_path(
 ) -> Path:
     """Check before any work that ``path`` can be written: a known format that holds
     ``channels`` at ``sr`` Hz (when given), not one of ``inputs``, not a directory, in a folder
-    that exists (it is created) and takes new files. Returns ``path``."""
+    that takes new files or can be created (nothing is created here: :func:`save_audio` makes
+    missing folders when it writes). Returns ``path``."""
     path = Path(path)
     check_output_format(path, channels, sr)
     for source in inputs:
@@ -274,14 +275,18 @@ def check_output_path(
         raise AudioStyleError(
             f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
         )
+    folder = path.parent
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        folder = folder.parent  # the deepest folder that exists: new files or folders go there
+    if not folder.is_dir():
+        raise AudioStyleError(f"{path}: {folder} is not a folder; choose another path")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         raise AudioStyleError(
-            f"{path}: cannot write in {path.parent} ({exc.strerror or exc})"
+            f"{path}: cannot write in {folder} ({exc.strerror or exc})"
         ) from None
     return path
 
@@ -307,6 +312,7 @@ def save_audio(
         log.info("%s: scaled by %.2f dB to keep the peak at %.1f dBFS", path, 20 * np.log10(gain),
                  PEAK_CEILING_DB)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot write here ({exc.strerror or exc})") from None

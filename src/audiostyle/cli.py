@@ -21,7 +21,6 @@ from typing import NoReturn
 from . import extractors
 from .audio import (
     Audio,
-    check_output_format,
     check_output_path,
     discard_partial_writes,
     load_audio,
@@ -121,9 +120,9 @@ def _interrupt_handler() -> _Interrupts:
 
 def _run_transfer(args: argparse.Namespace) -> int:
     inputs = (args.content, args.style)
-    out = check_output_path(args.output, inputs=inputs)
     content, style = load_audio(args.content), load_audio(args.style)
-    check_output_format(out, 1 if args.mono else content.channels, args.output_sr or content.sr)
+    out = check_output_path(args.output, inputs, channels=1 if args.mono else content.channels,
+                            sr=args.output_sr or content.sr)
     result = transfer(
         content, style, init=args.init, content_weight=args.content_weight,
         output_sr=args.output_sr, **_synthesis_options(args),
@@ -132,9 +131,9 @@ def _run_transfer(args: argparse.Namespace) -> int:
 
 
 def _run_texture(args: argparse.Namespace) -> int:
-    out = check_output_path(args.output, inputs=(args.style,))
     style = load_audio(args.style)
-    check_output_format(out, 1 if args.mono else style.channels, args.output_sr or style.sr)
+    out = check_output_path(args.output, (args.style,), channels=1 if args.mono else
+                            style.channels, sr=args.output_sr or style.sr)
     result = texture(style, seconds=args.seconds, output_sr=args.output_sr,
                      **_synthesis_options(args))
     return _save(args, result, out, inputs=(args.style,), asked_seconds=args.seconds)
@@ -183,6 +182,7 @@ def _run_weights_list(args: argparse.Namespace) -> int:
 def _run_weights_install(args: argparse.Namespace) -> int:
     from . import weights
 
+    weights.spec(args.name)  # an unknown name: its one-line error before anything else
     if args.force or weights.verify(args.name) != "verified":
         print(f"installing {args.name} weights ...", file=sys.stderr)
     record = weights.install(args.name, args.source, force=args.force)

@@ -351,7 +351,7 @@ def _check_length(samples: int, net: Extractor, name: str) -> None:
         raise AudioStyleError(
             f"{name}: too short for the {net.name} extractor: {samples / net.sample_rate:.3f} s "
             f"({count} at {net.sample_rate} Hz); it needs at least "
-            f"{net.min_samples / net.sample_rate:.3f} s"
+            f"{net.min_samples / net.sample_rate:.3f} s ({net.min_samples} samples)"
         )
 
 
