@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -34,3 +36,27 @@ def tone(freq: float, seconds: float, sr: int = SR, amplitude: float = 0.5) -> n
     """A pure sine, ``(samples,)`` float32."""
     t = np.arange(int(seconds * sr)) / sr
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+#: Settings that make a transfer take about a second (for tests of what surrounds it).
+TINY_CLI = ["-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4", "--quiet"]
+#: A style file name that is also HTML: the page must show it as text.
+NASTY_NAME = "<img src=x onerror=alert(1)>.wav"
+
+
+@pytest.fixture(scope="session")
+def grid_page(tmp_path_factory, melody, bongos) -> Path:
+    """``audiostyle grid`` of 1 s of melody × (bongos, noise) × shallow: its index.html."""
+    import soundfile as sf
+
+    from audiostyle.cli import main
+
+    folder = tmp_path_factory.mktemp("grid")
+    sf.write(folder / "tune.wav", melody[:SR], SR)
+    sf.write(folder / NASTY_NAME, bongos[:SR], SR)
+    noise = 0.1 * np.random.default_rng(0).standard_normal(SR)
+    sf.write(folder / "noise.flac", noise, SR)
+    code = main(["grid", "-c", str(folder / "tune.wav"), "-s", str(folder / NASTY_NAME),
+                 str(folder / "noise.flac"), "-o", str(folder / "page"), *TINY_CLI])
+    assert code == 0
+    return folder / "page" / "index.html"

@@ -75,15 +75,22 @@ def test_entry_point_runs_in_a_subprocess(tmp_path, bongos):
     assert sf.info(out).frames == SR
 
 
-def test_demo_writes_content_style_and_result(tmp_path, capsys):
+def test_demo_writes_content_style_result_and_listening_page(tmp_path, capsys):
     code = main(["demo", "-o", str(tmp_path / "demo"), "-X", "filters=64", "-n", "3",
-                 "--refine", "1", "--quiet"])
+                 "--refine", "1", "--gl-iterations", "4", "--quiet"])
     assert code == 0
     for name in ("content", "style", "result"):
         info = sf.info(tmp_path / "demo" / f"{name}.wav")
         assert info.samplerate == 22050 and info.frames > SR
     out = capsys.readouterr().out
     assert str(tmp_path / "demo" / "result.wav") in out
+    page = tmp_path / "demo" / "index.html"
+    assert f"listening page: {page}" in out
+    html = page.read_text()
+    for name in ("content", "style", "result"):
+        assert f'<audio controls preload="metadata" src="{name}.wav"' in html
+    assert "style SNR" in html and "chroma" in html
+    assert len(list((tmp_path / "demo" / "spectrograms").glob("*.png"))) == 3
 
 
 def _start(tmp_path, bongos, out):

@@ -72,12 +72,12 @@ class Audio:
 AudioLike = str | os.PathLike | Audio | np.ndarray | torch.Tensor
 
 
-def load_audio(path: str | os.PathLike) -> Audio:
+def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     """Read an audio file (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF, …).
 
     Returns float32 samples ``(channels, time)`` at the file's own rate. Raises
     :class:`AudioStyleError` naming the file when it is missing, a directory, empty, not audio,
-    has no samples, or holds NaN/infinite samples.
+    has no samples, or (unless ``finite=False``, for evaluation) holds NaN/infinite samples.
     """
     path = Path(path)
     if not path.exists():
@@ -97,7 +97,7 @@ def load_audio(path: str | os.PathLike) -> Audio:
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     _warn_if_truncated(path)
-    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)))
+    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
 
 
 def _warn_if_truncated(path: Path) -> None:
@@ -113,8 +113,9 @@ def _warn_if_truncated(path: Path) -> None:
                         "using the samples that are there", path, actual, declared)
 
 
-def check_audio(audio: Audio) -> Audio:
-    """Validate samples: at least one, all finite, at a rate within :data:`RATES`.
+def check_audio(audio: Audio, *, finite: bool = True) -> Audio:
+    """Validate samples: at least one, at a rate within :data:`RATES`, and (unless
+    ``finite=False``, for evaluating results) all finite.
 
     Silence is allowed here; what it means depends on the role of the sound (see
     :func:`is_silent`).
@@ -124,7 +125,7 @@ def check_audio(audio: Audio) -> Audio:
         raise AudioStyleError(f"{audio.name}: contains no samples")
     if audio.samples.shape[0] == 0:
         raise AudioStyleError(f"{audio.name}: has no channels")
-    if not np.all(np.isfinite(audio.samples)):
+    if finite and not np.all(np.isfinite(audio.samples)):
         bad = np.argwhere(~np.isfinite(audio.samples))[0]
         raise AudioStyleError(
             f"{audio.name}: contains NaN or infinite samples (first at channel {bad[0] + 1}, "
@@ -146,15 +147,18 @@ def is_silent(samples: np.ndarray) -> bool:
     return not np.any(samples)
 
 
-def as_audio(source: AudioLike, sr: int | None = None, *, name: str = "audio") -> Audio:
+def as_audio(
+    source: AudioLike, sr: int | None = None, *, name: str = "audio", finite: bool = True
+) -> Audio:
     """Turn a path, an :class:`Audio` or an array into a checked :class:`Audio`.
 
     Arrays (NumPy or torch) are ``(time,)`` or ``(channels, time)`` and need ``sr`` in Hz.
+    ``finite=False`` lets NaN/infinite samples through (see :func:`check_audio`).
     """
     if isinstance(source, Audio):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return load_audio(source)
+        return load_audio(source, finite=finite)
     if isinstance(source, torch.Tensor):
         source = source.detach().cpu().numpy()
     if not isinstance(source, np.ndarray):
@@ -170,7 +174,7 @@ def as_audio(source: AudioLike, sr: int | None = None, *, name: str = "audio") -
         raise AudioStyleError(
             f"{name}: array must be (time,) or (channels, time), got shape {samples.shape}"
         )
-    return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name))
+    return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name), finite=finite)
 
 
 def resample(audio: Audio, sr: int, length: int | None = None) -> Audio:

@@ -1,4 +1,5 @@
-"""Command line: ``audiostyle transfer | texture | demo | extractors | classify | weights``.
+"""Command line: ``audiostyle transfer | texture | evaluate | grid | demo | extractors | classify |
+weights``.
 
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
@@ -151,9 +152,92 @@ def _run_demo(args: argparse.Namespace) -> int:
     save_audio(paths["style"], style)
     print(f"content: {paths['content']}  (Pachelbel's Canon, harmonic tone)")
     print(f"style:   {paths['style']}  (bongo loop)")
-    result = transfer(content, style, **_synthesis_options(args))
-    return _save(args, result, paths["result"], inputs=(paths["content"], paths["style"]),
+    options = _synthesis_options(args)
+    result = transfer(content, style, **options)
+    code = _save(args, result, paths["result"], inputs=(paths["content"], paths["style"]),
                  asked_seconds=content.seconds)
+    if code == 0:
+        page = _demo_page(folder, paths, result, options)
+        print(f"listening page: {page}")
+    return code
+
+
+def _demo_page(folder: Path, paths: dict[str, Path], result: Result, options: dict) -> Path:
+    """The listening page of the demo: one column, one row, with the result's metrics."""
+    from .evaluation import Evaluator
+    from .page import Clip, Column, write_page
+
+    evaluator = Evaluator(paths["style"], paths["content"],
+                          extractors={result.extractor: options["options"]},
+                          device=options["device"])
+    metrics = evaluator(paths["result"]).as_dict()
+    column = Column(Clip(paths["content"], "content.wav: Pachelbel's Canon, harmonic tone"),
+                    Clip(paths["style"], "style.wav: bongo loop"))
+    cell = Clip(paths["result"], "result.wav", metrics=metrics, seconds=result.seconds)
+    stages = ", then ".join(f"{name} {trace.iterations} iterations"
+                            for name, trace in result.stages.items())
+    settings = ", ".join(f"{k}={v}" for k, v in options["options"].items()) or "defaults"
+    facts = {"extractor": f"{result.extractor} ({settings})", "optimisation": stages,
+             "synthesis time": f"{result.seconds:.1f} s", "seed": str(options["seed"])}
+    return write_page(folder, [column], {result.extractor: [cell]},
+                      title="audiostyle demo", facts=facts)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import Evaluator, to_json
+
+    names = args.extractor or extractors.available()
+    evaluator = Evaluator(args.style, args.content, device=args.device,
+                          extractors=_extractor_options(args.option, names),
+                          skip_unavailable=not args.extractor)
+    results = [evaluator(path) for path in args.outputs]
+    if args.json:
+        print(to_json([r.as_dict() for r in results]))
+    else:
+        print("\n\n".join(r.summary() for r in results))
+    return 0
+
+
+def _run_grid(args: argparse.Namespace) -> int:
+    from .grid import grid
+
+    settings = {
+        "working_sr": args.sr, "domain": args.domain, "init": args.init,
+        "iterations": args.iterations, "refine_iterations": args.refine,
+        "content_weight": args.content_weight, "optimizer": args.optimizer,
+        "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
+        "seed": args.seed, "output_sr": args.output_sr,
+    }
+    for name in args.extractor:
+        extractors.extractor_class(name)
+    try:
+        page = grid(args.content, args.style, args.extractor, args.output,
+                    options=_extractor_options(args.option, args.extractor),
+                    settings=settings, device=args.device, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("audiostyle: interrupted; finished combinations are kept, run the same command "
+              "again to go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"listening page: {page}")
+    return 0
+
+
+def _extractor_options(pairs: Sequence[str], names: Sequence[str]) -> dict[str, dict]:
+    """``-X [NAME.]KEY=VALUE`` for several extractors: a plain key goes to every extractor
+    that has that option, ``NAME.KEY`` to extractor NAME only."""
+    chosen: dict[str, dict] = {name: {} for name in names}
+    for key, value in _parse_options(pairs).items():
+        target, dot, option = key.rpartition(".")
+        if dot and target not in chosen:
+            raise AudioStyleError(f"--option {key}: {target!r} is not one of the extractors "
+                                  f"used ({', '.join(names)})")
+        takers = [target] if dot else [n for n in names if option in extractors.options(n)]
+        if not takers or option not in extractors.options(takers[0]):
+            raise AudioStyleError(f"--option {key}: no extractor used here has an option "
+                                  f"{option!r}; see `audiostyle extractors`")
+        for name in takers:
+            chosen[name][option] = value
+    return chosen
 
 
 def _run_extractors(args: argparse.Namespace) -> int:
@@ -298,18 +382,32 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
-    common.add_argument("-v", "--verbose", action="store_true", help="more detail")
+def _transfer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--init", choices=INITS, default="content",
+                   help="start from the content (default) or from noise")
+    p.add_argument("--content-weight", type=float, default=0.0,
+                   help="weight of a content loss (default 0, as in the paper)")
+    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
+                   help="output sample rate (default: the content's)")
 
+
+def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
+    """Synthesis options; ``many``: several extractors (``--extractor A B``)."""
     synth = _Parser(add_help=False)
     group = synth.add_argument_group("synthesis")
-    group.add_argument("--extractor", "-e", default="shallow",
-                       help=f"feature extractor: {', '.join(extractors.available())} "
-                            "(default: shallow)")
-    group.add_argument("--option", "-X", action="append", default=[], metavar="KEY=VALUE",
-                       help="extractor option, repeatable (see `audiostyle extractors`)")
+    names = ", ".join(extractors.available())
+    if many:
+        group.add_argument("--extractor", "-e", nargs="+", default=["shallow"], metavar="NAME",
+                           help=f"feature extractors, one page row each: {names} "
+                                "(default: shallow)")
+    else:
+        group.add_argument("--extractor", "-e", default="shallow",
+                           help=f"feature extractor: {names} (default: shallow)")
+    group.add_argument("--option", "-X", action="append", default=[],
+                       metavar="[NAME.]KEY=VALUE" if many else "KEY=VALUE",
+                       help="extractor option, repeatable (see `audiostyle extractors`)"
+                            + ("; KEY alone applies to every extractor that has it" if many
+                               else ""))
     group.add_argument("--iterations", "-n", type=_positive_int, default=None,
                        help="loss evaluations (default: the extractor's, see `extractors`)")
     group.add_argument("--domain", choices=DOMAINS, default=None,
@@ -326,13 +424,23 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--sr", type=_positive_int, default=None, metavar="HZ",
                        help="working (analysis) sample rate, for extractors that take one")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    group.add_argument("--mono", action="store_true",
-                       help="downmix: a one-channel result (default: the content's channels; "
-                            "for texture, the style's)")
-    group.add_argument("--chunk-seconds", type=_positive_float, default=DEFAULT_CHUNK_SECONDS,
-                       metavar="S", help="longest chunk of one channel, in seconds; less "
-                                         f"uses less memory (default {DEFAULT_CHUNK_SECONDS:g})")
+    if not many:  # (grid runs keep the defaults: its jobs record a fixed set of settings)
+        group.add_argument("--mono", action="store_true",
+                           help="downmix: a one-channel result (default: the content's "
+                                "channels; for texture, the style's)")
+        group.add_argument("--chunk-seconds", type=_positive_float,
+                           default=DEFAULT_CHUNK_SECONDS, metavar="S",
+                           help="longest chunk of one channel, in seconds; less uses less "
+                                f"memory (default {DEFAULT_CHUNK_SECONDS:g})")
+    return synth
 
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
+    common.add_argument("-v", "--verbose", action="store_true", help="more detail")
+
+    synth = _synthesis_parser(many=False)
     parser = _Parser(
         prog="audiostyle", description="Audio style transfer and sound texture synthesis.",
     )
@@ -343,12 +451,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("content", help="content sound file")
     p.add_argument("style", help="style sound file")
     p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
-    p.add_argument("--init", choices=INITS, default="content",
-                   help="start from the content (default) or from noise")
-    p.add_argument("--content-weight", type=float, default=0.0,
-                   help="weight of a content loss (default 0, as in the paper)")
-    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
-                   help="output sample rate (default: the content's)")
+    _transfer_arguments(p)
     p.set_defaults(run=_run_transfer)
 
     p = commands.add_parser("texture", parents=[common, synth],
@@ -360,6 +463,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
                    help="output sample rate (default: the style's)")
     p.set_defaults(run=_run_texture)
+
+    p = commands.add_parser(
+        "evaluate", parents=[common], help="metrics of results: style match, content kept, "
+        "copy check, sanity",
+        description="Score OUTPUT files against the style (and content): statistics SNR to "
+        "the style under each extractor (dB, higher = closer; the content's own SNR and the "
+        "gain are shown), chroma / onset / envelope correlation with the content (1 = kept), "
+        "copy check (max normalised cross-correlation with the style; near 1 = a replay), "
+        "and sanity (loudness in LUFS, peak, clipping, silence, NaN).")
+    p.add_argument("outputs", nargs="+", metavar="OUTPUT", help="sound files to score")
+    p.add_argument("--style", "-s", required=True, help="the style sound file")
+    p.add_argument("--content", "-c", default=None,
+                   help="the content sound file (omit for textures)")
+    p.add_argument("--extractor", "-e", action="append", default=None, metavar="NAME",
+                   help="extractor for the style match, repeatable (default: every available "
+                        "one; those that cannot run here are skipped with a note)")
+    p.add_argument("--option", "-X", action="append", default=[], metavar="[NAME.]KEY=VALUE",
+                   help="extractor option, repeatable")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per "
+                   "OUTPUT (infinite values as the strings \"inf\"/\"-inf\")")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.set_defaults(run=_run_evaluate)
+
+    p = commands.add_parser(
+        "grid", parents=[common, _synthesis_parser(many=True)],
+        help="run every content × style × extractor and write a listening page",
+        description="Run every combination into DIR/audio (finished ones are skipped, so "
+        "running again is cheap), score each result, and write DIR/index.html: content and "
+        "style in the header, one row per extractor, a player, spectrogram and metrics per "
+        "combination.")
+    p.add_argument("--content", "-c", nargs="+", required=True, metavar="FILE",
+                   help="content sound files")
+    p.add_argument("--style", "-s", nargs="+", required=True, metavar="FILE",
+                   help="style sound files")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    _transfer_arguments(p)
+    p.set_defaults(run=_run_grid)
 
     p = commands.add_parser("demo", parents=[common, synth],
                             help="synthesise demo sounds and transfer between them")

@@ -1,6 +1,8 @@
-"""Differentiable DSP building blocks: STFT and log-magnitude spectrograms, Griffin-Lim."""
+"""Differentiable DSP building blocks: STFT and log-magnitude spectrograms, Griffin-Lim,
+mel filterbanks."""
 
 from .griffinlim import griffin_lim, spectral_convergence
+from .mel import mel_filterbank
 from .stft import Spectrogram
 
-__all__ = ["Spectrogram", "griffin_lim", "spectral_convergence"]
+__all__ = ["Spectrogram", "griffin_lim", "mel_filterbank", "spectral_convergence"]

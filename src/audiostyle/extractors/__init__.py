@@ -18,6 +18,8 @@ from .base import Extractor
 REGISTRY: dict[str, str] = {
     "shallow": "shallow:ShallowExtractor",
     "soundnet": "soundnet:SoundNetExtractor",
+    "vgg19": "vgg19:Vgg19Extractor",
+    "vgg-mtt": "vgg_mtt:VggMttExtractor",
 }
 
 

@@ -1,0 +1,125 @@
+"""Every content × style × extractor combination, run and laid out as a listening page.
+
+:func:`grid` makes the jobs (:mod:`audiostyle.jobs`), runs those not finished yet into
+``DIR/audio/`` (one progress bar), scores each result against its content and style under
+every extractor of the grid (:class:`~audiostyle.evaluation.Evaluator`), copies the inputs to
+``DIR/inputs/`` as WAV, and writes ``DIR/index.html`` (:mod:`audiostyle.page`). Running it again
+with more inputs only runs the new combinations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import extractors as registry
+from .audio import load_audio, save_audio
+from .devices import resolve_device
+from .errors import AudioStyleError
+from .evaluation import Evaluator
+from .jobs import Job, file_digest, make_jobs, read_record, run_jobs, slug
+from .page import Clip, Column, write_page
+from .transfer import build_extractor
+
+PathLike = str | os.PathLike
+
+
+def grid(
+    contents: Sequence[PathLike],
+    styles: Sequence[PathLike],
+    extractors: Sequence[str],
+    folder: PathLike,
+    *,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Run every combination into ``folder`` and write its listening page; returns the page.
+
+    Args:
+        contents, styles: input files (duplicates are dropped).
+        extractors: registry names, one page row each.
+        folder: output folder (created); results go to ``folder/audio``.
+        options: extractor name → its options.
+        settings: synthesis settings for every run (see :data:`audiostyle.jobs.SETTINGS`).
+        device: torch device (default: the best available).
+        progress: show the progress bar.
+    """
+    began = time.perf_counter()
+    contents, styles, extractors = _unique(contents), _unique(styles), _unique(extractors)
+    if not (contents and styles and extractors):
+        raise AudioStyleError("a grid needs at least one content, one style and one extractor")
+    options = {name: dict((options or {}).get(name, {})) for name in extractors}
+    for name in extractors:
+        known = registry.options(name)
+        for key in options[name]:
+            if key not in known:
+                raise AudioStyleError(f"extractor {name!r} has no option {key!r}; "
+                                      f"options: {', '.join(known) or 'none'}")
+    folder = Path(folder)
+    results = folder / "audio"
+    jobs = make_jobs(contents, styles, extractors, options=options, settings=settings)
+    unique = {job.key: job for job in jobs}
+    reused = sum(read_record(job, results) is not None for job in unique.values())
+    target = resolve_device(device)
+
+    nets: dict[str, Any] = {}
+    evaluators: dict[tuple[str, str], Evaluator] = {}
+
+    def measure(job: Job, audio: Path) -> dict:
+        if not nets:
+            nets.update({name: build_extractor(name, options[name]) for name in extractors})
+        pair = (job.content, job.style)
+        if pair not in evaluators:
+            evaluators[pair] = Evaluator(job.style, job.content, extractors=nets, device=target)
+        return evaluators[pair](audio).as_dict()
+
+    records = run_jobs(jobs, results, measure=measure, device=target, progress=progress)
+    copies = {path: _copy_input(path, folder / "inputs") for path in (*contents, *styles)}
+    columns = [
+        Column(Clip(copies[c], Path(c).name), Clip(copies[s], Path(s).name))
+        for c in contents for s in styles
+    ]
+    done = {(job.extractor, job.content, job.style): (job, record)
+            for job, record in zip(jobs, records, strict=True)}
+    rows = {name: [_result(*done[(name, c, s)], results) for c in contents for s in styles]
+            for name in extractors}
+    seconds = sum({job.key: r["seconds"] for job, r in done.values()}.values())
+    facts = {
+        "contents": ", ".join(Path(c).name for c in contents),
+        "styles": ", ".join(Path(s).name for s in styles),
+        "extractors": "; ".join(_described(n, options[n]) for n in extractors),
+        "synthesis settings": _described("", dict(settings or {})).strip() or "defaults",
+        "combinations": f"{len(unique)} ({len(unique) - reused} run now, {reused} from before)",
+        "synthesis time": f"{seconds:.1f} s in total (optimisation only)",
+        "this run": f"{time.perf_counter() - began:.1f} s on {target}",
+        "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    return write_page(folder, columns, rows, facts=facts)
+
+
+def _result(job: Job, record: Mapping[str, Any], folder: Path) -> Clip:
+    """A result's cell: its audio, metrics, synthesis time and record."""
+    return Clip(folder / record["audio"], job.label, metrics=record.get("metrics"),
+                seconds=record["seconds"], record=folder / f"{job.name}.json")
+
+
+def _copy_input(path: str, folder: Path) -> Path:
+    """The input as a WAV file in ``folder`` (the page plays it from there)."""
+    target = folder / f"{slug(Path(path).stem)}-{file_digest(path)[:8]}.wav"
+    if not target.exists():
+        save_audio(target, load_audio(path))
+    return target
+
+
+def _described(name: str, values: Mapping[str, Any]) -> str:
+    inner = ", ".join(f"{k}={v}" for k, v in sorted(values.items()) if v is not None)
+    return f"{name} ({inner})" if name and inner else name or inner
+
+
+def _unique(items: Sequence[PathLike]) -> list[str]:
+    return list(dict.fromkeys(str(item) for item in items))

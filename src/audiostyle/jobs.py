@@ -1,0 +1,255 @@
+"""Synthesis jobs as plain data, with deterministic output names and resumable runs.
+
+A :class:`Job` is one style transfer: content and style files, extractor, extractor options and
+synthesis settings, plus the SHA-256 of both files. Its :attr:`~Job.key` hashes what goes in
+(the files' contents, not their names or dates), so its output name is the same on every run
+and machine. :func:`run_jobs` runs jobs into a folder and skips those already finished; each
+finished job leaves ``NAME.wav`` and a record ``NAME.json`` (the job, timing, the result's
+losses, optionally metrics), both written atomically, the record last. Jobs round-trip through
+JSON (:meth:`Job.as_dict` / :meth:`Job.from_dict`), so other runners (several workers) can
+hand them around and call :func:`run_job` on each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .audio import save_audio
+from .errors import AudioStyleError
+from .evaluation import to_json
+from .transfer import transfer
+
+#: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
+SETTINGS = (
+    "working_sr", "domain", "init", "iterations", "refine_iterations", "content_weight",
+    "optimizer", "learning_rate", "griffin_lim_iterations", "seed", "output_sr",
+)
+
+#: ``measure(job, audio_path) -> dict``: metrics stored in a record under ``"metrics"``.
+Measure = Callable[["Job", Path], dict]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One transfer. Build with :meth:`make`, which hashes the input files.
+
+    Attributes:
+        content, style: paths of the input files.
+        extractor: registry name.
+        options: extractor options as sorted ``(key, text)`` pairs (as on the command line).
+        settings: synthesis settings (:data:`SETTINGS`) as sorted ``(key, value)`` pairs.
+        content_sha256, style_sha256: hex digests of the input files.
+    """
+
+    content: str
+    style: str
+    extractor: str
+    options: tuple[tuple[str, str], ...]
+    settings: tuple[tuple[str, Any], ...]
+    content_sha256: str
+    style_sha256: str
+
+    @classmethod
+    def make(
+        cls,
+        content: str | os.PathLike,
+        style: str | os.PathLike,
+        extractor: str,
+        options: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        digests: dict[str, str] | None = None,
+    ) -> Job:
+        """A job for these files; ``digests`` caches file hashes across calls."""
+        unknown = sorted(set(settings or {}) - set(SETTINGS))
+        if unknown:
+            raise AudioStyleError(f"unknown synthesis setting {unknown[0]!r}; "
+                                  f"use {', '.join(SETTINGS)}")
+        cache = {} if digests is None else digests
+        return cls(
+            content=str(content), style=str(style), extractor=extractor,
+            options=tuple(sorted((k, _text(v)) for k, v in (options or {}).items())),
+            settings=tuple(sorted((k, v) for k, v in (settings or {}).items() if v is not None)),
+            content_sha256=_digest(content, cache), style_sha256=_digest(style, cache),
+        )
+
+    @property
+    def key(self) -> str:
+        """SHA-256 (hex) of the inputs' digests, extractor, options and settings."""
+        what = {k: v for k, v in self.as_dict().items() if k not in ("content", "style")}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def name(self) -> str:
+        """Output name without extension: readable stems plus 12 hex digits of the key."""
+        return (f"{slug(Path(self.content).stem)}--{slug(Path(self.style).stem)}--"
+                f"{self.extractor}-{self.key[:12]}")
+
+    @property
+    def label(self) -> str:
+        return f"{Path(self.content).name} × {Path(self.style).name} · {self.extractor}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; :meth:`from_dict` inverts it."""
+        out = asdict(self)
+        out["options"] = dict(self.options)
+        out["settings"] = dict(self.settings)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        return cls(
+            content=data["content"], style=data["style"], extractor=data["extractor"],
+            options=tuple(sorted(data["options"].items())),
+            settings=tuple(sorted(data["settings"].items())),
+            content_sha256=data["content_sha256"], style_sha256=data["style_sha256"],
+        )
+
+
+def make_jobs(
+    contents: Sequence[str | os.PathLike],
+    styles: Sequence[str | os.PathLike],
+    extractors: Sequence[str],
+    *,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> list[Job]:
+    """Every content × style × extractor job, extractor-major order.
+
+    ``options`` maps extractor name → its options. Files with the same contents give jobs
+    with the same key (:func:`run_jobs` runs those once).
+    """
+    digests: dict[str, str] = {}
+    return [
+        Job.make(content, style, extractor, (options or {}).get(extractor), settings,
+                 digests=digests)
+        for extractor, content, style in itertools.product(extractors, contents, styles)
+    ]
+
+
+def run_job(job: Job, folder: Path, *, device: str | None = None) -> dict[str, Any]:
+    """Run ``job``, write ``folder/NAME.wav`` and its record; return the record.
+
+    Raises KeyboardInterrupt (writing nothing) when Ctrl-C stopped the optimisation.
+    """
+    began = time.perf_counter()
+    result = transfer(job.content, job.style, extractor=job.extractor,
+                      options=dict(job.options), device=device, progress=False,
+                      **dict(job.settings))
+    if result.interrupted:
+        raise KeyboardInterrupt
+    audio = save_audio(folder / f"{job.name}.wav", result.audio, inputs=(job.content, job.style))
+    record = {
+        "key": job.key, "job": job.as_dict(), "audio": audio.name,
+        "seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+        "iterations": result.iterations, "loss_db": result.loss_db,
+        "style_distance_db": result.style_distance_db, "working_sr": result.working_sr,
+    }
+    write_record(folder, job, record)
+    return record
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    folder: str | os.PathLike,
+    *,
+    measure: Measure | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run ``jobs`` into ``folder``, skipping finished ones; records in the order of ``jobs``.
+
+    Jobs with the same key run once. With ``measure``, every record also gets ``"metrics"``
+    (computed once, for old records too). One progress bar counts jobs.
+    """
+    jobs = list(jobs)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    unique = {job.key: job for job in jobs}
+    records = {key: read_record(job, folder) for key, job in unique.items()}
+    pending = [job for key, job in unique.items() if records[key] is None
+               or (measure is not None and "metrics" not in records[key])]
+    with tqdm(total=len(unique), initial=len(unique) - len(pending), unit="run",
+              disable=not progress, dynamic_ncols=True) as bar:
+        for job in pending:
+            bar.set_postfix_str(job.label, refresh=True)
+            record = records[job.key] or run_job(job, folder, device=device)
+            if measure is not None and "metrics" not in record:
+                record["metrics"] = measure(job, folder / record["audio"])
+                write_record(folder, job, record)
+            records[job.key] = record
+            bar.update(1)
+    return [records[job.key] for job in jobs]
+
+
+def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
+    """The record of a finished ``job`` in ``folder``, or None (missing, stale or no audio)."""
+    path = folder / f"{job.name}.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("key") != job.key or not (folder / str(record.get("audio"))).is_file():
+        return None
+    return record
+
+
+def write_record(folder: Path, job: Job, record: Mapping[str, Any]) -> Path:
+    """Write ``folder/NAME.json`` atomically (strict JSON: non-finite floats as strings)."""
+    path = folder / f"{job.name}.json"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(to_json(dict(record)))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """``text`` reduced to ``[A-Za-z0-9_-]`` (others become ``_``), at most ``limit`` long."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:limit] or "sound"
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise AudioStyleError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def _digest(path: str | os.PathLike, cache: dict[str, str]) -> str:
+    key = os.path.abspath(path)
+    if key not in cache:
+        cache[key] = file_digest(path)
+    return cache[key]
+
+
+def _text(value: Any) -> str:
+    """An option value as the command line writes it."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)

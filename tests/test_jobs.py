@@ -1,0 +1,90 @@
+"""Jobs: deterministic keys and names, JSON round trip, resumable runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import soundfile as sf
+
+from audiostyle import jobs
+from audiostyle.errors import AudioStyleError
+from conftest import SR
+
+TINY = {"iterations": 2, "refine_iterations": 0, "griffin_lim_iterations": 2}
+OPTIONS = {"shallow": {"filters": 32}}
+
+
+@pytest.fixture
+def files(tmp_path, melody, bongos):
+    sf.write(tmp_path / "tune.wav", melody[: SR // 2], SR)
+    sf.write(tmp_path / "drums.wav", bongos[: SR // 2], SR)
+    return tmp_path / "tune.wav", tmp_path / "drums.wav"
+
+
+def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
+    content, style = files
+    renamed = tmp_path / "renamed copy.wav"
+    renamed.write_bytes(content.read_bytes())
+    job = jobs.Job.make(content, style, "shallow", {"filters": 32}, TINY)
+    assert jobs.Job.make(renamed, style, "shallow", {"filters": "32"}, TINY).key == job.key
+    assert jobs.Job.make(content, style, "shallow", {"filters": 32}, {**TINY, "seed": 1}).key \
+        != job.key
+    assert jobs.Job.make(style, content, "shallow", {"filters": 32}, TINY).key != job.key
+    assert job.name == f"tune--drums--shallow-{job.key[:12]}"
+    assert jobs.Job.from_dict(json.loads(json.dumps(job.as_dict()))) == job
+
+
+def test_names_are_safe_for_any_file_name():
+    assert jobs.slug("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
+    assert jobs.slug("../../etc/passwd") == "etc_passwd"
+    assert jobs.slug("日本") == "sound"
+
+
+def test_bad_inputs_are_user_errors(files, tmp_path):
+    content, style = files
+    with pytest.raises(AudioStyleError, match="no such file"):
+        jobs.Job.make(tmp_path / "missing.wav", style, "shallow")
+    with pytest.raises(AudioStyleError, match="unknown synthesis setting 'iteration'"):
+        jobs.Job.make(content, style, "shallow", settings={"iteration": 3})
+
+
+def test_finished_jobs_are_skipped_and_stale_records_rerun(files, tmp_path, monkeypatch):
+    content, style = files
+    todo = jobs.make_jobs([content, content], [style], ["shallow"], options=OPTIONS,
+                          settings=TINY)
+    assert len(todo) == 2 and todo[0].key == todo[1].key  # the same job twice runs once
+    out = tmp_path / "out"
+    first = jobs.run_jobs(todo, out, measure=lambda job, path: {"bytes": path.stat().st_size},
+                          progress=False)
+    assert first[0] == first[1] and first[0]["iterations"] == 2
+    audio = out / first[0]["audio"]
+    assert sf.info(audio).frames == SR // 2
+    assert first[0]["metrics"] == {"bytes": audio.stat().st_size}
+    assert sorted(p.name for p in out.iterdir()) == [f"{todo[0].name}.json", audio.name]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished job ran again")
+
+    monkeypatch.setattr(jobs, "transfer", fail)
+    assert jobs.run_jobs(todo, out, progress=False) == first[:1] * 2
+    record = out / f"{todo[0].name}.json"
+    record.write_text(record.read_text().replace(todo[0].key, "0" * 64))  # stale
+    with pytest.raises(AssertionError, match="ran again"):
+        jobs.run_jobs(todo, out, progress=False)
+
+
+def test_an_interrupted_job_leaves_nothing(files, tmp_path, monkeypatch):
+    content, style = files
+    job = jobs.Job.make(content, style, "shallow", {"filters": 32}, TINY)
+    real = jobs.transfer
+
+    def interrupted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        next(iter(result.stages.values())).interrupted = True
+        return result
+
+    monkeypatch.setattr(jobs, "transfer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run_jobs([job], tmp_path / "out", progress=False)
+    assert list((tmp_path / "out").iterdir()) == []
