@@ -356,7 +356,9 @@ def _check_length(samples: int, net: Extractor, name: str) -> None:
 
 
 def _rms(wave: np.ndarray) -> float:
-    return max(float(np.sqrt(np.mean(np.square(wave, dtype=np.float64)))), 1e-4)
+    """RMS level of ``(channels, time)`` samples, at least 1e-4, without a copy of them."""
+    energy = sum(float(np.vdot(row, row)) for row in wave)
+    return max(float(np.sqrt(energy / wave.size)), 1e-4)
 
 
 __all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "INITS", "Result", "texture",
