@@ -66,8 +66,8 @@ class Result:
             (per-layer relative squared distances to the style statistics, summed): ``-20``
             means the result's statistics are within 1 % (in squared norm) of the style's.
             Both are averaged over chunks (length-weighted), each chunk analysed alone.
-        interrupted: Ctrl-C stopped the work early; ``audio`` then ends with the last chunk
-            that was optimised (its best iterate), so it can be shorter than asked for.
+        stopped_early: Ctrl-C stopped the work between or inside chunks (see
+            :attr:`interrupted`).
     """
 
     audio: Audio
@@ -77,7 +77,13 @@ class Result:
     loss_db: float
     style_distance_db: float
     chunks: list[dict[str, Trace]]
-    interrupted: bool = False
+    stopped_early: bool = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the work early; ``audio`` then ends with the last chunk
+        that was optimised (its best iterate), so it can be shorter than asked for."""
+        return self.stopped_early or any(t.interrupted for t in self.stages.values())
 
     @property
     def iterations(self) -> int:
@@ -312,7 +318,7 @@ def _synthesise(
         extractor=net.name, working_sr=rate,
         loss_db=to_db(sum(n * r for n, r, _ in scores) / total),
         style_distance_db=to_db(sum(n * d for n, _, d in scores) / total),
-        chunks=chunks, interrupted=interrupted,
+        chunks=chunks, stopped_early=interrupted,
     )
 
 
