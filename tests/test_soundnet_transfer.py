@@ -80,7 +80,8 @@ def test_too_short_content_names_the_minimum(tmp_path, style, capsys):
                  "-o", str(tmp_path / "out.wav"), "-e", "soundnet", "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
-    assert "3.000 s is too short for the soundnet extractor (needs at least 4.586 s)" in err
+    assert "short.wav: too short for the soundnet extractor: 3.000 s" in err
+    assert "it needs at least 4.586 s" in err
     # the shallow layers need much less
     assert get_extractor("soundnet", layers="conv1,conv5").min_samples / SR < 0.6
 

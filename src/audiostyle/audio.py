@@ -1,13 +1,18 @@
 """Audio I/O: load and check files, resample, downmix, and write results safely.
 
 Audio travels through audiostyle as :class:`Audio`: float32 samples of shape
-``(channels, time)`` at ``sr`` Hz, with a ``name`` used in messages. Resampling happens only
-here (:func:`resample`, SoX-quality via ``soxr``).
+``(channels, time)`` at ``sr`` Hz (:data:`RATES`), with a ``name`` used in messages.
+Resampling happens only here (:func:`resample`, SoX-quality via ``soxr``).
+
+Writing never leaves half a file: :func:`check_output_path` checks before any work that the
+file can be written in its format (channels, rate) and place; :func:`save_audio` writes a
+temporary file, checks that every byte reached the disk, and renames it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import tempfile
@@ -31,8 +36,20 @@ OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
 
+#: Most channels each output format holds (libsndfile's limits); WAV has no practical limit.
+MAX_CHANNELS: dict[str, int] = {".flac": 8, ".ogg": 255, ".mp3": 2}
+
+#: The only rates MP3 (MPEG-1/2/2.5 layer III) can be written at, in Hz.
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+#: Supported sample rates in Hz, inclusive: inputs, working and output rates.
+RATES = (8000, 192000)
+
 #: Peak ceiling of written files, in dBFS: louder results are scaled down to it, never clipped.
 PEAK_CEILING_DB = -1.0
+
+#: Temporary files being written now; removed by :func:`discard_partial_writes`.
+_WRITING: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -79,21 +96,55 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
         ) from None
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    _warn_if_truncated(path)
     return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
 
 
+def _warn_if_truncated(path: Path) -> None:
+    """Warn when a RIFF (WAV) file is shorter than its header says (libsndfile reads what is
+    there without complaint)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if len(head) == 8 and head[:4] == b"RIFF":
+        declared = int.from_bytes(head[4:], "little") + 8
+        actual = path.stat().st_size
+        if declared > actual:
+            log.warning("%s: file is truncated (%d of the %d bytes its header announces); "
+                        "using the samples that are there", path, actual, declared)
+
+
 def check_audio(audio: Audio, *, finite: bool = True) -> Audio:
-    """Validate samples: at least one sample, a positive rate, and (unless ``finite=False``)
-    no NaN or infinite sample. Warns when silent."""
-    if audio.sr <= 0:
-        raise AudioStyleError(f"{audio.name}: sample rate must be positive, got {audio.sr}")
+    """Validate samples: at least one, at a rate within :data:`RATES`, and (unless
+    ``finite=False``, for evaluating results) all finite.
+
+    Silence is allowed here; what it means depends on the role of the sound (see
+    :func:`is_silent`).
+    """
+    check_rate(audio.sr, audio.name)
     if audio.samples.ndim != 2 or audio.samples.shape[1] == 0:
         raise AudioStyleError(f"{audio.name}: contains no samples")
+    if audio.samples.shape[0] == 0:
+        raise AudioStyleError(f"{audio.name}: has no channels")
     if finite and not np.all(np.isfinite(audio.samples)):
-        raise AudioStyleError(f"{audio.name}: contains NaN or infinite samples")
-    if not np.any(audio.samples):
-        log.warning("%s: all samples are zero (silent input)", audio.name)
+        bad = np.argwhere(~np.isfinite(audio.samples))[0]
+        raise AudioStyleError(
+            f"{audio.name}: contains NaN or infinite samples (first at channel {bad[0] + 1}, "
+            f"{bad[1] / audio.sr:.3f} s)"
+        )
     return audio
+
+
+def check_rate(sr: int, name: str) -> int:
+    """``sr`` if it is within :data:`RATES`, else :class:`AudioStyleError` naming ``name``."""
+    low, high = RATES
+    if not low <= sr <= high:
+        raise AudioStyleError(f"{name}: sample rate {sr} Hz is not supported; use {low}–{high} Hz")
+    return sr
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """Whether every sample is zero (digital silence)."""
+    return not np.any(samples)
 
 
 def as_audio(
@@ -126,13 +177,25 @@ def as_audio(
     return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name), finite=finite)
 
 
-def resample(audio: Audio, sr: int) -> Audio:
-    """Resample to ``sr`` Hz with soxr (high quality); a no-op when the rate already matches."""
-    if audio.sr == sr:
+def resample(audio: Audio, sr: int, length: int | None = None) -> Audio:
+    """Resample to ``sr`` Hz with soxr (high quality); a no-op when the rate already matches.
+
+    The result has exactly ``length`` samples (default ``round(time · sr / audio.sr)``, at
+    least 1): soxr's own count can be a sample off, which would make a round trip change the
+    length. Extra samples are cut, missing ones are zeros.
+    """
+    if length is None:
+        length = max(1, round(audio.samples.shape[1] * sr / audio.sr))
+    if audio.sr == sr and audio.samples.shape[1] == length:
         return audio
-    out = soxr.resample(audio.samples.T, audio.sr, sr, quality="HQ")
-    log.info("%s: resampled %d Hz -> %d Hz", audio.name, audio.sr, sr)
-    return Audio(np.ascontiguousarray(out.T, dtype=np.float32), sr, audio.name)
+    if audio.sr == sr:
+        out = audio.samples
+    else:
+        out = soxr.resample(audio.samples.T, audio.sr, sr, quality="HQ").T
+        log.info("%s: resampled %d Hz -> %d Hz", audio.name, audio.sr, sr)
+    fitted = np.zeros((audio.channels, length), dtype=np.float32)
+    fitted[:, : min(length, out.shape[1])] = out[:, :length]
+    return Audio(fitted, sr, audio.name)
 
 
 def to_mono(audio: Audio) -> Audio:
@@ -167,12 +230,46 @@ def output_format(path: str | os.PathLike) -> tuple[str, str]:
     return OUTPUT_FORMATS[suffix]
 
 
+def check_output_format(
+    path: str | os.PathLike, channels: int | None = None, sr: int | None = None
+) -> tuple[str, str]:
+    """The (format, subtype) for ``path``, after checking that it holds ``channels`` channels
+    at ``sr`` Hz (each when given)."""
+    fmt = output_format(path)
+    suffix = Path(path).suffix.lower()
+    if channels is not None and channels > MAX_CHANNELS.get(suffix, channels):
+        raise AudioStyleError(
+            f"{path}: {suffix[1:].upper()} holds at most {MAX_CHANNELS[suffix]} channels, the "
+            f"result has {channels}; write .wav, or use --mono"
+        )
+    if sr is not None:
+        check_rate(sr, f"{path}: output rate")
+        if suffix == ".flac" and sr > 65535 and sr % 10:  # libsndfile writes it unreadable
+            raise AudioStyleError(
+                f"{path}: FLAC cannot store {sr} Hz (above 65535 Hz only multiples of 10); use "
+                "--output-sr, or write .wav"
+            )
+        if suffix == ".mp3" and sr not in MP3_RATES:
+            raise AudioStyleError(
+                f"{path}: MP3 cannot be written at {sr} Hz; use --output-sr with one of "
+                f"{', '.join(map(str, MP3_RATES))}, or another format"
+            )
+    return fmt
+
+
 def check_output_path(
-    path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()
+    path: str | os.PathLike,
+    inputs: tuple[str | os.PathLike, ...] = (),
+    *,
+    channels: int | None = None,
+    sr: int | None = None,
 ) -> Path:
-    """Check before any work that ``path`` can be written and is not one of ``inputs``."""
+    """Check before any work that ``path`` can be written: a known format that holds
+    ``channels`` at ``sr`` Hz (when given), not one of ``inputs``, not a directory, in a folder
+    that takes new files or can be created (nothing is created here: :func:`save_audio` makes
+    missing folders when it writes). Returns ``path``."""
     path = Path(path)
-    output_format(path)
+    check_output_format(path, channels, sr)
     for source in inputs:
         if _same_file(path, Path(source)):
             raise AudioStyleError(
@@ -182,6 +279,19 @@ def check_output_path(
         raise AudioStyleError(
             f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
         )
+    folder = path.parent
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        folder = folder.parent  # the deepest folder that exists: new files or folders go there
+    if not folder.is_dir():
+        raise AudioStyleError(f"{path}: {folder} is not a folder; choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise AudioStyleError(
+            f"{path}: cannot write in {folder} ({exc.strerror or exc})"
+        ) from None
     return path
 
 
@@ -195,10 +305,12 @@ def save_audio(
 
     The format comes from the extension (:data:`OUTPUT_FORMATS`). A signal louder than
     :data:`PEAK_CEILING_DB` is scaled down as a whole (never clipped). Missing parent folders are
-    created. Refuses to write over any of ``inputs``. Returns the path written.
+    created. Refuses to write over any of ``inputs``. When any write fails (disk full, file
+    too large, I/O error), the temporary file is removed, ``path`` is left as it was, and
+    :class:`AudioStyleError` says why. Returns the path written.
     """
-    path = check_output_path(path, inputs)
-    fmt, subtype = output_format(path)
+    path = check_output_path(path, inputs, channels=audio.channels, sr=audio.sr)
+    fmt, subtype = check_output_format(path)
     samples, gain = limit_peak(audio.samples)
     if gain != 1.0:
         log.info("%s: scaled by %.2f dB to keep the peak at %.1f dBFS", path, 20 * np.log10(gain),
@@ -208,19 +320,61 @@ def save_audio(
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    _WRITING.add(tmp)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            sf.write(handle, samples.T, audio.sr, format=fmt, subtype=subtype)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        with _CheckedFile(fd, "wb") as handle:
+            try:
+                sf.write(handle, samples.T, audio.sr, format=fmt, subtype=subtype)
+            except (AssertionError, RuntimeError):  # a short write, seen by libsndfile
+                if handle.error is None:
+                    raise
+            if handle.error is not None:
+                raise handle.error
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException as exc:
+    except OSError as exc:
+        raise AudioStyleError(
+            f"{path}: could not write the result ({exc.strerror or exc}); nothing was written"
+        ) from None
+    finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise AudioStyleError(f"{path}: could not write ({exc.strerror or exc})") from None
-        raise
+        _WRITING.discard(tmp)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def discard_partial_writes() -> None:
+    """Remove the temporary files of writes in progress (for an immediate exit)."""
+    for tmp in list(_WRITING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class _CheckedFile(io.FileIO):
+    """A file whose first failed write is kept in :attr:`error` (later writes do nothing).
+
+    libsndfile writes through Python callbacks whose exceptions it cannot see: a failed write
+    would only print a traceback and, for Ogg and MP3, leave a silently truncated file.
+    """
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        view, done = memoryview(data).cast("B"), 0
+        while self.error is None and done < len(view):
+            try:  # a short write is retried: the retry raises the reason (ENOSPC, EFBIG, …)
+                done += super().write(view[done:]) or 0
+            except OSError as exc:
+                self.error = exc
+        return done
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -1,8 +1,10 @@
 """Command line: ``audiostyle transfer | texture | evaluate | grid | demo | extractors | stats |
 classify | weights``.
 
-User mistakes end with one line on stderr and exit status 2; a failed optimisation with status
-1; Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once).
+User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
+failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
+Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once, without
+saving). Inputs are read and the output place is checked before any work.
 """
 
 from __future__ import annotations
@@ -13,16 +15,31 @@ import logging
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import extractors
-from .audio import Audio, check_output_path, save_audio
+from .audio import (
+    Audio,
+    check_output_path,
+    discard_partial_writes,
+    load_audio,
+    save_audio,
+)
 from .domains import DOMAINS
 from .errors import AudioStyleError, SynthesisError
 from .stats import statistics_snr, stats
 from .synthesis import OPTIMIZERS
-from .transfer import DEFAULT_REFINE_ITERATIONS, INITS, Result, texture, transfer
+from .transfer import (
+    DEFAULT_CHUNK_SECONDS,
+    DEFAULT_REFINE_ITERATIONS,
+    INITS,
+    Result,
+    texture,
+    transfer,
+)
 
 log = logging.getLogger("audiostyle")
 
@@ -42,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO,
         format="%(message)s", stream=sys.stderr, force=True,
     )
-    previous = signal.signal(signal.SIGINT, _interrupt_handler())
+    args.interrupts = _interrupt_handler()
+    previous = signal.signal(signal.SIGINT, args.interrupts)
     try:
         return args.run(args)
     except AudioStyleError as exc:
@@ -54,43 +72,76 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("audiostyle: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print("audiostyle: failed: out of memory; try a smaller --chunk-seconds",
+              file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"audiostyle: failed: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        if args.verbose:
+            traceback.print_exc()
+        print(f"audiostyle: internal error: {type(exc).__name__}: {exc} (rerun with "
+              "--verbose for the traceback, and please report it)", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def _interrupt_handler():
-    """First Ctrl-C: KeyboardInterrupt (the optimisation stops and keeps its best result);
-    second: exit at once."""
-    count = 0
+class _Interrupts:
+    """The SIGINT handler. First Ctrl-C: KeyboardInterrupt (the optimisation stops and keeps
+    its best result); while the result is being written (:attr:`saving`) it only lets the
+    write finish. Second Ctrl-C: remove any half-written file and exit at once."""
 
-    def handler(signum, frame):
-        nonlocal count
-        count += 1
-        if count == 1:
+    def __init__(self) -> None:
+        self.count = 0
+        self.saving = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count == 1:
+            if self.saving:
+                os.write(2, b"\naudiostyle: interrupted while writing the result: finishing "
+                            b"the write (Ctrl-C again to quit without it)\n")
+                return
+            os.write(2, b"\naudiostyle: interrupted: keeping the best result so far (Ctrl-C "
+                        b"again to quit at once, without saving)\n")
             raise KeyboardInterrupt
+        discard_partial_writes()
         os.write(2, b"\naudiostyle: second Ctrl-C: exiting now, without saving\n")
         os._exit(EXIT_INTERRUPTED)
 
-    return handler
+
+def _interrupt_handler() -> _Interrupts:
+    return _Interrupts()
 
 
 # --- commands -------------------------------------------------------------------------------
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
-    out = check_output_path(args.output, inputs=(args.content, args.style))
+    inputs = (args.content, args.style)
+    content, style = load_audio(args.content), load_audio(args.style)
+    out = check_output_path(args.output, inputs, channels=1 if args.mono else content.channels,
+                            sr=args.output_sr or content.sr)
     result = transfer(
-        args.content, args.style, init=args.init, content_weight=args.content_weight,
+        content, style, init=args.init, content_weight=args.content_weight,
         output_sr=args.output_sr, **_synthesis_options(args),
     )
-    return _save(result, out, inputs=(args.content, args.style), style=args.style)
+    return _save(args, result, out, inputs=inputs, asked_seconds=content.seconds,
+                 style=args.style)
 
 
 def _run_texture(args: argparse.Namespace) -> int:
-    out = check_output_path(args.output, inputs=(args.style,))
-    result = texture(args.style, seconds=args.seconds, output_sr=args.output_sr,
+    style = load_audio(args.style)
+    out = check_output_path(args.output, (args.style,), channels=1 if args.mono else
+                            style.channels, sr=args.output_sr or style.sr)
+    result = texture(style, seconds=args.seconds, output_sr=args.output_sr,
                      **_synthesis_options(args))
-    return _save(result, out, inputs=(args.style,), style=args.style)
+    return _save(args, result, out, inputs=(args.style,), asked_seconds=args.seconds,
+                 style=args.style)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -107,8 +158,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"style:   {paths['style']}  (bongo loop)")
     options = _synthesis_options(args)
     result = transfer(content, style, **options)
-    code = _save(result, paths["result"], inputs=(paths["content"], paths["style"]),
-                 style=paths["style"])
+    code = _save(args, result, paths["result"], inputs=(paths["content"], paths["style"]),
+                 asked_seconds=content.seconds, style=paths["style"])
     if code == 0:
         page = _demo_page(folder, paths, result, options)
         print(f"listening page: {page}")
@@ -235,6 +286,7 @@ def _run_weights_list(args: argparse.Namespace) -> int:
 def _run_weights_install(args: argparse.Namespace) -> int:
     from . import weights
 
+    weights.spec(args.name)  # an unknown name: its one-line error before anything else
     if args.force or weights.verify(args.name) != "verified":
         print(f"installing {args.name} weights ...", file=sys.stderr)
     record = weights.install(args.name, args.source, force=args.force)
@@ -271,6 +323,8 @@ def _synthesis_options(args: argparse.Namespace) -> dict:
         "griffin_lim_iterations": args.gl_iterations,
         "seed": args.seed,
         "device": args.device,
+        "mono": args.mono,
+        "chunk_seconds": args.chunk_seconds,
         "progress": not args.quiet,
     }
 
@@ -285,8 +339,15 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
-def _save(result: Result, out: Path, *, inputs: tuple, style: str | Path) -> int:
-    save_audio(out, result.audio, inputs=inputs)
+def _save(
+    args: argparse.Namespace, result: Result, out: Path, *, inputs: tuple, asked_seconds: float,
+    style: str | Path,
+) -> int:
+    args.interrupts.saving = True
+    try:
+        save_audio(out, result.audio, inputs=inputs)
+    finally:
+        args.interrupts.saving = False
     stages = ", then ".join(
         f"{name} {trace.iterations} it ({trace.best_db:.1f} dB)"
         for name, trace in result.stages.items()
@@ -299,8 +360,15 @@ def _save(result: Result, out: Path, *, inputs: tuple, style: str | Path) -> int
     )
     _print_statistics_snr(result, style)
     if result.interrupted:
+        part = ""
+        if result.audio.seconds < asked_seconds - 0.5 / result.audio.sr:
+            part = f" (the first {result.audio.seconds:.1f} s of {asked_seconds:.1f} s)"
         print(f"audiostyle: interrupted after {result.iterations} iterations: saved the best "
-              f"result so far to {out}", file=sys.stderr)
+              f"result so far{part} to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.interrupts.count:
+        print(f"audiostyle: interrupted while writing; the result was saved to {out}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
 
@@ -321,6 +389,20 @@ def _print_statistics_snr(result: Result, style: str | Path) -> None:
 # --- argument parsing ----------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (usage stays available with --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"audiostyle: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -330,8 +412,8 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
     return value
 
 
@@ -346,7 +428,7 @@ def _transfer_arguments(p: argparse.ArgumentParser) -> None:
 
 def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
     """Synthesis options; ``many``: several extractors (``--extractor A B``)."""
-    synth = argparse.ArgumentParser(add_help=False)
+    synth = _Parser(add_help=False)
     group = synth.add_argument_group("synthesis")
     names = ", ".join(extractors.available())
     if many:
@@ -366,27 +448,35 @@ def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
     group.add_argument("--domain", choices=DOMAINS, default=None,
                        help="optimise the spectrogram (then Griffin-Lim) or the waveform "
                             "(default: the extractor's)")
-    group.add_argument("--refine", type=int, default=None, metavar="N",
+    group.add_argument("--refine", type=_non_negative_int, default=None, metavar="N",
                        help="waveform iterations after the spectrogram domain's Griffin-Lim "
                             f"(default {DEFAULT_REFINE_ITERATIONS}; 0 = the paper's method)")
     group.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     group.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate")
-    group.add_argument("--gl-iterations", type=int, default=100,
+    group.add_argument("--gl-iterations", type=_non_negative_int, default=100,
                        help="Griffin-Lim iterations (spectrogram domain; default 100)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     group.add_argument("--sr", type=_positive_int, default=None, metavar="HZ",
                        help="working (analysis) sample rate, for extractors that take one")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    if not many:  # (grid runs keep the defaults: its jobs record a fixed set of settings)
+        group.add_argument("--mono", action="store_true",
+                           help="downmix: a one-channel result (default: the content's "
+                                "channels; for texture, the style's)")
+        group.add_argument("--chunk-seconds", type=_positive_float,
+                           default=DEFAULT_CHUNK_SECONDS, metavar="S",
+                           help="longest chunk of one channel, in seconds; less uses less "
+                                f"memory (default {DEFAULT_CHUNK_SECONDS:g})")
     return synth
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     common.add_argument("-v", "--verbose", action="store_true", help="more detail")
 
     synth = _synthesis_parser(many=False)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="audiostyle", description="Audio style transfer and sound texture synthesis.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -7,7 +7,7 @@ every extractor (it is the McDermott "statistics SNR" of that layer, negated).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -38,15 +38,25 @@ class StyleLoss(nn.Module):
         self._targets: dict[str, object] | None = None
 
     @torch.no_grad()
-    def set_target(self, inputs: Sequence[tuple[Tensor, float]]) -> None:
+    def set_target(self, inputs: Iterable[tuple[Tensor, float]]) -> None:
         """Compute the target from ``(input, weight)`` pairs, inputs as :meth:`Extractor.analyse`
-        returns them. Each input's statistics are averaged over its batch (channels)."""
-        features = [(self.extractor.features(x), w) for x, w in inputs]
+        returns them. Each input's statistics are averaged over its batch (channels).
+
+        Inputs are analysed one at a time and reduced to their statistics at once, so a long
+        sound given as several pieces (an iterable that makes them on demand) never has all
+        its feature maps in memory together.
+        """
         statistic = self.extractor.statistic
-        self._targets = {
-            layer: statistic.target([(f[layer], w) for f, w in features])
-            for layer in self.layer_weights
-        }
+        targets: dict[str, object] = {}
+        for x, w in inputs:
+            features = self.extractor.features(x)
+            for layer in self.layer_weights:
+                part = statistic.target([(features[layer], w)])
+                targets[layer] = targets[layer] + part if layer in targets else part
+            del features
+        if not targets:
+            raise ValueError("set_target needs at least one input")
+        self._targets = targets
 
     def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Relative squared distance of each layer to its target (batch-summed, float64)."""

@@ -36,7 +36,8 @@ class Statistic(ABC):
     @abstractmethod
     def target(self, parts: Sequence[tuple[Tensor, float]]) -> object:
         """Target from ``(features, weight)`` pairs: the weighted sum of their statistics
-        (each averaged over its batch). Weights should sum to 1."""
+        (each averaged over its batch). Weights should sum to 1. Targets add up: the target
+        of several parts is the sum (``+``) of the targets of each part."""
 
     @abstractmethod
     def distance(self, features: Tensor, target: object) -> Tensor:
@@ -59,6 +60,15 @@ class GramTarget:
         self.factor: Tensor | None = factor if rank < channels else None
         if self.factor is None:
             self.__dict__["matrix"] = factor @ factor.T
+
+    def __add__(self, other: GramTarget) -> GramTarget:
+        """The target of both parts together (Gram targets are sums over frames)."""
+        if self.factor is not None and other.factor is not None:
+            return GramTarget(torch.cat([self.factor, other.factor], dim=1))
+        total = GramTarget.__new__(GramTarget)
+        total.factor = None
+        total.__dict__["matrix"] = self.matrix + other.matrix
+        return total
 
     @cached_property
     def matrix(self) -> Tensor:

@@ -1,15 +1,24 @@
 """Style transfer and texture synthesis, end to end.
 
 The pipeline, top to bottom: load and check the inputs → resample them to the extractor's rate
-→ compute the style target once → start from the content (or from noise) → optimise in the
-chosen domain → back to a waveform (Griffin-Lim in the spectrogram domain) → resample to the
-output rate. Writing files is left to the caller (:func:`audiostyle.audio.save_audio`).
+→ compute the style target once (from all of the style's channels) → cut the content into
+overlapping chunks (:mod:`audiostyle.chunking`) → for each chunk: start from the content (or
+from noise), optimise in the chosen domain, back to a waveform (Griffin-Lim in the spectrogram
+domain) → cross-fade the chunks → resample to the output rate. Writing files is left to the
+caller (:func:`audiostyle.audio.save_audio`).
+
+Channels: every channel of the content is matched to the same style statistics; the channels
+are the batch of one optimisation per chunk (the loss sums them). On stereo tests this matched
+each channel as well as separate runs, kept more of the content's inter-channel correlation,
+and was faster; mid/side with the same target left the left and right channels far from the
+style (their statistics are those of a sum of two textures). See docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,19 +26,25 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .audio import Audio, AudioLike, as_audio, resample, to_mono
+from .audio import Audio, AudioLike, as_audio, check_rate, is_silent, resample, to_mono
+from .chunking import Stitcher, plan_chunks
 from .devices import resolve_device
-from .domains import Domain, WaveformDomain, make_domain
 from .errors import AudioStyleError
 from .extractors import Extractor, get_extractor
-from .losses import ContentLoss, StyleLoss, TransferLoss
-from .synthesis import Trace, optimise, to_db
+from .losses import StyleLoss
+from .render import DEFAULT_REFINE_ITERATIONS, Settings, merge_stages, render_chunk
+from .synthesis import Trace, to_db
 
 log = logging.getLogger(__name__)
 
 INITS = ("content", "noise")
-#: Waveform iterations after a spectrogram-domain stage when the caller does not say.
-DEFAULT_REFINE_ITERATIONS = 40
+#: Longest chunk, in seconds of one channel at the working rate; a content of ``c`` channels
+#: gets chunks ``c`` times shorter (at least 4 × the extractor's shortest input), so that the
+#: optimiser's memory does not depend on the length or the channel count.
+DEFAULT_CHUNK_SECONDS = 20.0
+#: Cross-fade between chunks in seconds (at most a quarter of a chunk, at least the
+#: extractor's shortest input).
+OVERLAP_SECONDS = 1.0
 
 
 @dataclass
@@ -40,14 +55,19 @@ class Result:
         audio: the result, ``(channels, time)`` at the output rate, not peak-limited.
         stages: the optimisation trace of each stage, by domain name, in order (the
             ``spectrogram`` stage, then the ``waveform`` refinement when there is one). All
-            losses are relative to the loss of the starting point.
+            losses are relative to the loss of the starting point. With several chunks: all
+            chunks' losses in order, the best loss averaged over chunks (length-weighted).
+        chunks: the stages of each chunk that was optimised, in order.
         extractor: extractor name.
         working_sr: the rate the optimisation ran at, in Hz.
         loss_db: the loss of the result itself (re-analysed), in dB relative to the start:
             the number that says how far the sound moved towards the style.
-        style_distance_db: ``10·log10`` of the style loss of the result (per-layer relative
-            squared distances to the style statistics, summed): ``-20`` means the result's
-            statistics are within 1 % (in squared norm) of the style's.
+        style_distance_db: ``10·log10`` of the style loss of the result per channel
+            (per-layer relative squared distances to the style statistics, summed): ``-20``
+            means the result's statistics are within 1 % (in squared norm) of the style's.
+            Both are averaged over chunks (length-weighted), each chunk analysed alone.
+        stopped_early: Ctrl-C stopped the work between or inside chunks (see
+            :attr:`interrupted`).
     """
 
     audio: Audio
@@ -56,6 +76,14 @@ class Result:
     working_sr: int
     loss_db: float
     style_distance_db: float
+    chunks: list[dict[str, Trace]]
+    stopped_early: bool = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the work early; ``audio`` then ends with the last chunk
+        that was optimised (its best iterate), so it can be shorter than asked for."""
+        return self.stopped_early or any(t.interrupted for t in self.stages.values())
 
     @property
     def iterations(self) -> int:
@@ -66,11 +94,6 @@ class Result:
     def seconds(self) -> float:
         """Optimisation time over all stages."""
         return sum(t.seconds for t in self.stages.values())
-
-    @property
-    def interrupted(self) -> bool:
-        """Whether Ctrl-C stopped the optimisation early."""
-        return any(t.interrupted for t in self.stages.values())
 
 
 def transfer(
@@ -92,50 +115,59 @@ def transfer(
     seed: int = 0,
     device: str | torch.device | None = None,
     output_sr: int | None = None,
+    mono: bool = False,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     progress: bool = True,
 ) -> Result:
     """Re-make ``content`` out of the texture of ``style`` (Grinstein et al., 2018).
 
     The result starts as the content (``init="content"``) and is optimised until its style
     statistics match the style's; no content loss is used unless ``content_weight > 0``.
+    Each channel of the content is matched to the statistics of the whole style (averaged over
+    its channels); long contents are processed in cross-faded chunks.
 
     Args:
         content: path, :class:`~audiostyle.audio.Audio` or array ``(time,)``/``(channels,
-            time)``; its length is the output's length.
-        style: the same kinds; any length the extractor can analyse.
-        sr: sample rate in Hz of array inputs.
+            time)``; the output has its length and (unless ``mono``) its channels.
+        style: the same kinds; any length the extractor can analyse, any channels.
+        sr: sample rate in Hz of array inputs (8000–192000).
         extractor: registry name (``audiostyle.extractors.available()``) or an instance.
         options: extractor options (``audiostyle.extractors.options(name)``).
         working_sr: analysis rate in Hz, for extractors that take one (default: theirs).
         domain: ``"spectrogram"`` or ``"waveform"`` (default: the extractor's); see
             :mod:`audiostyle.domains`.
         init: ``"content"`` (the paper's) or ``"noise"`` (seeded white noise at the content's
-            RMS).
-        iterations: loss evaluations in ``domain`` (default: the extractor's
+            RMS). Silent content channels start from noise at the style's RMS either way.
+        iterations: loss evaluations in ``domain`` per chunk (default: the extractor's
             ``default_iterations``).
         refine_iterations: waveform-domain evaluations after a spectrogram-domain stage and
             Griffin-Lim, so that the sound itself, not only the optimised magnitude, has the
             style's statistics (default :data:`DEFAULT_REFINE_ITERATIONS`; 0 = the paper's
             method exactly). Ignored in the waveform domain.
-        content_weight: weight of the relative content feature distance.
+        content_weight: weight (>= 0) of the relative content feature distance.
         optimizer: ``"lbfgs"`` or ``"adam"``; ``learning_rate`` applies to Adam only.
         griffin_lim_iterations: phase recovery steps (spectrogram domain).
         seed: seeds the noise and the Griffin-Lim phase; same inputs and seed, same output.
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` or None for the best available.
         output_sr: rate of the result in Hz (default: the content's).
+        mono: downmix the content and give a one-channel result.
+        chunk_seconds: longest chunk in seconds of one channel (see
+            :data:`DEFAULT_CHUNK_SECONDS`); smaller uses less memory.
         progress: show a progress bar.
     """
     content_audio = as_audio(content, sr, name="content")
     style_audio = as_audio(style, sr, name="style")
     if init not in INITS:
         raise AudioStyleError(f"Unknown init {init!r}; use one of {', '.join(INITS)}")
+    if not content_weight >= 0 or not math.isfinite(content_weight):
+        raise AudioStyleError(f"content_weight must be >= 0, got {content_weight}")
+    settings = Settings(domain, iterations, refine_iterations, content_weight, optimizer,
+                         learning_rate, griffin_lim_iterations, progress)
     return _synthesise(
-        style_audio, content_audio, init=init, length_seconds=None,
-        extractor=extractor, options=options, working_sr=working_sr, domain=domain,
-        iterations=iterations, refine_iterations=refine_iterations,
-        content_weight=content_weight, optimizer=optimizer, learning_rate=learning_rate,
-        griffin_lim_iterations=griffin_lim_iterations, seed=seed, device=device,
-        output_sr=output_sr or content_audio.sr, progress=progress,
+        style_audio, content_audio, init=init, length_seconds=None, mono=mono,
+        chunk_seconds=chunk_seconds, extractor=extractor, options=options,
+        working_sr=working_sr, seed=seed, device=device,
+        output_sr=output_sr or content_audio.sr, settings=settings,
     )
 
 
@@ -156,23 +188,28 @@ def texture(
     seed: int = 0,
     device: str | torch.device | None = None,
     output_sr: int | None = None,
+    mono: bool = False,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     progress: bool = True,
 ) -> Result:
     """Synthesise ``seconds`` of new sound with the statistics of ``style``, from noise.
 
     The statistics are independent of length, so the result may be longer or shorter than
-    the style. Arguments as in :func:`transfer`; ``output_sr`` defaults to the style's rate.
+    the style. It has the style's channel count (one with ``mono``): each channel is
+    synthesised from its own noise towards the same statistics, so the channels are
+    uncorrelated (a fully diffuse image, whatever the style's). Arguments as in
+    :func:`transfer`; ``output_sr`` defaults to the style's rate.
     """
     style_audio = as_audio(style, sr, name="style")
     if not seconds > 0 or not math.isfinite(seconds):
         raise AudioStyleError(f"seconds must be a positive number, got {seconds}")
+    settings = Settings(domain, iterations, refine_iterations, 0.0, optimizer, learning_rate,
+                         griffin_lim_iterations, progress)
     return _synthesise(
-        style_audio, None, init="noise", length_seconds=seconds,
-        extractor=extractor, options=options, working_sr=working_sr, domain=domain,
-        iterations=iterations, refine_iterations=refine_iterations, content_weight=0.0,
-        optimizer=optimizer, learning_rate=learning_rate,
-        griffin_lim_iterations=griffin_lim_iterations, seed=seed, device=device,
-        output_sr=output_sr or style_audio.sr, progress=progress,
+        style_audio, None, init="noise", length_seconds=seconds, mono=mono,
+        chunk_seconds=chunk_seconds, extractor=extractor, options=options,
+        working_sr=working_sr, seed=seed, device=device,
+        output_sr=output_sr or style_audio.sr, settings=settings,
     )
 
 
@@ -188,8 +225,10 @@ def build_extractor(
         return extractor
     options = dict(options or {})
     if working_sr is not None:
-        options["sample_rate"] = working_sr
-    return get_extractor(extractor, **options)
+        options["sample_rate"] = check_rate(working_sr, "working rate")
+    net = get_extractor(extractor, **options)
+    check_rate(net.sample_rate, f"extractor {net.name!r}: working rate")
+    return net
 
 
 def _synthesise(
@@ -198,116 +237,132 @@ def _synthesise(
     *,
     init: str,
     length_seconds: float | None,
+    mono: bool,
+    chunk_seconds: float,
     extractor: str | Extractor,
     options: dict[str, Any] | None,
     working_sr: int | None,
-    domain: str | None,
-    iterations: int | None,
-    refine_iterations: int | None,
-    content_weight: float,
-    optimizer: str,
-    learning_rate: float | None,
-    griffin_lim_iterations: int,
     seed: int,
     device: str | torch.device | None,
     output_sr: int,
-    progress: bool,
+    settings: Settings,
 ) -> Result:
+    if not chunk_seconds > 0 or not math.isfinite(chunk_seconds):
+        raise AudioStyleError(f"chunk_seconds must be a positive number, got {chunk_seconds}")
+    check_rate(output_sr, "output rate")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     target_device = resolve_device(device)
     net = build_extractor(extractor, options, working_sr).to(target_device)
     rate = net.sample_rate
 
-    style_wave = _prepare(style, net, target_device)
+    style_wave = _at_rate(style, net)
+    if is_silent(style_wave):
+        raise AudioStyleError(
+            f"{style.name}: all samples are zero: a silent style has no texture to take on"
+        )
     if content is not None:
-        content_wave = _prepare(content, net, target_device)
-        length = content_wave.shape[-1]
+        content_wave = _at_rate(to_mono(content) if mono else content, net)
+        if is_silent(content_wave):
+            log.warning("%s: all samples are zero: the result will be a texture of the style",
+                        content.name)
+        channels, length = content_wave.shape
+        out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
     else:
         content_wave = None
+        channels = 1 if mono else style.channels
         length = round(length_seconds * rate)
         _check_length(length, net, "the requested length")
-
+        out_length = max(1, round(length_seconds * output_sr))
     style_loss = StyleLoss(net)
-    style_loss.set_target([(net.analyse(style_wave), 1.0)])
-    content_loss = None
-    if content_wave is not None and content_weight > 0:
-        with torch.no_grad():
-            content_loss = ContentLoss(net(content_wave))
-    loss = TransferLoss(style_loss, content_loss, content_weight)
+    style_loss.set_target(_style_inputs(style_wave, net, chunk_seconds, target_device))
 
-    if init == "content":
-        start = content_wave
-    else:
-        like = content_wave if content_wave is not None else style_wave
-        start = net.noise(like, length, generator).to(target_device)
+    spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net))
+    # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
+    # the content, or of the style when there is no (audible) content
+    reference = style_wave if content_wave is None or is_silent(content_wave) else content_wave
+    like = torch.from_numpy(np.ascontiguousarray(reference[:, : spans[0][1]]))
+    if len(spans) > 1:
+        log.info("%.1f s in %d chunks of %.1f s, cross-faded", length / rate, len(spans),
+                 (spans[0][1] - spans[0][0]) / rate)
+    stitcher = Stitcher(channels, length)
+    chunks: list[dict[str, Trace]] = []
+    scores: list[tuple[int, float, float]] = []  # (samples, loss ratio, style distance)
+    interrupted = False
+    for index, (start, stop) in enumerate(spans):
+        label = f"{net.name}" + (f" {index + 1}/{len(spans)}" if len(spans) > 1 else "")
+        try:
+            wave, stages, loss_ratio, distance = render_chunk(
+                net, style_loss,
+                None if content_wave is None else content_wave[:, start:stop],
+                init=init, shape=(channels, stop - start), like=like, generator=generator,
+                device=target_device, settings=settings, label=label,
+            )
+        except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
+            if not chunks:
+                raise
+            interrupted = True
+            break
+        stitcher.add(start, wave)
+        chunks.append(stages)
+        scores.append((stop - start, loss_ratio, distance))
+        if any(t.interrupted for t in stages.values()):
+            interrupted = True
+            break
+    if interrupted:
+        log.warning("interrupted; keeping the best result so far (%.1f of %.1f s)",
+                    stitcher.end / rate, length / rate)
+        out_length = max(1, round(stitcher.end * output_sr / rate))
 
-    space = make_domain(domain or net.default_domain, net, start,
-                        griffin_lim_iterations=griffin_lim_iterations)
-    settings = {"optimizer": optimizer, "learning_rate": learning_rate, "progress": progress}
-    best, trace = _stage(loss, space, net, iterations or net.default_iterations, **settings)
-    stages = {space.name: trace}
-    with torch.no_grad():
-        wave = space.decode(best, reference=start if init == "content" else None)
-    if refine_iterations is None:
-        refine_iterations = DEFAULT_REFINE_ITERATIONS
-    if space.name != "waveform" and refine_iterations > 0 and not trace.interrupted:
-        polish = WaveformDomain(net, wave)
-        best, stages["waveform"] = _stage(
-            loss, polish, net, refine_iterations, reference_loss=trace.initial_loss, **settings
-        )
-        wave = polish.decode(best).detach()
-    if any(t.interrupted for t in stages.values()):
-        log.warning("interrupted; keeping the best result so far")
-
-    with torch.no_grad():
-        features = net(wave)
-        final = float(loss.total(features))
-        style_distance = float(style_loss(features))
-    result_audio = resample(
-        Audio(wave.cpu().numpy().astype(np.float32), rate, "result"), output_sr
-    )
+    result_audio = resample(Audio(stitcher.samples, rate, "result"), output_sr, out_length)
+    total = sum(n for n, _, _ in scores)
     return Result(
-        audio=result_audio, stages=stages, extractor=net.name, working_sr=rate,
-        loss_db=to_db(final / trace.initial_loss) if trace.initial_loss > 0 else -math.inf,
-        style_distance_db=to_db(style_distance),
+        audio=result_audio, stages=merge_stages(chunks, [n / total for n, _, _ in scores]),
+        extractor=net.name, working_sr=rate,
+        loss_db=to_db(sum(n * r for n, r, _ in scores) / total),
+        style_distance_db=to_db(sum(n * d for n, _, d in scores) / total),
+        chunks=chunks, stopped_early=interrupted,
     )
 
 
-def _stage(
-    loss: TransferLoss,
-    space: Domain,
-    net: Extractor,
-    iterations: int,
-    *,
-    optimizer: str,
-    learning_rate: float | None,
-    progress: bool,
-    reference_loss: float | None = None,
-) -> tuple[Tensor, Trace]:
-    """One optimisation run of ``loss`` in domain ``space``."""
-    return optimise(
-        lambda x: space.objective(loss, x), space.initial, iterations=iterations,
-        optimizer=optimizer, learning_rate=learning_rate or space.adam_learning_rate,
-        reference_loss=reference_loss, progress=progress,
-        description=f"{net.name}/{space.name}",
-    )
+def _style_inputs(
+    style: np.ndarray, net: Extractor, chunk_seconds: float, device: torch.device
+) -> Iterator[tuple[Tensor, float]]:
+    """The style ``(channels, time)`` as ``(analysed piece, weight)`` pairs for
+    :meth:`StyleLoss.set_target`, made one at a time: pieces as long as content chunks,
+    weighted by their length, so a long style needs no more memory than a chunk."""
+    chunk, _ = _chunk_sizes(chunk_seconds, style.shape[0], net)
+    length = style.shape[1]
+    for start, stop in plan_chunks(length, chunk, 0):
+        piece = torch.from_numpy(np.ascontiguousarray(style[:, start:stop])).to(device)
+        yield net.analyse(piece), (stop - start) / length
 
 
-def _prepare(audio: Audio, net: Extractor, device: torch.device) -> Tensor:
-    """Mono, at the extractor's rate, long enough; ``(1, time)`` on ``device``."""
-    audio = resample(to_mono(audio), net.sample_rate)
-    _check_length(audio.samples.shape[-1], net, audio.name)
-    return torch.from_numpy(audio.samples).to(device)
+def _chunk_sizes(chunk_seconds: float, channels: int, net: Extractor) -> tuple[int, int]:
+    """``(chunk, overlap)`` in samples at the extractor's rate (see :data:`DEFAULT_CHUNK_SECONDS`,
+    :data:`OVERLAP_SECONDS`)."""
+    shortest = net.min_samples
+    chunk = max(round(chunk_seconds * net.sample_rate / channels), 4 * shortest)
+    overlap = max(shortest, min(round(OVERLAP_SECONDS * net.sample_rate), chunk // 4))
+    return chunk, overlap
+
+
+def _at_rate(audio: Audio, net: Extractor) -> np.ndarray:
+    """``(channels, time)`` float32 at the extractor's rate, long enough to analyse."""
+    wave = resample(audio, net.sample_rate).samples
+    _check_length(wave.shape[1], net, audio.name)
+    return wave
 
 
 def _check_length(samples: int, net: Extractor, name: str) -> None:
     if samples < net.min_samples:
+        count = f"{samples} sample{'s' if samples != 1 else ''}"
         raise AudioStyleError(
-            f"{name}: {samples / net.sample_rate:.3f} s is too short for the {net.name} "
-            f"extractor (needs at least {net.min_samples / net.sample_rate:.3f} s)"
+            f"{name}: too short for the {net.name} extractor: {samples / net.sample_rate:.3f} s "
+            f"({count} at {net.sample_rate} Hz); it needs at least "
+            f"{net.min_samples / net.sample_rate:.3f} s ({net.min_samples} samples)"
         )
 
 
-
-__all__ = ["DEFAULT_REFINE_ITERATIONS", "INITS", "Result", "texture", "transfer"]
+__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "INITS", "Result", "texture",
+           "transfer"]

@@ -66,7 +66,15 @@ def get_extractor(name: str, **kwargs: Any) -> Extractor:
                 f"Options: {', '.join(defaults) or 'none'}"
             )
         converted[key] = _convert(name, key, value, defaults[key])
-    return extractor_class(name)(**converted)
+    try:
+        return extractor_class(name)(**converted)
+    except AudioStyleError:
+        raise
+    except (ValueError, RuntimeError, TypeError) as exc:  # a value the extractor cannot use
+        given = ", ".join(f"{k}={v!r}" for k, v in converted.items()) or "defaults"
+        raise AudioStyleError(
+            f"Extractor {name!r} cannot be built with {given}: {str(exc).splitlines()[0]}"
+        ) from None
 
 
 def _convert(name: str, key: str, value: Any, default: Any) -> Any:

@@ -9,7 +9,17 @@ import torch
 from torch import Tensor, nn
 
 from ..dsp import Spectrogram
+from ..errors import AudioStyleError
 from ..statistics import Gram, Statistic
+
+
+def require_positive(extractor: str, **options: int) -> None:
+    """Raise :class:`AudioStyleError` for the first option below 1 (sizes, counts)."""
+    for key, value in options.items():
+        if value < 1:
+            raise AudioStyleError(
+                f"Extractor {extractor!r}: option {key}={value} must be at least 1"
+            )
 
 
 class Extractor(nn.Module, ABC):

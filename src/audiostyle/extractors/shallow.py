@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..dsp import Spectrogram
-from .base import Extractor
+from ..errors import AudioStyleError
+from .base import Extractor, require_positive
 
 
 class ShallowExtractor(Extractor):
@@ -44,6 +45,13 @@ class ShallowExtractor(Extractor):
         kernel_width: int = 11,
         seed: int = 0,
     ) -> None:
+        require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
+                         filters=filters, kernel_width=kernel_width)
+        if hop_length > n_fft // 2:  # the Hann windows must overlap for the inverse STFT
+            raise AudioStyleError(
+                f"Extractor {self.name!r}: hop_length={hop_length} must be at most n_fft / 2 "
+                f"= {n_fft // 2}"
+            )
         super().__init__(sample_rate, Spectrogram(n_fft, hop_length))
         bins = self.spectrogram.bins
         std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * kernel_width))
@@ -54,7 +62,9 @@ class ShallowExtractor(Extractor):
 
     @property
     def min_samples(self) -> int:
-        return (self.weight.shape[-1] - 1) * self.spectrogram.hop_length
+        # one frame of the convolution, and more than the STFT's reflected half window
+        return max((self.weight.shape[-1] - 1) * self.spectrogram.hop_length,
+                   self.spectrogram.n_fft // 2 + 1)
 
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
         return {"conv": F.relu(F.conv1d(inputs, self.weight))}

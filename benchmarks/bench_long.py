@@ -1,0 +1,152 @@
+"""Long content: peak memory and time of chunked transfer for 1, 5 and 10 minutes.
+
+Content: the demo melody looped to the length, mono at 22050 Hz; style: 10 s of the bongo loop;
+shallow extractor, default chunks (20 s, cross-faded over 1 s). A default-quality 10-minute run
+takes hours on a 2-core machine, so the 1/5/10-minute runs (what grows with the length) use the
+full-size chunks with a small network and few iterations, and one 20-s chunk with the default
+network (4096 filters) shows the per-chunk part; the L-BFGS history of a full-quality run is
+added to the bound by its size, and the full-quality time is extrapolated from the measured
+time per iteration.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from common import Section, machine, measure, table
+
+SR = 22050
+#: The length scan: network options and (spectrogram, waveform, Griffin-Lim) iterations.
+SCAN = {"filters": 256}
+FEW = (2, 1, 8)
+#: The default-network chunk: iterations (spectrogram, waveform) of the measured run.
+CHUNK_ITERATIONS = (6, 2)
+#: L-BFGS history pairs (synthesis.optimise's default) and the default iterations.
+HISTORY, DEFAULT_ITERATIONS = 100, (100, 40)
+
+
+def _content(seconds: float) -> np.ndarray:
+    from audiostyle.demo import canon_melody
+
+    melody = canon_melody(SR)
+    reps = int(np.ceil(seconds * SR / melody.size))
+    return np.tile(melody, reps)[: int(seconds * SR)]
+
+
+def chunked(seconds: float, iterations: int, refine: int, chunk_seconds: float,
+            options: dict | None = None, gl_iterations: int = 100) -> dict:
+    """A transfer of ``seconds`` of content; time, chunks, loss."""
+    import audiostyle
+    from audiostyle.demo import bongo_loop
+
+    content, style = _content(seconds), bongo_loop(SR, seconds=10.0)
+    began = time.perf_counter()
+    result = audiostyle.transfer(content, style, sr=SR, iterations=iterations,
+                                 refine_iterations=refine, chunk_seconds=chunk_seconds,
+                                 options=options or {}, griffin_lim_iterations=gl_iterations,
+                                 progress=False)
+    total = time.perf_counter() - began
+    assert result.audio.samples.shape == (1, content.size)
+    assert np.all(np.isfinite(result.audio.samples))
+    return {"total_s": total, "chunks": len(result.chunks), "iterations": result.iterations,
+            "loss_db": result.loss_db, "style_distance_db": result.style_distance_db}
+
+
+def signal_only(seconds: float) -> dict:
+    """The process with the content and an output buffer allocated, nothing else: the part
+    of the peak that grows with the length."""
+    import audiostyle  # noqa: F401  (the same libraries loaded)
+
+    content = _content(seconds)
+    output = np.zeros_like(content)
+    output[:] = content
+    return {"bytes": int(content.nbytes + output.nbytes)}
+
+
+def run(quick: bool = False) -> Section:
+    from audiostyle.chunking import plan_chunks
+    from audiostyle.extractors import get_extractor
+    from audiostyle.transfer import DEFAULT_CHUNK_SECONDS, _chunk_sizes
+
+    chunk_seconds = 5.0 if quick else DEFAULT_CHUNK_SECONDS
+    minutes = [0.25, 0.5] if quick else [1, 5, 10]
+    rows, peaks = [], {}
+    for m in minutes:
+        r = measure("bench_long:chunked", seconds=60.0 * m, iterations=FEW[0], refine=FEW[1],
+                    gl_iterations=FEW[2], chunk_seconds=chunk_seconds, options=SCAN)
+        base = measure("bench_long:signal_only", seconds=60.0 * m)
+        peaks[m] = r["peak_mib"] - base["peak_mib"]
+        rows.append([f"{m:g} min", r["chunks"], f"{r['total_s']:.0f}",
+                     f"{r['total_s'] / r['chunks']:.1f}", f"{r['peak_mib']:.0f}",
+                     f"{base['peak_mib']:.0f}", f"{peaks[m]:.0f}"])
+    growth = table(["content", "chunks", "total s", "s/chunk", "peak MiB",
+                    "signal-only process MiB", "peak − signal-only MiB"], rows)
+
+    # one chunk with the default network: per-chunk memory and time per iteration
+    one = measure("bench_long:chunked", seconds=chunk_seconds, iterations=CHUNK_ITERATIONS[0],
+                  refine=CHUNK_ITERATIONS[1], chunk_seconds=chunk_seconds)
+    s_per_it = one["total_s"] / one["iterations"]
+    net = get_extractor("shallow")
+    chunk, overlap = _chunk_sizes(chunk_seconds, 1, net)
+    history_mib = 2 * HISTORY * net.spectrogram.bins * net.spectrogram.frames(chunk) * 4 / 2**20
+    bound = one["peak_mib"] + history_mib
+    longest = minutes[-1] * 60.0
+    count = len(plan_chunks(round(longest * SR), chunk, overlap))
+    iterations = sum(DEFAULT_ITERATIONS) * count
+    estimate = s_per_it * iterations
+    floor = measure("bench_shallow:iteration_time", seconds=chunk_seconds,
+                    domain="spectrogram", form="floor", repeats=3)["s_per_iteration"]
+    summary = [{
+        "extractor": "shallow", "setting": f"long content, {chunk_seconds:g} s chunks "
+                                           "(default quality, extrapolated)",
+        "audio": f"{minutes[-1]:g} min", "s/iteration": f"{s_per_it:.2f}",
+        "iterations": iterations, "total s": f"≈ {estimate:.0f}",
+        "real-time factor": f"≈ {estimate / longest:.0f}",
+        "peak memory": f"≤ {bound:.0f} MiB + 8 B/sample",
+        "floor": f"{floor:.3f} s (conv1d fwd+grad, {chunk_seconds:g} s)",
+        "s/iteration ÷ floor": f"{s_per_it / floor:.2f}",
+    }]
+    growth_mib = peaks[minutes[-1]] - peaks[minutes[0]]
+    markdown = f"""
+Machine: {machine()}.
+
+Content: the demo melody looped, mono, {SR} Hz; style: 10 s of the bongo loop; shallow
+extractor, chunks of {chunk_seconds:g} s cross-faded over {overlap / SR:.2f} s ({count} chunks
+for {minutes[-1]:g} min).
+
+### Memory does not grow with the length beyond the signal itself
+
+Full-size chunks, a small network ({SCAN['filters']} filters) and few iterations ({FEW[0]}
+spectrogram, {FEW[1]} waveform, {FEW[2]} Griffin-Lim per chunk): what is measured here is
+what grows with the length. *signal-only process*: the same libraries with the content and
+one output buffer allocated (float32), nothing else. The rest of the peak changes by
+{growth_mib:+.0f} MiB from {minutes[0]:g} to {minutes[-1]:g} minutes: it is set by one chunk.
+
+{growth}
+
+### One chunk with the default network
+
+{chunk_seconds:g} s of content (one chunk), default network (4096 filters, n_fft 2048),
+{CHUNK_ITERATIONS[0]} spectrogram + {CHUNK_ITERATIONS[1]} waveform iterations and the default
+Griffin-Lim: peak **{one['peak_mib']:.0f} MiB**, {one['total_s']:.0f} s,
+{s_per_it:.2f} s per iteration ({s_per_it / floor:.2f}× the convolution floor of
+{floor:.3f} s; the time per iteration includes the Griffin-Lim and the final analysis, spread
+over few iterations).
+
+**Bound.** A full-quality run ({DEFAULT_ITERATIONS[0]} + {DEFAULT_ITERATIONS[1]} iterations)
+also holds L-BFGS's history: {HISTORY} pairs of vectors the size of the chunk's spectrogram,
+{history_mib:.0f} MiB for {chunk_seconds:g} s (computed, not measured). Peak memory ≤
+{one['peak_mib']:.0f} + {history_mib:.0f} ≈ **{bound:.0f} MiB** + 8 bytes per sample of the
+content at the working rate (input and output buffers; {8 * longest * SR / 2**20:.0f} MiB for
+{minutes[-1]:g} min at {SR} Hz) + the file's own samples at their rate. Both per-chunk terms
+are proportional to the chunk length. A content of `c` channels gets chunks `c` times shorter,
+so the per-chunk part does not grow with the channel count; `--chunk-seconds` lowers it.
+
+**Time** (extrapolated, not measured end to end): {count} chunks × {sum(DEFAULT_ITERATIONS)}
+iterations × {s_per_it:.2f} s ≈ **{estimate / 60:.0f} minutes for {minutes[-1]:g} minutes of
+content, real-time factor ≈ {estimate / longest:.0f}** on this machine (the overlaps make the
+chunks cover {count * chunk / SR / longest:.2f}× the content).
+"""
+    return Section("long", "Long content in chunks (issue 8)", markdown, summary)

@@ -1,0 +1,128 @@
+"""Optimising one chunk of the result: the starting signal, the stages, back to a waveform.
+
+:func:`render_chunk` is the work :mod:`audiostyle.transfer` does for every chunk of a long
+content (or texture): start from the content chunk (silent channels from noise) or from noise,
+optimise in the extractor's domain, recover a waveform (Griffin-Lim from the start's phase in
+the spectrogram domain), refine it in the waveform domain, and re-analyse the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .domains import Domain, WaveformDomain, make_domain
+from .extractors import Extractor
+from .losses import ContentLoss, StyleLoss, TransferLoss
+from .synthesis import Trace, optimise
+
+#: Waveform iterations after a spectrogram-domain stage when the caller does not say.
+DEFAULT_REFINE_ITERATIONS = 40
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How each chunk is optimised (the arguments of :func:`audiostyle.transfer`)."""
+
+    domain: str | None
+    iterations: int | None
+    refine_iterations: int | None
+    content_weight: float
+    optimizer: str
+    learning_rate: float | None
+    griffin_lim_iterations: int
+    progress: bool
+
+
+def render_chunk(
+    net: Extractor,
+    style_loss: StyleLoss,
+    content: np.ndarray | None,
+    *,
+    init: str,
+    shape: tuple[int, int],
+    like: Tensor,
+    generator: torch.Generator,
+    device: torch.device,
+    settings: Settings,
+    label: str,
+) -> tuple[np.ndarray, dict[str, Trace], float, float]:
+    """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
+
+    ``like`` ``(channels, time)`` is what noise starts are drawn like
+    (:meth:`Extractor.noise`). Returns the waveform, the trace of each stage, the result's
+    loss relative to the start and its style loss per channel.
+    """
+    channels, length = shape
+    if init == "content":
+        begin = content.astype(np.float32, copy=True)
+        for channel in np.flatnonzero(~np.any(content, axis=1)):  # silent: start from noise
+            begin[channel] = net.noise(like, length, generator)[0].numpy()
+    else:
+        begin = torch.cat([net.noise(like, length, generator) for _ in range(channels)]).numpy()
+    start = torch.from_numpy(begin).to(device)
+    content_loss = None
+    if content is not None and settings.content_weight > 0:
+        with torch.no_grad():
+            content_loss = ContentLoss(net(torch.from_numpy(content).to(device)))
+    loss = TransferLoss(style_loss, content_loss, settings.content_weight)
+
+    space = make_domain(settings.domain or net.default_domain, net, start,
+                        griffin_lim_iterations=settings.griffin_lim_iterations)
+    iterations = settings.iterations or net.default_iterations
+    best, trace = _stage(loss, space, iterations, settings, label)
+    stages = {space.name: trace}
+    with torch.no_grad():
+        wave = space.decode(best, reference=start if init == "content" else None)
+    refine = settings.refine_iterations
+    refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
+    if space.name != "waveform" and refine > 0 and not trace.interrupted:
+        polish = WaveformDomain(net, wave)
+        best, stages["waveform"] = _stage(loss, polish, refine, settings, label,
+                                          reference_loss=trace.initial_loss)
+        wave = polish.decode(best).detach()
+    with torch.no_grad():
+        features = net(wave)
+        final = float(loss.total(features))
+        distance = float(style_loss(features)) / shape[0]
+    ratio = final / trace.initial_loss if trace.initial_loss > 0 else 0.0
+    return wave.cpu().numpy().astype(np.float32), stages, ratio, distance
+
+
+def _stage(
+    loss: TransferLoss,
+    space: Domain,
+    iterations: int,
+    settings: Settings,
+    label: str,
+    reference_loss: float | None = None,
+) -> tuple[Tensor, Trace]:
+    """One optimisation run of ``loss`` in domain ``space``."""
+    return optimise(
+        lambda x: space.objective(loss, x), space.initial, iterations=iterations,
+        optimizer=settings.optimizer,
+        learning_rate=settings.learning_rate or space.adam_learning_rate,
+        reference_loss=reference_loss, progress=settings.progress,
+        description=f"{label}/{space.name}",
+    )
+
+
+def merge_stages(chunks: list[dict[str, Trace]], weights: list[float]) -> dict[str, Trace]:
+    """One trace per stage over all chunks (see :attr:`audiostyle.Result.stages`)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    merged = {}
+    for name in chunks[0]:
+        pairs = zip(chunks, weights, strict=True)
+        parts = [(stages[name], w) for stages, w in pairs if name in stages]
+        merged[name] = Trace(
+            losses=[value for trace, _ in parts for value in trace.losses],
+            best_loss=sum(w * trace.best_loss for trace, w in parts) / sum(w for _, w in parts),
+            interrupted=any(trace.interrupted for trace, _ in parts),
+            seconds=sum(trace.seconds for trace, _ in parts),
+            initial_loss=sum(trace.initial_loss for trace, _ in parts),
+        )
+    return merged

@@ -1,0 +1,337 @@
+"""Every bad input and fault, through the CLI in its own process.
+
+Each case asserts the exit status, a one-line message naming the file and the problem (no
+traceback), that no input changed, and that no output or half-written file is left (or, where
+the run goes on, that the output is complete). The processes are forked from a server that has
+imported audiostyle once (tests/cli_harness.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiostyle.chunking import plan_chunks
+from cli_harness import Run, Server
+from conftest import SR
+
+#: Small, fast synthesis settings for runs that get as far as the optimisation.
+FAST = ["-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4", "-q"]
+
+
+@pytest.fixture(scope="module")
+def cli():
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def files(tmp_path, melody, bongos):
+    """``inputs/`` with content.wav (1 s melody) and style.wav (1 s bongos); ``out/`` empty."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    sf.write(folder / "content.wav", melody[:SR], SR)
+    sf.write(folder / "style.wav", bongos[:SR], SR)
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.iterdir())}
+
+
+def _refused(run: Run, status: int, *needles: str) -> None:
+    """One line on stderr with every needle, no traceback, the expected status."""
+    err = run.stderr.strip()
+    assert run.status == status, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+
+
+def _transfer(cli, files, content="content.wav", style="style.wav", out="out/r.wav", extra=()):
+    """Run a transfer; check that the inputs did not change."""
+    inputs = files / "inputs"
+    before = _hashes(inputs)
+    run = cli.run(["transfer", inputs / content, inputs / style, "-o", files / out, *FAST,
+                   *extra], files)
+    assert _hashes(inputs) == before
+    return run
+
+
+def _nothing_written(files) -> None:
+    assert list((files / "out").iterdir()) == []
+
+
+# --- bad input files -----------------------------------------------------------------------
+
+
+def _wav_bytes(files) -> bytes:
+    return (files / "inputs" / "content.wav").read_bytes()
+
+
+BAD_CONTENT = {
+    "missing path": (lambda f: None, "no such file"),
+    "a directory": (lambda f: (f / "inputs" / "bad.wav").mkdir(), "is a directory"),
+    "empty file": (lambda f: (f / "inputs" / "bad.wav").write_bytes(b""), "file is empty"),
+    "zero-sample WAV": (lambda f: sf.write(f / "inputs" / "bad.wav", np.zeros((0, 1)), SR),
+                        "contains no samples"),
+    "corrupt header": (lambda f: (f / "inputs" / "bad.wav").write_bytes(
+        _wav_bytes(f)[:20] + b"\xff\xff" + _wav_bytes(f)[22:]), "not a readable audio file"),
+    "truncated header": (lambda f: (f / "inputs" / "bad.wav").write_bytes(_wav_bytes(f)[:20]),
+                         "not a readable audio file"),
+    "non-audio file": (lambda f: (f / "inputs" / "bad.wav").write_text("<html>not audio</html>"
+                                                                       * 50),
+                       "not a readable audio file"),
+    "NaN in a float WAV": (lambda f: sf.write(f / "inputs" / "bad.wav", _with(np.nan), SR,
+                                              subtype="FLOAT"),
+                           "NaN or infinite samples (first at channel 2, 0.005 s)"),
+    "Inf in a float WAV": (lambda f: sf.write(f / "inputs" / "bad.wav", _with(np.inf), SR,
+                                              subtype="FLOAT"), "NaN or infinite samples"),
+    "a single sample": (lambda f: sf.write(f / "inputs" / "bad.wav", np.full(1, 0.5), SR),
+                        "too short for the shallow extractor: 0.000 s (1 sample at 22050 Hz)"),
+    "unsupported rate": (lambda f: sf.write(f / "inputs" / "bad.wav", np.full(4000, 0.1), 4000),
+                         "sample rate 4000 Hz is not supported; use 8000–192000 Hz"),
+}
+
+
+def _with(value: float) -> np.ndarray:
+    x = np.full((SR, 2), 0.1)
+    x[SR // 200, 1] = value
+    return x
+
+
+@pytest.mark.parametrize("role", ["content", "style"])
+@pytest.mark.parametrize("case", list(BAD_CONTENT))
+def test_bad_input_file_is_refused_in_one_line(cli, files, case, role):
+    make, message = BAD_CONTENT[case]
+    make(files)
+    names = {"content": "content.wav", "style": "style.wav", role: "bad.wav"}
+    run = _transfer(cli, files, names["content"], names["style"], out="out/new/r.wav")
+    _refused(run, 2, f"{files / 'inputs' / 'bad.wav'}: ", message)
+    _nothing_written(files)  # not even the missing output folder
+
+
+def test_truncated_data_warns_and_uses_what_is_there(cli, files):
+    data = _wav_bytes(files)
+    (files / "inputs" / "cut.wav").write_bytes(data[: len(data) * 3 // 4])
+    run = _transfer(cli, files, content="cut.wav")
+    assert run.status == 0, run.stderr
+    assert "cut.wav: file is truncated" in run.stderr and "Traceback" not in run.stderr
+    assert sf.info(files / "out" / "r.wav").frames == (len(data) * 3 // 4 - 44) // 2
+
+
+def test_silent_content_warns_and_gives_a_texture(cli, files):
+    sf.write(files / "inputs" / "silence.wav", np.zeros(SR), SR)
+    run = _transfer(cli, files, content="silence.wav")
+    assert run.status == 0, run.stderr
+    assert "silence.wav: all samples are zero: the result will be a texture" in run.stderr
+    out, _ = sf.read(files / "out" / "r.wav")
+    assert out.shape == (SR,) and np.sqrt(np.mean(out**2)) > 1e-3
+
+
+def test_silent_style_is_refused(cli, files):
+    sf.write(files / "inputs" / "silence.wav", np.zeros(SR), SR)
+    run = _transfer(cli, files, style="silence.wav")
+    _refused(run, 2, "silence.wav: all samples are zero: a silent style has no texture")
+    _nothing_written(files)
+
+
+def test_eight_channels_are_kept_and_checked_against_the_format(cli, files, melody):
+    eight = np.stack([np.roll(melody[:SR], 100 * k) * (k + 1) / 8 for k in range(8)], axis=1)
+    sf.write(files / "inputs" / "eight.wav", eight, SR)
+    run = _transfer(cli, files, content="eight.wav", out="out/r.mp3")
+    _refused(run, 2, "r.mp3: MP3 holds at most 2 channels, the result has 8")
+    _nothing_written(files)
+    run = _transfer(cli, files, content="eight.wav", out="out/r.wav")
+    assert run.status == 0, run.stderr
+    out, _ = sf.read(files / "out" / "r.wav")
+    assert out.shape == (SR, 8) and np.all(np.isfinite(out))
+
+
+# --- output paths ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["same", "other spelling", "symlink"])
+def test_output_equal_to_an_input_is_refused(cli, files, spelling):
+    inputs = files / "inputs"
+    out = {"same": inputs / "style.wav",
+           "other spelling": inputs / ".." / "inputs" / "." / "style.wav",
+           "symlink": files / "out" / "link.wav"}[spelling]
+    if spelling == "symlink":
+        out.symlink_to(inputs / "style.wav")
+    run = _transfer(cli, files, out=out)
+    _refused(run, 2, "output would overwrite an input file")
+    assert list((files / "out").iterdir()) == ([out] if spelling == "symlink" else [])
+
+
+def test_missing_output_folder_is_created(cli, files):
+    run = _transfer(cli, files, out="out/new/deeper/r.flac")
+    assert run.status == 0, run.stderr
+    assert sf.info(files / "out" / "new" / "deeper" / "r.flac").frames == SR
+
+
+def test_output_under_a_file_is_refused(cli, files):
+    (files / "out" / "taken").write_text("a file, not a folder")
+    run = _transfer(cli, files, out="out/taken/new/r.wav")
+    _refused(run, 2, f"{files / 'out' / 'taken' / 'new' / 'r.wav'}: "
+                     f"{files / 'out' / 'taken'} is not a folder")
+    assert [p.name for p in (files / "out").iterdir()] == ["taken"]
+
+
+def test_unwritable_output_folder_is_refused_before_any_work(cli, melody, bongos):
+    # permissions do not bind root: run the child as an unprivileged user then
+    user = 65534 if os.geteuid() == 0 else None
+    base = Path(tempfile.mkdtemp(prefix="audiostyle-ro-"))
+    try:
+        base.chmod(0o755)
+        sf.write(base / "content.wav", melody[:SR], SR)
+        sf.write(base / "style.wav", bongos[:SR], SR)
+        locked = base / "locked"
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        before = [(base / name).read_bytes() for name in ("content.wav", "style.wav")]
+        run = cli.run(["transfer", base / "content.wav", base / "style.wav", "-o",
+                       locked / "sub" / "r.wav", *FAST], base, user=user)
+        _refused(run, 2, f"{locked / 'sub' / 'r.wav'}: cannot write in", "Permission denied")
+        assert list(locked.iterdir()) == []
+        assert [(base / name).read_bytes() for name in ("content.wav", "style.wav")] == before
+    finally:
+        shutil.rmtree(base)
+
+
+def test_disk_full_while_writing_leaves_nothing(cli, files):
+    # the file size limit makes every write past 8 KiB fail, as a full disk would
+    run = cli.run(["transfer", files / "inputs" / "content.wav", files / "inputs" / "style.wav",
+                   "-o", files / "out" / "r.wav", *FAST], files, fsize=8192)
+    _refused(run, 2, f"{files / 'out' / 'r.wav'}: could not write the result (File too large);"
+                     " nothing was written")
+    _nothing_written(files)
+
+
+# --- names and values --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["-e", "shalow"], "Unknown extractor 'shalow'. Did you mean 'shallow'?"),
+    (["-X", "filter=8"], "Extractor 'shallow' has no option 'filter'. Did you mean 'filters'?"),
+    (["-X", "filters=many"], "option filters='many' is not a valid int"),
+    (["-X", "filters=0"], "option filters=0 must be at least 1"),
+    (["-X", "hop_length=2048"], "hop_length=2048 must be at most n_fft / 2 = 1024"),
+    (["-X", "sample_rate=1000"], "working rate: sample rate 1000 Hz is not supported"),
+    (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
+    (["--chunk-seconds", "-3"], "argument --chunk-seconds: must be a positive number"),
+    (["--output-sr", "500"], "r.wav: output rate: sample rate 500 Hz is not supported"),
+    (["--device", "tpu"], "Unknown device 'tpu'"),
+])
+def test_unknown_names_and_bad_values_are_refused(cli, files, extra, message):
+    run = _transfer(cli, files, extra=extra)
+    _refused(run, 2, message)
+    _nothing_written(files)
+
+
+# --- weights -----------------------------------------------------------------------------------
+
+
+def test_unknown_weights_name_is_refused(cli, files):
+    run = cli.run(["weights", "install", "soundnt"], files,
+                  env={"AUDIOSTYLE_CACHE": str(files / "cache")})
+    _refused(run, 2, "Unknown weights 'soundnt'. Did you mean 'soundnet'?")
+    assert not (files / "cache").exists()
+
+
+def test_missing_and_tampered_weights_are_refused(cli, files):
+    env = {"AUDIOSTYLE_CACHE": str(files / "cache")}
+    before = _hashes(files / "inputs")
+
+    def toy_transfer():
+        return _transfer_with(cli, files, ["-e", "toy", "-n", "2", "--refine", "1",
+                                           "--gl-iterations", "4", "-q"],
+                              env=env, prelude="cli_toy")
+
+    _refused(toy_transfer(), 2, "weights for 'toy' are not installed: run `audiostyle weights "
+                                "install toy`")
+    _nothing_written(files)
+    install = cli.run(["weights", "install", "toy"], files, env=env, prelude="cli_toy")
+    assert install.status == 0, install.stderr
+    assert toy_transfer().status == 0
+    (files / "out" / "r.wav").unlink()
+    stored = files / "cache" / "weights" / "toy.safetensors"
+    data = bytearray(stored.read_bytes())
+    data[-3] ^= 0x01
+    stored.write_bytes(bytes(data))
+    _refused(toy_transfer(), 2, "weights for 'toy'", "do not match their recorded SHA-256",
+             "audiostyle weights install toy --force")
+    _nothing_written(files)
+    assert _hashes(files / "inputs") == before
+
+
+def _transfer_with(cli, files, extra, **options):
+    inputs = files / "inputs"
+    return cli.run(["transfer", inputs / "content.wav", inputs / "style.wav", "-o",
+                    files / "out" / "r.wav", *extra], files, **options)
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, melody):
+    sf.write(files / "inputs" / "long.wav", np.tile(melody, 2)[: 4 * SR], SR)
+    before = _hashes(files / "inputs")
+    child = cli.start(["transfer", files / "inputs" / "long.wav", files / "inputs" / "style.wav",
+                       "-o", files / "out" / "r.wav", "--chunk-seconds", "1.5", "-X",
+                       "filters=32", "-n", "100000", "--gl-iterations", "4"], files)
+    child.wait_for("1/4/spectrogram")
+    child.wait_for("dB")  # an iteration is done
+    os.kill(child.pid, signal.SIGINT)
+    run = child.wait(120)
+    assert run.status == 130, run.stderr
+    assert "interrupted: keeping the best result so far" in run.stderr
+    assert "saved the best result so far (the first 1.3 s of 4.0 s)" in run.stderr
+    assert "Traceback" not in run.stderr
+    first_chunk = plan_chunks(4 * SR, 33075, 8268)[0]  # 1.5 s chunks, 0.375 s overlap
+    out, _ = sf.read(files / "out" / "r.wav")
+    assert out.shape == (first_chunk[1],) and np.all(np.isfinite(out)) and np.abs(out).max() > 0
+    assert [p.name for p in (files / "out").iterdir()] == ["r.wav"]
+    assert _hashes(files / "inputs") == before
+
+
+def test_second_ctrl_c_exits_at_once_without_saving(cli, files):
+    # a very long Griffin-Lim after the first Ctrl-C leaves time for the second one
+    before = _hashes(files / "inputs")
+    child = cli.start(["texture", files / "inputs" / "style.wav", "-o", files / "out" / "t.wav",
+                       "--seconds", "2", "-X", "filters=32", "-n", "100000",
+                       "--gl-iterations", "10000000"], files)
+    child.wait_for("dB")
+    os.kill(child.pid, signal.SIGINT)
+    child.wait_for("Ctrl-C again to quit at once")
+    os.kill(child.pid, signal.SIGINT)
+    run = child.wait(60)
+    assert run.status == 130
+    assert run.stderr.rstrip().endswith("second Ctrl-C: exiting now, without saving")
+    assert "Traceback" not in run.stderr
+    _nothing_written(files)
+    assert _hashes(files / "inputs") == before
+
+
+def test_harness_matches_the_real_command(files):
+    """The same fault through `python -m audiostyle.cli`: same status, same line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "audiostyle.cli", "transfer", str(files / "inputs" / "nope.wav"),
+         str(files / "inputs" / "style.wav"), "-o", str(files / "out" / "r.wav"), "-q"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == f"audiostyle: error: {files / 'inputs' / 'nope.wav'}: no such file\n"
