@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote
 import pytest
 import soundfile as sf
 
-from audiostyle import jobs
+from audiostyle import engines, jobs
 from audiostyle.cli import main
 from conftest import NASTY_NAME, SR, TINY_CLI
 
@@ -38,19 +38,24 @@ def test_grid_page_has_every_combination_with_metrics(grid_page):
 def test_running_again_only_runs_new_combinations(grid_page, tmp_path, monkeypatch):
     folder = shutil.copytree(grid_page.parent, tmp_path / "page")
     sources = grid_page.parent.parent
-    calls = []
-    real = jobs.transfer
+    calls, styles = [], []
+    real, real_target = jobs.transfer, engines.compute_style_target
 
     def counted(*args, **kwargs):
-        calls.append(args[:2])
+        calls.append(args[0])
         return real(*args, **kwargs)
 
+    def target(job, *args, **kwargs):
+        styles.append(job.style)
+        return real_target(job, *args, **kwargs)
+
     monkeypatch.setattr(jobs, "transfer", counted)
+    monkeypatch.setattr(engines, "compute_style_target", target)
     code = main(["grid", "-c", str(sources / "tune.wav"), "-s", str(sources / NASTY_NAME),
                  str(sources / "noise.flac"), str(sources / "tune.wav"), "-o", str(folder),
                  *TINY_CLI])
     assert code == 0
-    assert [str(style) for _, style in calls] == [str(sources / "tune.wav")]
+    assert calls == styles == [str(sources / "tune.wav")]  # one new combination
     page = (folder / "index.html").read_text()
     assert "3 (1 run now, 2 from before)" in page
     assert len(re.findall(r"<audio ", page)) == 1 + 3 + 3

@@ -7,7 +7,7 @@ import json
 import pytest
 import soundfile as sf
 
-from audiostyle import jobs
+from audiostyle import engines, jobs
 from audiostyle.errors import AudioStyleError
 from conftest import SR
 
@@ -55,7 +55,7 @@ def test_finished_jobs_are_skipped_and_stale_records_rerun(files, tmp_path, monk
                           settings=TINY)
     assert len(todo) == 2 and todo[0].key == todo[1].key  # the same job twice runs once
     out = tmp_path / "out"
-    first = jobs.run_jobs(todo, out, measure=lambda job, path: {"bytes": path.stat().st_size},
+    first = engines.run_jobs(todo, out, measure=lambda job, path: {"bytes": path.stat().st_size},
                           progress=False)
     assert first[0] == first[1] and first[0]["iterations"] == 2
     audio = out / first[0]["audio"]
@@ -67,11 +67,11 @@ def test_finished_jobs_are_skipped_and_stale_records_rerun(files, tmp_path, monk
         raise AssertionError("a finished job ran again")
 
     monkeypatch.setattr(jobs, "transfer", fail)
-    assert jobs.run_jobs(todo, out, progress=False) == first[:1] * 2
+    assert engines.run_jobs(todo, out, progress=False) == first[:1] * 2
     record = out / f"{todo[0].name}.json"
     record.write_text(record.read_text().replace(todo[0].key, "0" * 64))  # stale
     with pytest.raises(AssertionError, match="ran again"):
-        jobs.run_jobs(todo, out, progress=False)
+        engines.run_jobs(todo, out, progress=False)
 
 
 def test_an_interrupted_job_leaves_nothing(files, tmp_path, monkeypatch):
@@ -86,5 +86,5 @@ def test_an_interrupted_job_leaves_nothing(files, tmp_path, monkeypatch):
 
     monkeypatch.setattr(jobs, "transfer", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        jobs.run_jobs([job], tmp_path / "out", progress=False)
+        engines.run_jobs([job], tmp_path / "out", progress=False)
     assert list((tmp_path / "out").iterdir()) == []

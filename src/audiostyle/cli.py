@@ -1,5 +1,5 @@
-"""Command line: ``audiostyle transfer | texture | evaluate | grid | demo | extractors | stats |
-classify | weights``.
+"""Command line: ``audiostyle transfer | texture | evaluate | grid | batch | demo | extractors |
+stats | classify | weights``.
 
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import extractors
 from .audio import (
@@ -40,6 +40,9 @@ from .transfer import (
     texture,
     transfer,
 )
+
+if TYPE_CHECKING:
+    from .engines import Engine
 
 log = logging.getLogger("audiostyle")
 
@@ -205,25 +208,60 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _run_grid(args: argparse.Namespace) -> int:
     from .grid import grid
 
-    settings = {
-        "working_sr": args.sr, "domain": args.domain, "init": args.init,
-        "iterations": args.iterations, "refine_iterations": args.refine,
-        "content_weight": args.content_weight, "optimizer": args.optimizer,
-        "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
-        "seed": args.seed, "output_sr": args.output_sr,
-    }
     for name in args.extractor:
         extractors.extractor_class(name)
     try:
         page = grid(args.content, args.style, args.extractor, args.output,
                     options=_extractor_options(args.option, args.extractor),
-                    settings=settings, device=args.device, progress=not args.quiet)
+                    settings=_job_settings(args), device=args.device, engine=_engine(args),
+                    progress=not args.quiet)
     except KeyboardInterrupt:
         print("audiostyle: interrupted; finished combinations are kept, run the same command "
               "again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"listening page: {page}")
     return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from .batch import batch
+
+    extractors.extractor_class(args.extractor)
+    try:
+        summary = batch(args.manifest, args.output, extractor=args.extractor,
+                        options=_extractor_options(args.option, extractors.available()),
+                        settings=_job_settings(args), engine=_engine(args), device=args.device,
+                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("audiostyle: interrupted; finished jobs are kept, run the same command again to "
+              "go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary.table())
+    return EXIT_FAILED if summary.counts["failed"] else 0
+
+
+def _job_settings(args: argparse.Namespace) -> dict:
+    """Synthesis settings of jobs (``grid``, ``batch``), by :data:`audiostyle.jobs.SETTINGS`."""
+    return {
+        "working_sr": args.sr, "domain": args.domain, "init": args.init,
+        "iterations": args.iterations, "refine_iterations": args.refine,
+        "content_weight": args.content_weight, "optimizer": args.optimizer,
+        "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
+        "seed": args.seed, "output_sr": args.output_sr,
+    }
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine chosen by ``--engine`` and its options."""
+    from .engines import LocalEngine
+
+    if args.engine == "local":
+        return LocalEngine(args.workers or 1, args.threads_per_job)
+    from .ray_engine import RayEngine
+
+    threads = args.threads_per_job or 1
+    return RayEngine(address=args.ray_address, threads=threads, gpus_per_job=args.gpus_per_job,
+                     num_cpus=args.workers * threads if args.workers else None)
 
 
 def _extractor_options(pairs: Sequence[str], names: Sequence[str]) -> dict[str, dict]:
@@ -470,6 +508,27 @@ def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
     return synth
 
 
+def _engine_parser() -> argparse.ArgumentParser:
+    """Where jobs run (``grid``, ``batch``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("engine")
+    group.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="run jobs on this machine (default) or on Ray (needs "
+                            "audiostyle[ray])")
+    group.add_argument("--workers", "-j", type=_positive_int, default=None, metavar="N",
+                       help="jobs at once: local worker processes (default 1), or the CPUs of "
+                            "a local Ray instance ÷ threads per job (default: all)")
+    group.add_argument("--threads-per-job", type=_positive_int, default=None, metavar="N",
+                       help="torch threads (Ray: CPUs) per job (default: local cores ÷ "
+                            "workers; Ray 1); results are bit-identical for equal counts")
+    group.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                       help="a running Ray cluster (ray://HOST:10001, HOST:6379 or auto); "
+                            "default: start a local instance")
+    group.add_argument("--gpus-per-job", type=float, default=0.0, metavar="G",
+                       help="GPUs each Ray task asks for (e.g. 1 or 0.5; default 0)")
+    return parent
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
@@ -522,7 +581,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_evaluate)
 
     p = commands.add_parser(
-        "grid", parents=[common, _synthesis_parser(many=True)],
+        "grid", parents=[common, _synthesis_parser(many=True), _engine_parser()],
         help="run every content × style × extractor and write a listening page",
         description="Run every combination into DIR/audio (finished ones are skipped, so "
         "running again is cheap), score each result, and write DIR/index.html: content and "
@@ -535,6 +594,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     _transfer_arguments(p)
     p.set_defaults(run=_run_grid)
+
+    p = commands.add_parser(
+        "batch", parents=[common, synth, _engine_parser()],
+        help="run the transfers listed in a manifest (CSV or JSON Lines), resumably",
+        description="Run every row of MANIFEST (CSV with a header row, or .jsonl): columns "
+        "content, style, and optionally extractor, options (KEY=VALUE;KEY=VALUE) and synthesis "
+        "settings by their Python names (iterations, seed, working_sr, refine_iterations, ...); "
+        "the options below are the defaults of empty cells. Relative paths are relative to the "
+        "manifest. Outputs are named from the inputs' contents and settings, so running again "
+        "skips finished jobs; failures are recorded in DIR/results.csv and do not stop the "
+        "others. Exit status 1 when a row failed.")
+    p.add_argument("manifest", help="CSV or JSON Lines file of jobs")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    _transfer_arguments(p)
+    p.set_defaults(run=_run_batch)
 
     p = commands.add_parser("demo", parents=[common, synth],
                             help="synthesise demo sounds and transfer between them")

@@ -18,9 +18,10 @@ from typing import Any
 from . import extractors as registry
 from .audio import load_audio, save_audio
 from .devices import resolve_device
+from .engines import Engine, run_jobs
 from .errors import AudioStyleError
 from .evaluation import Evaluator
-from .jobs import Job, file_digest, make_jobs, read_record, run_jobs, slug
+from .jobs import Job, file_digest, make_jobs, read_record, slug
 from .page import Clip, Column, write_page
 from .transfer import build_extractor
 
@@ -36,6 +37,7 @@ def grid(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     settings: Mapping[str, Any] | None = None,
     device: str | None = None,
+    engine: Engine | None = None,
     progress: bool = True,
 ) -> Path:
     """Run every combination into ``folder`` and write its listening page; returns the page.
@@ -47,6 +49,7 @@ def grid(
         options: extractor name → its options.
         settings: synthesis settings for every run (see :data:`audiostyle.jobs.SETTINGS`).
         device: torch device (default: the best available).
+        engine: runs the syntheses (:mod:`audiostyle.engines`; default: in this process).
         progress: show the progress bar.
     """
     began = time.perf_counter()
@@ -78,7 +81,8 @@ def grid(
             evaluators[pair] = Evaluator(job.style, job.content, extractors=nets, device=target)
         return evaluators[pair](audio).as_dict()
 
-    records = run_jobs(jobs, results, measure=measure, device=target, progress=progress)
+    records = run_jobs(jobs, results, measure=measure, device=device, engine=engine,
+                       progress=progress)
     copies = {path: _copy_input(path, folder / "inputs") for path in (*contents, *styles)}
     columns = [
         Column(Clip(copies[c], Path(c).name), Clip(copies[s], Path(s).name))
@@ -96,7 +100,8 @@ def grid(
         "synthesis settings": _described("", dict(settings or {})).strip() or "defaults",
         "combinations": f"{len(unique)} ({len(unique) - reused} run now, {reused} from before)",
         "synthesis time": f"{seconds:.1f} s in total (optimisation only)",
-        "this run": f"{time.perf_counter() - began:.1f} s on {target}",
+        "this run": f"{time.perf_counter() - began:.1f} s on {target}"
+                    + (f" ({engine.describe()})" if engine is not None else ""),
         "written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     return write_page(folder, columns, rows, facts=facts)

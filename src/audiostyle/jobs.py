@@ -1,13 +1,13 @@
-"""Synthesis jobs as plain data, with deterministic output names and resumable runs.
+"""Synthesis jobs as plain data, with deterministic output names and atomic results.
 
 A :class:`Job` is one style transfer: content and style files, extractor, extractor options and
 synthesis settings, plus the SHA-256 of both files. Its :attr:`~Job.key` hashes what goes in
 (the files' contents, not their names or dates), so its output name is the same on every run
-and machine. :func:`run_jobs` runs jobs into a folder and skips those already finished; each
-finished job leaves ``NAME.wav`` and a record ``NAME.json`` (the job, timing, the result's
-losses, optionally metrics), both written atomically, the record last. Jobs round-trip through
-JSON (:meth:`Job.as_dict` / :meth:`Job.from_dict`), so other runners (several workers) can
-hand them around and call :func:`run_job` on each.
+and machine. :func:`synthesise` runs a job without touching the output folder (in any process,
+given the inputs and optionally the style's statistics computed before); :func:`save_result`
+then leaves ``NAME.wav`` and a record ``NAME.json`` (the job, timing, the result's losses,
+optionally metrics), both written atomically, the record last, and :func:`read_record` finds
+finished jobs. Running many jobs, resumably: :mod:`audiostyle.engines`.
 """
 
 from __future__ import annotations
@@ -19,27 +19,22 @@ import json
 import os
 import re
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from .audio import save_audio
+from .audio import AudioLike, save_audio
 from .errors import AudioStyleError
 from .evaluation import to_json
-from .transfer import transfer
+from .style_targets import StyleTarget, option_text
+from .transfer import Result, style_target, transfer
 
 #: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
 SETTINGS = (
     "working_sr", "domain", "init", "iterations", "refine_iterations", "content_weight",
     "optimizer", "learning_rate", "griffin_lim_iterations", "seed", "output_sr",
 )
-
-#: ``measure(job, audio_path) -> dict``: metrics stored in a record under ``"metrics"``.
-Measure = Callable[["Job", Path], dict]
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,7 @@ class Job:
         cache = {} if digests is None else digests
         return cls(
             content=str(content), style=str(style), extractor=extractor,
-            options=tuple(sorted((k, _text(v)) for k, v in (options or {}).items())),
+            options=tuple(sorted((k, option_text(v)) for k, v in (options or {}).items())),
             settings=tuple(sorted((k, v) for k, v in (settings or {}).items() if v is not None)),
             content_sha256=_digest(content, cache), style_sha256=_digest(style, cache),
         )
@@ -91,6 +86,14 @@ class Job:
         """SHA-256 (hex) of the inputs' digests, extractor, options and settings."""
         what = {k: v for k, v in self.as_dict().items() if k not in ("content", "style")}
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def style_key(self) -> str:
+        """SHA-256 (hex) of what the style's statistics depend on: jobs with equal keys share
+        them (:func:`compute_style_target`)."""
+        what = [self.style_sha256, self.extractor, self.options,
+                dict(self.settings).get("working_sr")]
+        return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
     @property
     def name(self) -> str:
@@ -140,59 +143,52 @@ def make_jobs(
     ]
 
 
-def run_job(job: Job, folder: Path, *, device: str | None = None) -> dict[str, Any]:
-    """Run ``job``, write ``folder/NAME.wav`` and its record; return the record.
+def compute_style_target(
+    job: Job, style: AudioLike | None = None, *, device: str | None = None
+) -> StyleTarget:
+    """The statistics of ``job``'s style (``style``: its sound, default: read the file)."""
+    settings = dict(job.settings)
+    return style_target(job.style if style is None else style, extractor=job.extractor,
+                        options=dict(job.options), working_sr=settings.get("working_sr"),
+                        device=device)
+
+
+def synthesise(
+    job: Job,
+    content: AudioLike | None = None,
+    target: StyleTarget | None = None,
+    *,
+    device: str | None = None,
+) -> Result:
+    """Run ``job``'s transfer, writing nothing.
+
+    Args:
+        content: the content sound (default: read the file).
+        target: the style's statistics (:func:`compute_style_target`; default: from the file).
+        device: torch device (default: the best available).
+    """
+    return transfer(job.content if content is None else content,
+                    job.style if target is None else target, extractor=job.extractor,
+                    options=dict(job.options), device=device, progress=False,
+                    **dict(job.settings))
+
+
+def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) -> dict[str, Any]:
+    """Write ``folder/NAME.wav`` and its record; return the record.
 
     Raises KeyboardInterrupt (writing nothing) when Ctrl-C stopped the optimisation.
     """
-    began = time.perf_counter()
-    result = transfer(job.content, job.style, extractor=job.extractor,
-                      options=dict(job.options), device=device, progress=False,
-                      **dict(job.settings))
     if result.interrupted:
         raise KeyboardInterrupt
     audio = save_audio(folder / f"{job.name}.wav", result.audio, inputs=(job.content, job.style))
     record = {
         "key": job.key, "job": job.as_dict(), "audio": audio.name,
-        "seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+        "seconds": result.seconds, "wall_seconds": wall_seconds,
         "iterations": result.iterations, "loss_db": result.loss_db,
         "style_distance_db": result.style_distance_db, "working_sr": result.working_sr,
     }
     write_record(folder, job, record)
     return record
-
-
-def run_jobs(
-    jobs: Iterable[Job],
-    folder: str | os.PathLike,
-    *,
-    measure: Measure | None = None,
-    device: str | None = None,
-    progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Run ``jobs`` into ``folder``, skipping finished ones; records in the order of ``jobs``.
-
-    Jobs with the same key run once. With ``measure``, every record also gets ``"metrics"``
-    (computed once, for old records too). One progress bar counts jobs.
-    """
-    jobs = list(jobs)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    unique = {job.key: job for job in jobs}
-    records = {key: read_record(job, folder) for key, job in unique.items()}
-    pending = [job for key, job in unique.items() if records[key] is None
-               or (measure is not None and "metrics" not in records[key])]
-    with tqdm(total=len(unique), initial=len(unique) - len(pending), unit="run",
-              disable=not progress, dynamic_ncols=True) as bar:
-        for job in pending:
-            bar.set_postfix_str(job.label, refresh=True)
-            record = records[job.key] or run_job(job, folder, device=device)
-            if measure is not None and "metrics" not in record:
-                record["metrics"] = measure(job, folder / record["audio"])
-                write_record(folder, job, record)
-            records[job.key] = record
-            bar.update(1)
-    return [records[job.key] for job in jobs]
 
 
 def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
@@ -209,11 +205,15 @@ def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
 
 def write_record(folder: Path, job: Job, record: Mapping[str, Any]) -> Path:
     """Write ``folder/NAME.json`` atomically (strict JSON: non-finite floats as strings)."""
-    path = folder / f"{job.name}.json"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    return write_text(folder / f"{job.name}.json", to_json(dict(record)))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``path`` atomically: readers see the old file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(to_json(dict(record)))
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -246,10 +246,3 @@ def _digest(path: str | os.PathLike, cache: dict[str, str]) -> str:
     if key not in cache:
         cache[key] = file_digest(path)
     return cache[key]
-
-
-def _text(value: Any) -> str:
-    """An option value as the command line writes it."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value)

@@ -58,6 +58,20 @@ class StyleLoss(nn.Module):
             raise ValueError("set_target needs at least one input")
         self._targets = targets
 
+    @property
+    def targets(self) -> dict[str, object]:
+        """The target of each layer (see :meth:`Statistic.target`), for :meth:`load_target`."""
+        if self._targets is None:
+            raise RuntimeError("StyleLoss: call set_target() before reading the targets")
+        return dict(self._targets)
+
+    def load_target(self, targets: Mapping[str, object]) -> None:
+        """Use targets computed before (:attr:`targets` of a loss on the same extractor)."""
+        missing = set(self.layer_weights) - set(targets)
+        if missing:
+            raise ValueError(f"targets lack the layers {sorted(missing)}")
+        self._targets = {layer: targets[layer] for layer in self.layer_weights}
+
     def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Relative squared distance of each layer to its target (batch-summed, float64)."""
         if self._targets is None:

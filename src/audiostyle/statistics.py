@@ -37,7 +37,8 @@ class Statistic(ABC):
     def target(self, parts: Sequence[tuple[Tensor, float]]) -> object:
         """Target from ``(features, weight)`` pairs: the weighted sum of their statistics
         (each averaged over its batch). Weights should sum to 1. Targets add up: the target
-        of several parts is the sum (``+``) of the targets of each part."""
+        of several parts is the sum (``+``) of the targets of each part. A target is
+        picklable and has ``.to(device)``."""
 
     @abstractmethod
     def distance(self, features: Tensor, target: object) -> Tensor:
@@ -80,6 +81,13 @@ class GramTarget:
         """``‖G‖²`` in float64; from the small ``LᵀL`` when factored (``‖LLᵀ‖ = ‖LᵀL‖``)."""
         small = self.factor.T @ self.factor if self.factor is not None else self.matrix
         return small.double().square().sum()
+
+    def to(self, device: torch.device | str) -> GramTarget:
+        """A copy on ``device``, with what is cached so far (moves are exact)."""
+        moved = GramTarget.__new__(GramTarget)
+        moved.__dict__.update({key: value.to(device) if isinstance(value, Tensor) else value
+                               for key, value in self.__dict__.items()})
+        return moved
 
 
 class Gram(Statistic):

@@ -33,6 +33,7 @@ from .errors import AudioStyleError
 from .extractors import Extractor, get_extractor
 from .losses import StyleLoss
 from .render import DEFAULT_REFINE_ITERATIONS, Settings, merge_stages, render_chunk
+from .style_targets import StyleTarget, option_pairs
 from .synthesis import Trace, to_db
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class Result:
 
 def transfer(
     content: AudioLike,
-    style: AudioLike,
+    style: AudioLike | StyleTarget,
     *,
     sr: int | None = None,
     extractor: str | Extractor = "shallow",
@@ -129,7 +130,9 @@ def transfer(
     Args:
         content: path, :class:`~audiostyle.audio.Audio` or array ``(time,)``/``(channels,
             time)``; the output has its length and (unless ``mono``) its channels.
-        style: the same kinds; any length the extractor can analyse, any channels.
+        style: the same kinds, any length the extractor can analyse, any channels; or its
+            statistics computed before by :func:`style_target` with the same extractor and
+            options.
         sr: sample rate in Hz of array inputs (8000–192000).
         extractor: registry name (``audiostyle.extractors.available()``) or an instance.
         options: extractor options (``audiostyle.extractors.options(name)``).
@@ -156,7 +159,7 @@ def transfer(
         progress: show a progress bar.
     """
     content_audio = as_audio(content, sr, name="content")
-    style_audio = as_audio(style, sr, name="style")
+    style_audio = style if isinstance(style, StyleTarget) else as_audio(style, sr, name="style")
     if init not in INITS:
         raise AudioStyleError(f"Unknown init {init!r}; use one of {', '.join(INITS)}")
     if not content_weight >= 0 or not math.isfinite(content_weight):
@@ -172,7 +175,7 @@ def transfer(
 
 
 def texture(
-    style: AudioLike,
+    style: AudioLike | StyleTarget,
     *,
     seconds: float,
     sr: int | None = None,
@@ -198,9 +201,14 @@ def texture(
     the style. It has the style's channel count (one with ``mono``): each channel is
     synthesised from its own noise towards the same statistics, so the channels are
     uncorrelated (a fully diffuse image, whatever the style's). Arguments as in
-    :func:`transfer`; ``output_sr`` defaults to the style's rate.
+    :func:`transfer`; ``output_sr`` defaults to the style's rate (to the extractor's for a
+    :class:`StyleTarget`).
     """
-    style_audio = as_audio(style, sr, name="style")
+    if isinstance(style, StyleTarget):
+        style_audio, style_sr = style, style.sample_rate
+    else:
+        style_audio = as_audio(style, sr, name="style")
+        style_sr = style_audio.sr
     if not seconds > 0 or not math.isfinite(seconds):
         raise AudioStyleError(f"seconds must be a positive number, got {seconds}")
     settings = Settings(domain, iterations, refine_iterations, 0.0, optimizer, learning_rate,
@@ -209,8 +217,30 @@ def texture(
         style_audio, None, init="noise", length_seconds=seconds, mono=mono,
         chunk_seconds=chunk_seconds, extractor=extractor, options=options,
         working_sr=working_sr, seed=seed, device=device,
-        output_sr=output_sr or style_audio.sr, settings=settings,
+        output_sr=output_sr or style_sr, settings=settings,
     )
+
+
+def style_target(
+    style: AudioLike,
+    *,
+    sr: int | None = None,
+    extractor: str = "shallow",
+    options: dict[str, Any] | None = None,
+    working_sr: int | None = None,
+    device: str | torch.device | None = None,
+) -> StyleTarget:
+    """The statistics of ``style`` under an extractor, to pass as ``style`` to many transfers.
+
+    Arguments as in :func:`transfer`; the tensors are returned on the CPU.
+    """
+    target_device = resolve_device(device)
+    net = build_extractor(extractor, options, working_sr).to(target_device)
+    wave = _style_wave(as_audio(style, sr, name="style"), net)
+    loss = StyleLoss(net)
+    loss.set_target(_style_inputs(wave, net, DEFAULT_CHUNK_SECONDS, target_device))
+    return StyleTarget(net.name, option_pairs(options, working_sr), net.sample_rate,
+                       loss.targets, torch.from_numpy(wave)).to("cpu")
 
 
 def build_extractor(
@@ -232,7 +262,7 @@ def build_extractor(
 
 
 def _synthesise(
-    style: Audio,
+    style: Audio | StyleTarget,
     content: Audio | None,
     *,
     init: str,
@@ -256,11 +286,16 @@ def _synthesise(
     net = build_extractor(extractor, options, working_sr).to(target_device)
     rate = net.sample_rate
 
-    style_wave = _at_rate(style, net)
-    if is_silent(style_wave):
-        raise AudioStyleError(
-            f"{style.name}: all samples are zero: a silent style has no texture to take on"
-        )
+    style_loss = StyleLoss(net)
+    if isinstance(style, StyleTarget):
+        if not isinstance(extractor, str):
+            raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
+        style.check(net.name, option_pairs(options, working_sr))
+        style_loss.load_target(style.to(target_device).statistics)
+        style_wave = style.wave.numpy()
+    else:
+        style_wave = _style_wave(style, net)
+        style_loss.set_target(_style_inputs(style_wave, net, chunk_seconds, target_device))
     if content is not None:
         content_wave = _at_rate(to_mono(content) if mono else content, net)
         if is_silent(content_wave):
@@ -270,12 +305,10 @@ def _synthesise(
         out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
     else:
         content_wave = None
-        channels = 1 if mono else style.channels
+        channels = 1 if mono else style_wave.shape[0]
         length = round(length_seconds * rate)
         _check_length(length, net, "the requested length")
         out_length = max(1, round(length_seconds * output_sr))
-    style_loss = StyleLoss(net)
-    style_loss.set_target(_style_inputs(style_wave, net, chunk_seconds, target_device))
 
     spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
@@ -347,6 +380,16 @@ def _chunk_sizes(chunk_seconds: float, channels: int, net: Extractor) -> tuple[i
     return chunk, overlap
 
 
+def _style_wave(style: Audio, net: Extractor) -> np.ndarray:
+    """The style ``(channels, time)`` at the extractor's rate; refused when silent."""
+    wave = _at_rate(style, net)
+    if is_silent(wave):
+        raise AudioStyleError(
+            f"{style.name}: all samples are zero: a silent style has no texture to take on"
+        )
+    return wave
+
+
 def _at_rate(audio: Audio, net: Extractor) -> np.ndarray:
     """``(channels, time)`` float32 at the extractor's rate, long enough to analyse."""
     wave = resample(audio, net.sample_rate).samples
@@ -364,5 +407,6 @@ def _check_length(samples: int, net: Extractor, name: str) -> None:
         )
 
 
-__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "INITS", "Result", "texture",
+__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "INITS", "Result",
+           "style_target", "texture",
            "transfer"]

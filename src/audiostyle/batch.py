@@ -1,0 +1,280 @@
+"""``audiostyle batch``: a manifest of transfers, run resumably on an engine.
+
+A manifest is CSV with a header row, or JSON Lines (``.jsonl``: one object per line). Its
+columns (keys):
+
+- ``content``, ``style``: sound files; relative paths are relative to the manifest's folder;
+- ``extractor``: registry name;
+- ``options``: extractor options, ``KEY=VALUE`` separated by ``;`` or spaces (in JSON Lines also
+  an object);
+- any synthesis setting of :data:`audiostyle.jobs.SETTINGS` (``iterations``, ``seed``, …).
+
+Empty or missing values take the defaults given to :func:`batch` (the command line's). Each row
+becomes a :class:`~audiostyle.jobs.Job` named after its inputs' contents, so running the
+manifest again skips finished jobs and an interrupted run resumes. A bad row (a missing file,
+an unknown option) or a failed job is recorded and the others go on. The outcome of every row
+goes to ``OUTDIR/results.csv``, rewritten at the end of each run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from . import extractors as registry
+from .engines import Engine, LocalEngine, completed
+from .errors import AudioStyleError
+from .jobs import SETTINGS, Job, read_record, write_text
+
+#: Type of each synthesis setting in a manifest.
+SETTING_TYPES: dict[str, type] = {
+    "working_sr": int, "domain": str, "init": str, "iterations": int, "refine_iterations": int,
+    "content_weight": float, "optimizer": str, "learning_rate": float,
+    "griffin_lim_iterations": int, "seed": int, "output_sr": int,
+}
+COLUMNS = ("content", "style", "extractor", "options", *SETTINGS)
+RESULT_COLUMNS = ("line", "status", "content", "style", "extractor", "output", "seconds",
+                  "loss_db", "style_distance_db", "error")
+
+
+@dataclass
+class Entry:
+    """One manifest row and what became of it.
+
+    ``status``: ``done`` (run now), ``skipped`` (finished before), ``failed`` (``error`` says
+    why) or ``not run`` (the run was interrupted first).
+    """
+
+    line: int
+    content: str
+    style: str
+    extractor: str
+    job: Job | None = None
+    status: str = "not run"
+    error: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        record = self.record
+        return {"line": self.line, "status": self.status, "content": self.content,
+                "style": self.style, "extractor": self.extractor,
+                "output": record.get("audio", ""), "seconds": _number(record.get("seconds")),
+                "loss_db": _number(record.get("loss_db")),
+                "style_distance_db": _number(record.get("style_distance_db")),
+                "error": self.error}
+
+
+@dataclass
+class Summary:
+    """What a :func:`batch` run did: an entry per manifest row, in order."""
+
+    entries: list[Entry]
+    seconds: float
+    results: Path
+    engine: str
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(entry.status for entry in self.entries)
+
+    def table(self) -> str:
+        """The summary printed at the end: rows per status, times, failures."""
+        counts = self.counts
+        synthesis = sum({e.job.key: e.record["seconds"] for e in self.entries
+                         if e.status == "done"}.values())
+        lines = [f"{len(self.entries)} rows in {self.seconds:.1f} s ({self.engine}):",
+                 f"  done     {counts['done']:5d}   ({synthesis:.1f} s of synthesis)",
+                 f"  skipped  {counts['skipped']:5d}   (finished before)",
+                 f"  failed   {counts['failed']:5d}"]
+        if counts["not run"]:
+            lines.append(f"  not run  {counts['not run']:5d}   (interrupted)")
+        lines += [f"  line {e.line}: {e.error}" for e in self.entries if e.status == "failed"]
+        return "\n".join([*lines, f"results: {self.results}"])
+
+
+def batch(
+    manifest: str | os.PathLike,
+    folder: str | os.PathLike,
+    *,
+    extractor: str = "shallow",
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> Summary:
+    """Run the jobs of ``manifest`` into ``folder``; finished jobs are skipped.
+
+    Args:
+        manifest: CSV or JSON Lines file (see module docstring).
+        folder: output folder (created): ``NAME.wav`` and ``NAME.json`` per job, and
+            ``results.csv``.
+        extractor: default extractor of rows that name none.
+        options: extractor name → default options (a row's own options override them).
+        settings: default synthesis settings (:data:`audiostyle.jobs.SETTINGS`).
+        engine: where jobs run (default: :class:`~audiostyle.engines.LocalEngine`, 1 worker).
+        device: torch device of every job (default: the best available where it runs).
+        progress: show a progress bar.
+
+    Raises KeyboardInterrupt after writing ``results.csv`` when interrupted.
+    """
+    began = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    engine = engine or LocalEngine()
+    entries = plan(read_manifest(manifest), Path(manifest).parent, extractor=extractor,
+                   options=options or {}, settings=settings or {})
+    waiting: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.job is None:
+            continue
+        record = read_record(entry.job, folder)
+        if record is not None:
+            entry.status, entry.record = "skipped", record
+        else:
+            waiting.setdefault(entry.job.key, []).append(entry)
+    todo = [group[0].job for group in waiting.values()]
+    results = folder / "results.csv"
+    try:
+        with tqdm(total=len(todo), unit="job", disable=not progress or not todo,
+                  dynamic_ncols=True) as bar:
+            for job, record in completed(todo, folder, engine=engine, device=device):
+                for entry in waiting[job.key]:
+                    if isinstance(record, Exception):
+                        entry.status, entry.error = "failed", _message(record)
+                    else:
+                        entry.status, entry.record = "done", record
+                bar.update(1)
+    finally:
+        write_text(results, _csv(entries))
+    return Summary(entries, time.perf_counter() - began, results, engine.describe())
+
+
+def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, fields)`` of each non-empty row; raises :class:`AudioStyleError` for
+    an unreadable manifest or an unknown column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AudioStyleError(f"{path}: cannot read the manifest ({exc})") from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = [(number, _json_row(path, number, line))
+                for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    else:
+        reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0")
+        rows = [(reader.line_num, {k: v for k, v in row.items() if v not in (None, "")})
+                for row in reader if any((v or "").strip() for v in row.values())]
+        for line, row in rows:
+            if "\0" in row:
+                raise AudioStyleError(f"{path}:{line}: more cells than header columns")
+    for line, row in rows:
+        unknown = sorted(set(row) - set(COLUMNS))
+        if unknown:
+            raise AudioStyleError(f"{path}:{line}: unknown column {unknown[0]!r}; columns: "
+                                  f"{', '.join(COLUMNS)}")
+    if not rows:
+        raise AudioStyleError(f"{path}: the manifest has no rows")
+    return rows
+
+
+def plan(
+    rows: list[tuple[int, dict[str, Any]]],
+    base: Path,
+    *,
+    extractor: str,
+    options: Mapping[str, Mapping[str, Any]],
+    settings: Mapping[str, Any],
+) -> list[Entry]:
+    """An :class:`Entry` per row, with its job or (status ``failed``) why it has none."""
+    digests: dict[str, str] = {}
+    entries = []
+    for line, row in rows:
+        name = str(row.get("extractor") or extractor).strip()
+        entry = Entry(line, str(row.get("content", "")), str(row.get("style", "")), name)
+        try:
+            paths = [_path(base, row, key) for key in ("content", "style")]
+            chosen = {**dict(options.get(name, {})), **_options(row.get("options"))}
+            known = registry.options(name)
+            for key in chosen:
+                if key not in known:
+                    raise AudioStyleError(f"extractor {name!r} has no option {key!r}; "
+                                          f"options: {', '.join(known) or 'none'}")
+            merged = {**settings, **{key: _setting(key, row[key])
+                                     for key in SETTING_TYPES if key in row}}
+            entry.job = Job.make(*paths, name, chosen, merged, digests=digests)
+        except AudioStyleError as exc:
+            entry.status, entry.error = "failed", str(exc)
+        entries.append(entry)
+    return entries
+
+
+def _json_row(path: Path, line: int, text: str) -> dict[str, Any]:
+    try:
+        row = json.loads(text)
+    except ValueError as exc:
+        raise AudioStyleError(f"{path}:{line}: not JSON ({exc})") from None
+    if not isinstance(row, dict):
+        raise AudioStyleError(f"{path}:{line}: expected a JSON object per line")
+    return {key: value for key, value in row.items() if value not in (None, "")}
+
+
+def _path(base: Path, row: Mapping[str, Any], key: str) -> str:
+    if key not in row:
+        raise AudioStyleError(f"no {key} file given")
+    path = Path(str(row[key]).strip()).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def _options(value: Any) -> dict[str, Any]:
+    """A row's options: a mapping, or ``KEY=VALUE`` items separated by ``;`` or spaces."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k).replace("-", "_"): v for k, v in value.items()}
+    parsed = {}
+    for item in re.split(r"[;\s]+", str(value).strip()):
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise AudioStyleError(f"options {value!r}: expected KEY=VALUE items, e.g. "
+                                  "filters=2048;seed=1")
+        parsed[key.replace("-", "_")] = text
+    return parsed
+
+
+def _setting(key: str, value: Any) -> Any:
+    kind = SETTING_TYPES[key]
+    try:
+        converted = kind(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        converted = None
+    if converted is None or (kind is int and isinstance(value, float) and value != converted):
+        raise AudioStyleError(f"{key} = {value!r}: expected {kind.__name__}")
+    return converted
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, AudioStyleError) else f"{type(exc).__name__}: {exc}"
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _csv(entries: list[Entry]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, RESULT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(entry.as_row() for entry in entries)
+    return out.getvalue()

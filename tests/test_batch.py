@@ -1,0 +1,209 @@
+"""Batch runs: manifests, resuming after a kill, bad rows, shared style statistics, engines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiostyle import engines, jobs
+from audiostyle.batch import batch, read_manifest
+from audiostyle.cli import main
+from audiostyle.errors import AudioStyleError
+from audiostyle.transfer import style_target, texture, transfer
+from audiostyle.workers import WorkerDied, WorkerPool
+from conftest import SR
+
+#: A transfer in well under a second: the tests are about what surrounds it.
+TINY = ["-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4", "-q"]
+TINY_SETTINGS = {"iterations": 3, "refine_iterations": 1, "griffin_lim_iterations": 4}
+
+
+@pytest.fixture
+def sounds(tmp_path, melody, bongos) -> Path:
+    """tune.wav, drums.wav, noise.wav (0.5 s each) in ``tmp_path/in``."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(folder / "tune.wav", melody[: SR // 2], SR)
+    sf.write(folder / "drums.wav", bongos[: SR // 2], SR)
+    sf.write(folder / "noise.wav", 0.1 * np.random.default_rng(0).standard_normal(SR // 2), SR)
+    return folder
+
+
+def write_manifest(path: Path, rows: list[dict]) -> Path:
+    columns = sorted({key for row in rows for key in row})
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def results(folder: Path) -> list[dict]:
+    with (folder / "results.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path, monkeypatch,
+                                                                capsys):
+    manifest = write_manifest(sounds / "jobs.csv", [
+        {"content": "tune.wav", "style": "drums.wav"},
+        {"content": "tune.wav", "style": "noise.wav", "seed": "1"},
+        {"content": "drums.wav", "style": "noise.wav", "options": "filters=32"},
+        {"content": "tune.wav", "style": "missing.wav"},
+        {"content": "tune.wav", "style": "drums.wav", "options": "filterz=3"},
+        {"content": str(sounds / "tune.wav"), "style": "drums.wav"},  # same job as row 1
+    ])
+    out = tmp_path / "out"
+    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 1  # a row failed
+    printed = capsys.readouterr().out
+    assert "done         4" in printed and "failed       2" in printed  # rows, not jobs
+    rows = results(out)
+    assert [r["status"] for r in rows] == ["done", "done", "done", "failed", "failed", "done"]
+    assert rows[3]["error"] == f"{sounds / 'missing.wav'}: no such file"
+    assert "has no option 'filterz'" in rows[4]["error"]
+    assert rows[5]["output"] == rows[0]["output"]
+    for row in rows[:3]:
+        written, _ = sf.read(out / row["output"])
+        assert len(written) == SR // 2 and np.all(np.isfinite(written))
+        assert float(row["loss_db"]) < 0  # the optimisation moved towards the style
+        record = json.loads((out / row["output"]).with_suffix(".json").read_text())
+        assert record["iterations"] == 4 and record["job"]["settings"]["iterations"] == 3
+    assert json.loads((out / rows[2]["output"]).with_suffix(".json").read_text())[
+        "job"]["options"] == {"filters": "32"}
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished job ran again")
+
+    monkeypatch.setattr(jobs, "transfer", fail)
+    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 1
+    assert [r["status"] for r in results(out)] == ["skipped"] * 3 + ["failed"] * 2 + ["skipped"]
+
+
+def test_manifest_formats_and_mistakes(sounds, tmp_path):
+    jsonl = sounds / "jobs.jsonl"
+    jsonl.write_text('{"content": "tune.wav", "style": "drums.wav", "options": {"filters": 8},'
+                     ' "iterations": 2}\n\n{"content": "tune.wav", "style": "drums.wav", '
+                     '"iterations": "two"}\n')
+    rows = read_manifest(jsonl)
+    assert [line for line, _ in rows] == [1, 3]
+    summary = batch(jsonl, tmp_path / "out", settings={"refine_iterations": 0}, progress=False)
+    done, bad = summary.entries
+    assert done.status == "done" and done.record["iterations"] == 2
+    assert done.job.options == (("filters", "8"),)
+    assert bad.status == "failed" and bad.error == "iterations = 'two': expected int"
+    write_manifest(tmp_path / "typo.csv", [{"content": "a.wav", "stlye": "b.wav"}])
+    with pytest.raises(AudioStyleError, match=r"typo.csv:2: unknown column 'stlye'"):
+        read_manifest(tmp_path / "typo.csv")
+    assert main(["batch", str(tmp_path / "none.csv"), "-o", str(tmp_path / "o")]) == 2
+
+
+def test_style_statistics_are_computed_once_and_give_the_same_bits(sounds, tmp_path,
+                                                                   monkeypatch):
+    options = {"filters": 64}
+    target = style_target(sounds / "drums.wav", options=options)
+    shared = transfer(sounds / "tune.wav", target, options=options, **TINY_SETTINGS,
+                      progress=False)
+    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", options=options,
+                      **TINY_SETTINGS, progress=False)
+    assert np.array_equal(shared.audio.samples, direct.audio.samples)
+    textures = [texture(style, seconds=0.5, options=options, **TINY_SETTINGS, progress=False)
+                for style in (target, sounds / "drums.wav")]
+    assert np.array_equal(textures[0].audio.samples, textures[1].audio.samples)
+    with pytest.raises(AudioStyleError, match=r"computed for shallow \(filters=64\), not "
+                                              r"shallow \(filters=32\)"):
+        transfer(sounds / "tune.wav", target, options={"filters": 32}, progress=False)
+
+    calls = []
+    real = engines.compute_style_target
+    monkeypatch.setattr(engines, "compute_style_target",
+                        lambda job, *a, **k: calls.append(job.style) or real(job, *a, **k))
+    todo = jobs.make_jobs([sounds / "tune.wav", sounds / "noise.wav"],
+                          [sounds / "drums.wav"], ["shallow"], options={"shallow": options},
+                          settings=TINY_SETTINGS)
+    engines.run_jobs(todo, tmp_path / "out", progress=False)
+    assert calls == [str(sounds / "drums.wav")]
+
+
+def test_killed_run_resumes_with_only_the_missing_jobs(sounds, tmp_path):
+    rows = [{"content": c, "style": s, "seed": str(seed)} for seed in range(1)
+            for c in ("tune.wav", "drums.wav", "noise.wav") for s in ("drums.wav", "noise.wav")]
+    manifest = write_manifest(sounds / "jobs.csv", rows)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "audiostyle.cli", "batch", str(manifest), "-o", str(out),
+               *TINY]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    try:
+        while not list(out.glob("*.json")) and time.monotonic() < deadline:
+            assert process.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = {path.name: path.stat().st_mtime_ns for path in out.glob("*.wav")
+              if path.with_suffix(".json").exists()}
+    assert 1 <= len(before) < len(rows)
+    assert not (out / "results.csv").exists()
+
+    assert main(["batch", str(manifest), "-o", str(out), "--threads-per-job", "1", *TINY]) == 0
+    statuses = {r["output"]: r["status"] for r in results(out)}
+    assert len(statuses) == len(rows)
+    assert sorted(o for o, s in statuses.items() if s == "skipped") == sorted(before)
+    assert all(s == "done" for o, s in statuses.items() if o not in before)
+    assert {name: (out / name).stat().st_mtime_ns for name in before} == before
+
+
+def _exit_in_task(code: int) -> int:
+    if code:
+        os._exit(code)
+    return torch.get_num_threads()
+
+
+def test_a_dying_worker_fails_its_task_only():
+    with WorkerPool(1, threads=1) as pool:
+        for tag, code in (("dies", 3), ("lives", 0), ("raises", "x")):
+            pool.submit(tag, _exit_in_task, code)
+        got = dict(pool.results())
+    assert isinstance(got["dies"], WorkerDied) and "exit code 3" in str(got["dies"])
+    assert got["lives"] == 1  # the replacement worker has the thread count too
+    assert isinstance(got["raises"], TypeError)
+
+
+def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install "
+                                            "'audiostyle[ray]'; ./run test installs it)")
+    from audiostyle.ray_engine import RayEngine
+
+    manifest = write_manifest(sounds / "jobs.csv", [
+        {"content": "tune.wav", "style": "drums.wav"},
+        {"content": "noise.wav", "style": "drums.wav", "seed": "3"},
+        {"content": "tune.wav", "style": "noise.wav"},
+        {"content": "tune.wav", "style": "gone.wav"},
+    ])
+    settings = {**TINY_SETTINGS, "seed": 0}
+    options = {"shallow": {"filters": 64}}
+    local = batch(manifest, tmp_path / "local", options=options, settings=settings,
+                  engine=engines.LocalEngine(1, threads=1), progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        remote = batch(manifest, tmp_path / "ray", options=options, settings=settings,
+                       engine=RayEngine(threads=1), progress=False)
+    finally:
+        ray.shutdown()
+    assert [e.status for e in remote.entries] == ["done"] * 3 + ["failed"]
+    assert remote.entries[3].error == local.entries[3].error
+    for mine, theirs in zip(local.entries[:3], remote.entries[:3], strict=True):
+        name = mine.record["audio"]
+        assert theirs.record["audio"] == name
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
