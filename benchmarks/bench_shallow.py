@@ -143,7 +143,7 @@ def run(quick: bool = False) -> Section:
     })
 
     splits = [(40, 0), (40, 20)] if quick else [
-        (100, 0), (60, 40), (100, 40), (140, 0), (0, 140)]
+        (120, 0), (80, 40), (100, 40), (120, 40), (160, 0), (0, 160)]
     split_rows, curves = [], {}
     for spectral, refine in splits:
         domain = "waveform" if spectral == 0 else "spectrogram"
@@ -161,16 +161,16 @@ def run(quick: bool = False) -> Section:
                          "seconds"], split_rows)
 
     key = max(curves, key=lambda k: (k[0], k[1]))
-    reference = curves[(100, 40)] if (100, 40) in curves else curves[key]
-    marks = [10, 20, 30, 40, 60, 80, 100]
+    reference = curves[(120, 40)] if (120, 40) in curves else curves[key]
+    marks = [10, 20, 30, 40, 60, 80, 100, 120]
     spectral_curve = reference.get("spectrogram", [])
     curve_rows = [[n, f"{_db(min(spectral_curve[:n])):.1f}"] for n in marks
                   if n <= len(spectral_curve)]
     refine_curve = reference.get("waveform", [])
     curve_rows += [[f"+{n} refine", f"{_db(min(refine_curve[:n])):.1f}"] for n in (1, 5, 10, 20, 40)
                    if n <= len(refine_curve)]
-    waveform_only = curves.get((0, 140), {}).get("waveform", [])
-    waveform_rows = [[n, f"{_db(min(waveform_only[:n])):.1f}"] for n in (10, 20, 40, 80, 140)
+    waveform_only = curves.get((0, 160), {}).get("waveform", [])
+    waveform_rows = [[n, f"{_db(min(waveform_only[:n])):.1f}"] for n in (10, 20, 40, 80, 160)
                      if n <= len(waveform_only)]
 
     markdown = f"""
@@ -198,7 +198,7 @@ peak memory {job['peak_mib']:.0f} MiB.
 
 Loss relative to the start, best so far, in the spectrogram stage (L-BFGS, strong-Wolfe line
 search, content initialisation) and then in the waveform refinement that follows Griffin-Lim
-(schedule 100 + 40):
+(the default schedule, 120 + 40):
 
 {table(["evaluations", "loss dB"], curve_rows)}
 

@@ -31,6 +31,33 @@ def test_transfer_writes_output(tmp_path, melody, bongos, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_blend_strength_and_rhythm_from_the_command_line(tmp_path, melody, bongos, capsys):
+    content = _write(tmp_path / "c.wav", melody[: 2 * SR])
+    first = _write(tmp_path / "a.wav", bongos)
+    second = _write(tmp_path / "b.wav", 0.1 * np.random.default_rng(0).standard_normal(2 * SR))
+    fast = ["-X", "filters=64", "-n", "3", "--refine", "1", "--quiet"]
+    out = tmp_path / "blend.wav"
+    assert main(["transfer", content, "--style", first, "--style", second, "--style-weights",
+                 "0.7", "0.3", "--strength", "0.5", "-o", str(out), *fast]) == 0
+    assert sf.info(out).frames == 2 * SR
+    out = tmp_path / "pulse.wav"
+    assert main(["texture", first, "--rhythm", "1", "--rhythm-seconds", "0.5", "-s", "2",
+                 "-o", str(out), *fast]) == 0
+    assert sf.info(out).frames == 2 * SR
+    capsys.readouterr()
+    for bad, message in [
+        (["--style-weights", "1", *fast], "1 --style-weights for 2 styles"),
+        (["--strength", "2", *fast], "strength must be between 0 and 1"),
+        (["--rhythm", "1", "-e", "mcdermott", "--quiet"],
+         "the rhythm term needs feature maps over time"),
+    ]:
+        code = main(["transfer", content, first, "--style", second, "-o",
+                     str(tmp_path / "bad.wav"), *bad])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and message in err and "\n" not in err, err
+    assert not (tmp_path / "bad.wav").exists()
+
+
 def test_missing_file_exits_2_with_one_line(tmp_path, capsys):
     code = main(["transfer", str(tmp_path / "nope.wav"), str(tmp_path / "nope2.wav"),
                  "-o", str(tmp_path / "o.wav"), "--quiet"])

@@ -35,6 +35,7 @@ from .synthesis import OPTIMIZERS
 from .transfer import (
     DEFAULT_CHUNK_SECONDS,
     DEFAULT_REFINE_ITERATIONS,
+    DEFAULT_RHYTHM_SECONDS,
     INITS,
     Result,
     texture,
@@ -125,26 +126,47 @@ def _interrupt_handler() -> _Interrupts:
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
-    inputs = (args.content, args.style)
-    content, style = load_audio(args.content), load_audio(args.style)
+    paths = _style_paths(args)
+    inputs = (args.content, *paths)
+    content, styles = load_audio(args.content), [load_audio(path) for path in paths]
     out = check_output_path(args.output, inputs, channels=1 if args.mono else content.channels,
                             sr=args.output_sr or content.sr)
     result = transfer(
-        content, style, init=args.init, content_weight=args.content_weight,
-        output_sr=args.output_sr, **_synthesis_options(args),
+        content, styles, init=args.init, content_weight=args.content_weight,
+        strength=args.strength, output_sr=args.output_sr, **_blend_options(args),
+        **_synthesis_options(args),
     )
     return _save(args, result, out, inputs=inputs, asked_seconds=content.seconds,
-                 style=args.style)
+                 style=_main_style(args, styles))
 
 
 def _run_texture(args: argparse.Namespace) -> int:
-    style = load_audio(args.style)
-    out = check_output_path(args.output, (args.style,), channels=1 if args.mono else
-                            style.channels, sr=args.output_sr or style.sr)
-    result = texture(style, seconds=args.seconds, output_sr=args.output_sr,
-                     **_synthesis_options(args))
-    return _save(args, result, out, inputs=(args.style,), asked_seconds=args.seconds,
-                 style=args.style)
+    paths = _style_paths(args)
+    styles = [load_audio(path) for path in paths]
+    main = _main_style(args, styles)
+    out = check_output_path(args.output, tuple(paths), channels=1 if args.mono else
+                            main.channels, sr=args.output_sr or main.sr)
+    result = texture(styles, seconds=args.seconds, output_sr=args.output_sr,
+                     **_blend_options(args), **_synthesis_options(args))
+    return _save(args, result, out, inputs=tuple(paths), asked_seconds=args.seconds,
+                 style=main)
+
+
+def _style_paths(args: argparse.Namespace) -> list[str]:
+    """The style files: the positional STYLE, then every ``--style``; one weight each."""
+    paths = ([args.style] if args.style else []) + args.styles
+    if not paths:
+        raise AudioStyleError("no style: give STYLE or --style FILE")
+    if args.style_weights is not None and len(args.style_weights) != len(paths):
+        raise AudioStyleError(f"{len(args.style_weights)} --style-weights for {len(paths)} "
+                              "styles; give one weight per style")
+    return paths
+
+
+def _main_style(args: argparse.Namespace, styles: list[Audio]) -> Audio:
+    """The style of largest weight (a texture's channels and rate, the printed SNR)."""
+    weights = args.style_weights or [1.0] * len(styles)
+    return styles[max(range(len(styles)), key=weights.__getitem__)]
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -367,6 +389,11 @@ def _synthesis_options(args: argparse.Namespace) -> dict:
     }
 
 
+def _blend_options(args: argparse.Namespace) -> dict:
+    return {"style_weights": args.style_weights, "rhythm_weight": args.rhythm,
+            "rhythm_seconds": args.rhythm_seconds}
+
+
 def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
     parsed = {}
     for pair in pairs:
@@ -379,7 +406,7 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
 
 def _save(
     args: argparse.Namespace, result: Result, out: Path, *, inputs: tuple, asked_seconds: float,
-    style: str | Path,
+    style: str | Path | Audio,
 ) -> int:
     args.interrupts.saving = True
     try:
@@ -411,7 +438,7 @@ def _save(
     return 0
 
 
-def _print_statistics_snr(result: Result, style: str | Path) -> None:
+def _print_statistics_snr(result: Result, style: str | Path | Audio) -> None:
     """McDermott & Simoncelli's success criterion for the result, whatever the extractor."""
     try:
         snr = statistics_snr(result.audio, style, extractor="mcdermott")
@@ -460,6 +487,9 @@ def _transfer_arguments(p: argparse.ArgumentParser) -> None:
                    help="start from the content (default) or from noise")
     p.add_argument("--content-weight", type=float, default=0.0,
                    help="weight of a content loss (default 0, as in the paper)")
+    p.add_argument("--strength", type=float, default=1.0, metavar="S",
+                   help="0..1: target statistics this far from the content's to the style's "
+                        "(0 = content unchanged, 1 = full transfer, the default)")
     p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
                    help="output sample rate (default: the content's)")
 
@@ -508,6 +538,25 @@ def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
     return synth
 
 
+def _blend_parser() -> argparse.ArgumentParser:
+    """What the target is made of (``transfer``, ``texture``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("styles")
+    group.add_argument("--style", dest="styles", action="append", default=[], metavar="FILE",
+                       help="another style to blend in, repeatable")
+    group.add_argument("--style-weights", type=float, nargs="+", default=None, metavar="W",
+                       help="one weight per style, STYLE first (default equal): the target is "
+                            "the weighted mix of their statistics")
+    group.add_argument("--rhythm", type=float, default=0.0, metavar="W",
+                       help="weight of the rhythm term, which matches the feature maps' "
+                            "autocorrelation so a periodic style keeps its pulse (shallow, "
+                            "shallow-multi; default 0)")
+    group.add_argument("--rhythm-seconds", type=_positive_float, default=DEFAULT_RHYTHM_SECONDS,
+                       metavar="S", help="longest delay the rhythm term matches, in seconds "
+                                         f"(default {DEFAULT_RHYTHM_SECONDS:g})")
+    return parent
+
+
 def _engine_parser() -> argparse.ArgumentParser:
     """Where jobs run (``grid``, ``batch``)."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -540,17 +589,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = commands.add_parser("transfer", parents=[common, synth],
+    blend = _blend_parser()
+    p = commands.add_parser("transfer", parents=[common, synth, blend],
                             help="re-make CONTENT with the texture of STYLE")
     p.add_argument("content", help="content sound file")
-    p.add_argument("style", help="style sound file")
+    p.add_argument("style", nargs="?", help="style sound file (or --style, repeatable)")
     p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
     _transfer_arguments(p)
     p.set_defaults(run=_run_transfer)
 
-    p = commands.add_parser("texture", parents=[common, synth],
+    p = commands.add_parser("texture", parents=[common, synth, blend],
                             help="synthesise a new texture with the statistics of STYLE")
-    p.add_argument("style", help="style sound file")
+    p.add_argument("style", nargs="?", help="style sound file (or --style, repeatable)")
     p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
     p.add_argument("--seconds", "-s", type=_positive_float, default=10.0,
                    help="length of the result (default 10)")

@@ -67,9 +67,11 @@ def drum_hit(freq: float, sr: int, *, decay: float = 0.09, seed: int = 0) -> np.
     return (body + 0.6 * slap).astype(np.float32)
 
 
-def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0) -> np.ndarray:
+def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0,
+               room: float = 0.0) -> np.ndarray:
     """A bongo pattern of high (macho) and low (hembra) strokes on sixteenth notes, looped to
-    ``seconds``. ``(samples,)`` at ``sr`` Hz, peak 0.5."""
+    ``seconds``. ``(samples,)`` at ``sr`` Hz, peak 0.5 before ``room``: the standard deviation
+    of a white room-noise bed under the loop, as a recording has (0: digitally clean)."""
     step = 60.0 / bpm / 4
     pattern = "H.hLH.L.H.hLHhL."  # H/L: high/low drum, h: soft high, .: rest
     drums = {"H": (420.0, 1.0), "h": (420.0, 0.45), "L": (290.0, 0.9)}
@@ -83,8 +85,10 @@ def bongo_loop(sr: int = 22050, *, seconds: float = 4.0, bpm: float = 120.0) -> 
             start = int((bar * len(pattern) + i) * step * sr)
             end = min(start + hit.size, out.size)
             out[start:end] += hit[: end - start]
-    out = out[: int(seconds * sr)]
-    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+    out = 0.5 * out[: int(seconds * sr)] / np.abs(out).max()
+    if room:
+        out += room * np.random.default_rng(7).standard_normal(out.size)
+    return out.astype(np.float32)
 
 
 def rain(sr: int = 22050, *, seconds: float = 5.0, drops_per_second: float = 300.0,

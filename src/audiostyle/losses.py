@@ -7,15 +7,19 @@ every extractor (it is the McDermott "statistics SNR" of that layer, negated).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from .errors import AudioStyleError
 from .extractors import Extractor
+from .statistics import Autocorrelation, Statistic
 
 #: Floor of target norms, so that a silent target gives large but finite distances.
 _TINY = 1e-30
+#: Suffix of the loss terms that match a layer's autocorrelation (the rhythm term).
+RHYTHM = ":rhythm"
 
 
 class StyleLoss(nn.Module):
@@ -25,16 +29,41 @@ class StyleLoss(nn.Module):
     :meth:`set_target` (a weighted mix of one or several signals) and reused; calling the loss
     before that raises.
 
+    With ``rhythm_weight > 0`` each layer also gets a term ``"<layer>:rhythm"`` that matches
+    the :class:`~audiostyle.statistics.Autocorrelation` of its maps over ``1..rhythm_lags``
+    frames (Antognini et al. 2019), weighted ``rhythm_weight`` × the layer's weight; it needs
+    an extractor whose maps run over time (:attr:`Extractor.frame_rate`).
+
     Args:
         extractor: the feature extractor.
         layer_weights: weight per layer; layers left out are not matched. Defaults to the
             extractor's :attr:`~Extractor.layer_weights`.
+        rhythm_weight: weight of the autocorrelation terms (0: none).
+        rhythm_lags: lags of the autocorrelation, in feature frames.
     """
 
-    def __init__(self, extractor: Extractor, layer_weights: Mapping[str, float] | None = None):
+    def __init__(
+        self,
+        extractor: Extractor,
+        layer_weights: Mapping[str, float] | None = None,
+        *,
+        rhythm_weight: float = 0.0,
+        rhythm_lags: int = 0,
+    ) -> None:
         super().__init__()
         self.extractor = extractor
         self.layer_weights = dict(layer_weights or extractor.layer_weights)
+        self._statistics: dict[str, Statistic] = dict.fromkeys(self.layer_weights,
+                                                                extractor.statistic)
+        self.rhythm_lags = rhythm_lags if rhythm_weight > 0 else 0
+        if rhythm_weight > 0:
+            if extractor.frame_rate is None:
+                raise AudioStyleError(f"the rhythm term needs feature maps over time; the "
+                                      f"{extractor.name} extractor's are not")
+            rhythm = Autocorrelation(rhythm_lags)
+            for layer, weight in list(self.layer_weights.items()):
+                self.layer_weights[layer + RHYTHM] = rhythm_weight * weight
+                self._statistics[layer + RHYTHM] = rhythm
         self._targets: dict[str, object] | None = None
 
     @torch.no_grad()
@@ -46,13 +75,12 @@ class StyleLoss(nn.Module):
         sound given as several pieces (an iterable that makes them on demand) never has all
         its feature maps in memory together.
         """
-        statistic = self.extractor.statistic
         targets: dict[str, object] = {}
         for x, w in inputs:
             features = self.extractor.features(x)
-            for layer in self.layer_weights:
-                part = statistic.target([(features[layer], w)])
-                targets[layer] = targets[layer] + part if layer in targets else part
+            for key, statistic in self._statistics.items():
+                part = statistic.target([(features[key.removesuffix(RHYTHM)], w)])
+                targets[key] = targets[key] + part if key in targets else part
             del features
         if not targets:
             raise ValueError("set_target needs at least one input")
@@ -69,23 +97,38 @@ class StyleLoss(nn.Module):
         """Use targets computed before (:attr:`targets` of a loss on the same extractor)."""
         missing = set(self.layer_weights) - set(targets)
         if missing:
-            raise ValueError(f"targets lack the layers {sorted(missing)}")
+            raise AudioStyleError(f"these style statistics lack {', '.join(sorted(missing))}; "
+                                  "compute them with the same extractor and settings")
         self._targets = {layer: targets[layer] for layer in self.layer_weights}
 
     def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Relative squared distance of each layer to its target (batch-summed, float64)."""
         if self._targets is None:
             raise RuntimeError("StyleLoss: call set_target() before evaluating the loss")
-        statistic = self.extractor.statistic
         out = {}
-        for layer, target in self._targets.items():
+        for key, target in self._targets.items():
+            statistic = self._statistics[key]
             norm = statistic.norm(target).clamp_min(_TINY)
-            out[layer] = statistic.distance(features[layer], target).sum() / norm
+            distance = statistic.distance(features[key.removesuffix(RHYTHM)], target)
+            out[key] = distance.sum() / norm
         return out
 
     def forward(self, features: Mapping[str, Tensor]) -> Tensor:
         distances = self.layer_distances(features)
         return sum(self.layer_weights[layer] * d for layer, d in distances.items())
+
+
+def mix_targets(parts: Sequence[tuple[Mapping[str, object], float]]) -> dict[str, object]:
+    """``Σ w · targets`` per layer, for ``(targets, w)`` pairs (:attr:`StyleLoss.targets`),
+    parts of weight 0 left out (so a mix with one non-zero weight of 1 is that target, to the
+    bit). For squared distances, matching the mix is matching the weighted sum of the
+    distances to each part: ``Σ wᵢ‖S − Sᵢ‖² = ‖S − Σ wᵢSᵢ‖² + const`` when ``Σ wᵢ = 1``."""
+    kept = [(targets, w) for targets, w in parts if w > 0]
+    if not kept:
+        raise ValueError("mix_targets needs a part with a positive weight")
+    return {layer: sum((w * targets[layer] for targets, w in kept[1:]),
+                       kept[0][1] * kept[0][0][layer])
+            for layer in kept[0][0]}
 
 
 class ContentLoss(nn.Module):

@@ -9,6 +9,12 @@ once, cached by the loss), and measures the squared distance of new features to 
   ``channels × channels`` matrix, so the distance is computed without forming any Gram matrix.
 - :class:`Identity`: for extractors whose outputs already are statistics (McDermott &
   Simoncelli texture statistics); the target is their weighted mean.
+- :class:`Autocorrelation`: the normalised autocorrelation of each feature map over a range
+  of lags (the rhythm term of Antognini et al. 2019), for maps over time.
+
+Targets of every statistic can be scaled by a weight and added (``w * a + v * b``): the
+target of a weighted mix of sounds is the weighted mix of their targets, which is how several
+styles are blended and how the style strength pulls the target towards the content.
 """
 
 from __future__ import annotations
@@ -62,14 +68,26 @@ class GramTarget:
         if self.factor is None:
             self.__dict__["matrix"] = factor @ factor.T
 
+    def __rmul__(self, weight: float) -> GramTarget:
+        """The target scaled by ``weight`` >= 0 (the factor by its square root)."""
+        if weight < 0:
+            raise ValueError(f"target weights must be non-negative, got {weight}")
+        if self.factor is not None:
+            return GramTarget(self.factor * weight**0.5)
+        return self._from_matrix(weight * self.matrix)
+
+    @classmethod
+    def _from_matrix(cls, matrix: Tensor) -> GramTarget:
+        target = cls.__new__(cls)
+        target.factor = None
+        target.__dict__["matrix"] = matrix
+        return target
+
     def __add__(self, other: GramTarget) -> GramTarget:
         """The target of both parts together (Gram targets are sums over frames)."""
         if self.factor is not None and other.factor is not None:
             return GramTarget(torch.cat([self.factor, other.factor], dim=1))
-        total = GramTarget.__new__(GramTarget)
-        total.factor = None
-        total.__dict__["matrix"] = self.matrix + other.matrix
-        return total
+        return self._from_matrix(self.matrix + other.matrix)
 
     @cached_property
     def matrix(self) -> Tensor:
@@ -151,11 +169,51 @@ class Identity(Statistic):
         return features
 
     def target(self, parts: Sequence[tuple[Tensor, float]]) -> Tensor:
-        return sum(weight * features.mean(0) for features, weight in parts)
+        return sum(weight * self.compute(features).mean(0) for features, weight in parts)
 
     def distance(self, features: Tensor, target: Tensor) -> Tensor:
-        difference = (features - target).double()
+        difference = (self.compute(features) - target).double()
         return difference.square().reshape(len(features), -1).sum(1)
 
     def norm(self, target: Tensor) -> Tensor:
         return target.double().square().sum()
+
+
+def autocorrelation(features: Tensor, lags: int) -> Tensor:
+    """Normalised autocorrelation of each map over lags ``1..lags`` frames.
+
+    ``(batch, channels, frames)`` → ``(batch, channels, lags)``: the mean-removed map's
+    average product with itself shifted by ``τ`` (over the ``frames − τ`` overlapping frames),
+    divided by its variance, so ``1`` is a perfect repeat after ``τ`` frames whatever the
+    map's level. Computed with one FFT per map (zero-padded, so not circular).
+    """
+    frames = features.shape[-1]
+    if frames <= 2 * lags:
+        raise ValueError(f"autocorrelation over {lags} lags needs more than {2 * lags} frames, "
+                         f"got {frames}")
+    centred = features - features.mean(-1, keepdim=True)
+    size = frames + lags
+    spectrum = torch.fft.rfft(centred, n=size)
+    power = spectrum.real.square() + spectrum.imag.square()
+    sums = torch.fft.irfft(power, n=size)[..., : lags + 1]
+    overlap = torch.arange(frames, frames - lags - 1, -1, device=features.device)
+    mean_products = sums / overlap
+    variance = mean_products[..., :1]
+    # a silent map has no rhythm: its floor is relative to the other maps' level
+    floor = 1e-6 * variance.mean(-2, keepdim=True) + 1e-30
+    return mean_products[..., 1:] / (variance + floor)
+
+
+class Autocorrelation(Identity):
+    """:func:`autocorrelation` of each feature map over ``1..lags`` frames; the target is the
+    weighted mean. Matched together with the Gram matrix, it keeps what repeats at which
+    delay, which the Gram matrix of a narrow convolution cannot see.
+    """
+
+    def __init__(self, lags: int) -> None:
+        if lags < 1:
+            raise ValueError(f"lags must be at least 1, got {lags}")
+        self.lags = lags
+
+    def compute(self, features: Tensor) -> Tensor:
+        return autocorrelation(features, self.lags)

@@ -19,7 +19,7 @@ from .devices import resolve_device
 from .extractors import Extractor
 from .losses import StyleLoss
 from .synthesis import to_db
-from .transfer import build_extractor
+from .transfer import build_extractor, check_length
 
 
 def stats(
@@ -78,6 +78,7 @@ def statistics_snr(
 def _wave(
     source: AudioLike, sr: int | None, net: Extractor, device: torch.device
 ) -> torch.Tensor:
-    """Mono ``(1, time)`` at the extractor's rate, on ``device``."""
+    """Mono ``(1, time)`` at the extractor's rate, on ``device``; refused when too short."""
     audio = resample(to_mono(as_audio(source, sr)), net.sample_rate)
+    check_length(audio.samples.shape[1], net, audio.name)
     return torch.from_numpy(audio.samples).to(device)

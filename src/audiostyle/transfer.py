@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from .chunking import Stitcher, plan_chunks
 from .devices import resolve_device
 from .errors import AudioStyleError
 from .extractors import Extractor, get_extractor
-from .losses import StyleLoss
+from .losses import StyleLoss, mix_targets
 from .render import DEFAULT_REFINE_ITERATIONS, Settings, merge_stages, render_chunk
 from .style_targets import StyleTarget, option_pairs
 from .synthesis import Trace, to_db
@@ -46,6 +46,31 @@ DEFAULT_CHUNK_SECONDS = 20.0
 #: Cross-fade between chunks in seconds (at most a quarter of a chunk, at least the
 #: extractor's shortest input).
 OVERLAP_SECONDS = 1.0
+#: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
+DEFAULT_RHYTHM_SECONDS = 2.0
+
+#: One style: a sound (path, Audio, array) or its statistics from :func:`style_target`.
+Style = AudioLike | StyleTarget
+
+
+@dataclass(frozen=True)
+class Blend:
+    """What the result's statistics are matched to: the weighted mix of the statistics of
+    ``styles`` (weights normalised to sum 1), pulled towards the content's by ``strength``
+    (target = ``(1 − strength)·S(content) + strength·Σ wᵢ·S(styleᵢ)``), plus, with
+    ``rhythm_weight > 0``, the autocorrelation of the feature maps over delays up to
+    ``rhythm_seconds``."""
+
+    styles: list[Audio | StyleTarget]
+    weights: list[float]
+    strength: float = 1.0
+    rhythm_weight: float = 0.0
+    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS
+
+    @property
+    def main(self) -> Audio | StyleTarget:
+        """The style of largest weight (noise starts and a texture's channels follow it)."""
+        return self.styles[max(range(len(self.styles)), key=self.weights.__getitem__)]
 
 
 @dataclass
@@ -99,8 +124,12 @@ class Result:
 
 def transfer(
     content: AudioLike,
-    style: AudioLike | StyleTarget,
+    style: Style | Sequence[Style],
     *,
+    style_weights: Sequence[float] | None = None,
+    strength: float = 1.0,
+    rhythm_weight: float = 0.0,
+    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS,
     sr: int | None = None,
     extractor: str | Extractor = "shallow",
     options: dict[str, Any] | None = None,
@@ -132,7 +161,16 @@ def transfer(
             time)``; the output has its length and (unless ``mono``) its channels.
         style: the same kinds, any length the extractor can analyse, any channels; or its
             statistics computed before by :func:`style_target` with the same extractor and
-            options.
+            options; or a list of styles to blend.
+        style_weights: one weight >= 0 per style (default: equal); normalised to sum 1.
+            The target statistics are the weighted mix of the styles' statistics.
+        strength: 0 … 1: how far the target statistics move from the content's (0: the
+            content is returned unchanged) to the style's (1, the default: the paper's
+            result); the target is ``(1 − strength)·S(content) + strength·S(style)``.
+        rhythm_weight: weight of the rhythm term, which also matches the autocorrelation of
+            the feature maps over delays up to ``rhythm_seconds`` (extractors whose maps run
+            over time: shallow, shallow-multi); 0 (the default) leaves it out.
+        rhythm_seconds: longest delay the rhythm term matches, in seconds.
         sr: sample rate in Hz of array inputs (8000–192000).
         extractor: registry name (``audiostyle.extractors.available()``) or an instance.
         options: extractor options (``audiostyle.extractors.options(name)``).
@@ -159,7 +197,9 @@ def transfer(
         progress: show a progress bar.
     """
     content_audio = as_audio(content, sr, name="content")
-    style_audio = style if isinstance(style, StyleTarget) else as_audio(style, sr, name="style")
+    if not 0 <= strength <= 1:
+        raise AudioStyleError(f"strength must be between 0 and 1, got {strength}")
+    blend = _blend(style, sr, style_weights, rhythm_weight, rhythm_seconds, strength)
     if init not in INITS:
         raise AudioStyleError(f"Unknown init {init!r}; use one of {', '.join(INITS)}")
     if not content_weight >= 0 or not math.isfinite(content_weight):
@@ -167,7 +207,7 @@ def transfer(
     settings = Settings(domain, iterations, refine_iterations, content_weight, optimizer,
                          learning_rate, griffin_lim_iterations, progress)
     return _synthesise(
-        style_audio, content_audio, init=init, length_seconds=None, mono=mono,
+        blend, content_audio, init=init, length_seconds=None, mono=mono,
         chunk_seconds=chunk_seconds, extractor=extractor, options=options,
         working_sr=working_sr, seed=seed, device=device,
         output_sr=output_sr or content_audio.sr, settings=settings,
@@ -175,9 +215,12 @@ def transfer(
 
 
 def texture(
-    style: AudioLike | StyleTarget,
+    style: Style | Sequence[Style],
     *,
     seconds: float,
+    style_weights: Sequence[float] | None = None,
+    rhythm_weight: float = 0.0,
+    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS,
     sr: int | None = None,
     extractor: str | Extractor = "shallow",
     options: dict[str, Any] | None = None,
@@ -202,19 +245,18 @@ def texture(
     synthesised from its own noise towards the same statistics, so the channels are
     uncorrelated (a fully diffuse image, whatever the style's). Arguments as in
     :func:`transfer`; ``output_sr`` defaults to the style's rate (to the extractor's for a
-    :class:`StyleTarget`).
+    :class:`StyleTarget`); with several styles, channels and rate follow the one of largest
+    weight. The rhythm term (``rhythm_weight``) keeps a periodic style's pulse.
     """
-    if isinstance(style, StyleTarget):
-        style_audio, style_sr = style, style.sample_rate
-    else:
-        style_audio = as_audio(style, sr, name="style")
-        style_sr = style_audio.sr
+    blend = _blend(style, sr, style_weights, rhythm_weight, rhythm_seconds)
+    main = blend.main
+    style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
     if not seconds > 0 or not math.isfinite(seconds):
         raise AudioStyleError(f"seconds must be a positive number, got {seconds}")
     settings = Settings(domain, iterations, refine_iterations, 0.0, optimizer, learning_rate,
                          griffin_lim_iterations, progress)
     return _synthesise(
-        style_audio, None, init="noise", length_seconds=seconds, mono=mono,
+        blend, None, init="noise", length_seconds=seconds, mono=mono,
         chunk_seconds=chunk_seconds, extractor=extractor, options=options,
         working_sr=working_sr, seed=seed, device=device,
         output_sr=output_sr or style_sr, settings=settings,
@@ -262,7 +304,7 @@ def build_extractor(
 
 
 def _synthesise(
-    style: Audio | StyleTarget,
+    blend: Blend,
     content: Audio | None,
     *,
     init: str,
@@ -286,18 +328,32 @@ def _synthesise(
     net = build_extractor(extractor, options, working_sr).to(target_device)
     rate = net.sample_rate
 
-    style_loss = StyleLoss(net)
-    if isinstance(style, StyleTarget):
-        if not isinstance(extractor, str):
-            raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
-        style.check(net.name, option_pairs(options, working_sr))
-        style_loss.load_target(style.to(target_device).statistics)
-        style_wave = style.wave.numpy()
-    else:
-        style_wave = _style_wave(style, net)
-        style_loss.set_target(_style_inputs(style_wave, net, chunk_seconds, target_device))
+    lags = 0
+    if blend.rhythm_weight > 0 and net.frame_rate is not None:  # (StyleLoss refuses others)
+        lags = max(1, round(blend.rhythm_seconds * net.frame_rate))
+    style_loss = StyleLoss(net, rhythm_weight=blend.rhythm_weight, rhythm_lags=lags)
+    parts = []
+    main = blend.main
+    style_wave = main.wave.numpy() if isinstance(main, StyleTarget) else None
+    for style, weight in zip(blend.styles, blend.weights, strict=True):
+        if weight > 0:
+            if isinstance(style, StyleTarget):
+                if not isinstance(extractor, str):
+                    raise AudioStyleError("style statistics (a StyleTarget) need the extractor "
+                                          "by name")
+                style.check(net.name, option_pairs(options, working_sr))
+                targets = style.to(target_device).statistics
+            else:
+                wave = _style_wave(style, net, lags)
+                style_wave = wave if style is main else style_wave
+                targets = _targets(style_loss, wave, chunk_seconds, target_device)
+            parts.append((targets, weight * blend.strength))
     if content is not None:
         content_wave = _at_rate(to_mono(content) if mono else content, net)
+        _check_rhythm(content_wave.shape[1], net, lags, content.name)
+        if blend.strength < 1:
+            parts.append((_targets(style_loss, content_wave, chunk_seconds, target_device),
+                          1 - blend.strength))
         if is_silent(content_wave):
             log.warning("%s: all samples are zero: the result will be a texture of the style",
                         content.name)
@@ -307,10 +363,12 @@ def _synthesise(
         content_wave = None
         channels = 1 if mono else style_wave.shape[0]
         length = round(length_seconds * rate)
-        _check_length(length, net, "the requested length")
+        check_length(length, net, "the requested length")
+        _check_rhythm(length, net, lags, "the requested length")
         out_length = max(1, round(length_seconds * output_sr))
 
-    spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net))
+    style_loss.load_target(mix_targets(parts))
+    spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net, lags))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
     # the content, or of the style when there is no (audible) content
     reference = style_wave if content_wave is None or is_silent(content_wave) else content_wave
@@ -325,12 +383,16 @@ def _synthesise(
     for index, (start, stop) in enumerate(spans):
         label = f"{net.name}" + (f" {index + 1}/{len(spans)}" if len(spans) > 1 else "")
         try:
-            wave, stages, loss_ratio, distance = render_chunk(
-                net, style_loss,
-                None if content_wave is None else content_wave[:, start:stop],
-                init=init, shape=(channels, stop - start), like=like, generator=generator,
-                device=target_device, settings=settings, label=label,
-            )
+            if blend.strength == 0:  # the target is the content's: nothing to change
+                wave, stages, loss_ratio, distance = _unchanged(
+                    net, style_loss, content_wave[:, start:stop], target_device)
+            else:
+                wave, stages, loss_ratio, distance = render_chunk(
+                    net, style_loss,
+                    None if content_wave is None else content_wave[:, start:stop],
+                    init=init, shape=(channels, stop - start), like=like, generator=generator,
+                    device=target_device, settings=settings, label=label,
+                )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
             if not chunks:
                 raise
@@ -358,31 +420,83 @@ def _synthesise(
     )
 
 
+def _blend(
+    style: Style | Sequence[Style],
+    sr: int | None,
+    weights: Sequence[float] | None,
+    rhythm_weight: float,
+    rhythm_seconds: float,
+    strength: float = 1.0,
+) -> Blend:
+    """Check and gather what the target is made of (see :class:`Blend`)."""
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise AudioStyleError("no style given")
+    names = ["style"] if len(styles) == 1 else [f"style {i + 1}" for i in range(len(styles))]
+    loaded = [s if isinstance(s, StyleTarget) else as_audio(s, sr, name=n)
+              for s, n in zip(styles, names, strict=True)]
+    weights = [1.0] * len(loaded) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(loaded):
+        raise AudioStyleError(f"{len(weights)} style weights for {len(loaded)} styles; give "
+                              "one weight per style")
+    if not all(w >= 0 and math.isfinite(w) for w in weights) or sum(weights) <= 0:
+        raise AudioStyleError(f"style weights must be >= 0 with a positive sum, got {weights}")
+    if not rhythm_weight >= 0 or not math.isfinite(rhythm_weight):
+        raise AudioStyleError(f"rhythm_weight must be >= 0, got {rhythm_weight}")
+    if not rhythm_seconds > 0 or not math.isfinite(rhythm_seconds):
+        raise AudioStyleError(f"rhythm_seconds must be a positive number, got {rhythm_seconds}")
+    total = sum(weights)
+    return Blend(loaded, [w / total for w in weights], strength, rhythm_weight, rhythm_seconds)
+
+
+def _targets(
+    style_loss: StyleLoss, wave: np.ndarray, chunk_seconds: float, device: torch.device
+) -> dict[str, object]:
+    """The statistics of ``wave`` ``(channels, time)`` at the extractor's rate, per term of
+    ``style_loss``, computed piece by piece (:func:`_style_inputs`)."""
+    style_loss.set_target(_style_inputs(wave, style_loss.extractor, chunk_seconds, device,
+                                        style_loss.rhythm_lags))
+    return style_loss.targets
+
+
+def _unchanged(
+    net: Extractor, style_loss: StyleLoss, chunk: np.ndarray, device: torch.device
+) -> tuple[np.ndarray, dict[str, Trace], float, float]:
+    """A content chunk kept as it is (style strength 0), scored like an optimised one."""
+    with torch.no_grad():
+        distance = float(style_loss(net(torch.from_numpy(chunk).to(device))))
+    return chunk, {}, 1.0, distance / chunk.shape[0]
+
+
 def _style_inputs(
-    style: np.ndarray, net: Extractor, chunk_seconds: float, device: torch.device
+    style: np.ndarray, net: Extractor, chunk_seconds: float, device: torch.device, lags: int = 0
 ) -> Iterator[tuple[Tensor, float]]:
     """The style ``(channels, time)`` as ``(analysed piece, weight)`` pairs for
     :meth:`StyleLoss.set_target`, made one at a time: pieces as long as content chunks,
     weighted by their length, so a long style needs no more memory than a chunk."""
-    chunk, _ = _chunk_sizes(chunk_seconds, style.shape[0], net)
+    chunk, _ = _chunk_sizes(chunk_seconds, style.shape[0], net, lags)
     length = style.shape[1]
     for start, stop in plan_chunks(length, chunk, 0):
         piece = torch.from_numpy(np.ascontiguousarray(style[:, start:stop])).to(device)
         yield net.analyse(piece), (stop - start) / length
 
 
-def _chunk_sizes(chunk_seconds: float, channels: int, net: Extractor) -> tuple[int, int]:
+def _chunk_sizes(
+    chunk_seconds: float, channels: int, net: Extractor, lags: int = 0
+) -> tuple[int, int]:
     """``(chunk, overlap)`` in samples at the extractor's rate (see :data:`DEFAULT_CHUNK_SECONDS`,
-    :data:`OVERLAP_SECONDS`)."""
+    :data:`OVERLAP_SECONDS`); chunks are long enough for a rhythm term over ``lags``."""
+    chunk = max(round(chunk_seconds * net.sample_rate / channels), 4 * _shortest(net, lags))
     shortest = net.min_samples
-    chunk = max(round(chunk_seconds * net.sample_rate / channels), 4 * shortest)
     overlap = max(shortest, min(round(OVERLAP_SECONDS * net.sample_rate), chunk // 4))
     return chunk, overlap
 
 
-def _style_wave(style: Audio, net: Extractor) -> np.ndarray:
-    """The style ``(channels, time)`` at the extractor's rate; refused when silent."""
+def _style_wave(style: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
+    """The style ``(channels, time)`` at the extractor's rate; refused when silent or too
+    short for the rhythm term over ``lags`` frames."""
     wave = _at_rate(style, net)
+    _check_rhythm(wave.shape[1], net, lags, style.name)
     if is_silent(wave):
         raise AudioStyleError(
             f"{style.name}: all samples are zero: a silent style has no texture to take on"
@@ -390,14 +504,33 @@ def _style_wave(style: Audio, net: Extractor) -> np.ndarray:
     return wave
 
 
+def _shortest(net: Extractor, lags: int) -> int:
+    """Shortest input in samples: one feature frame, or with a rhythm term over ``lags``
+    frames, ``2·lags + 1`` of them (its autocorrelation averages over at least half)."""
+    if not lags:
+        return net.min_samples
+    return net.min_samples + math.ceil(2 * lags * net.sample_rate / net.frame_rate)
+
+
+def _check_rhythm(samples: int, net: Extractor, lags: int, name: str) -> None:
+    """Refuse ``samples`` at the extractor's rate too few for a rhythm term over ``lags``."""
+    if samples < _shortest(net, lags):
+        raise AudioStyleError(
+            f"{name}: too short for the rhythm term over {lags / net.frame_rate:.2f} s: "
+            f"{samples / net.sample_rate:.2f} s; it needs at least "
+            f"{_shortest(net, lags) / net.sample_rate:.2f} s (lower rhythm_seconds)"
+        )
+
+
 def _at_rate(audio: Audio, net: Extractor) -> np.ndarray:
     """``(channels, time)`` float32 at the extractor's rate, long enough to analyse."""
     wave = resample(audio, net.sample_rate).samples
-    _check_length(wave.shape[1], net, audio.name)
+    check_length(wave.shape[1], net, audio.name)
     return wave
 
 
-def _check_length(samples: int, net: Extractor, name: str) -> None:
+def check_length(samples: int, net: Extractor, name: str) -> None:
+    """Refuse ``samples`` at the extractor's rate too few for one feature frame."""
     if samples < net.min_samples:
         count = f"{samples} sample{'s' if samples != 1 else ''}"
         raise AudioStyleError(
@@ -407,6 +540,5 @@ def _check_length(samples: int, net: Extractor, name: str) -> None:
         )
 
 
-__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "INITS", "Result",
-           "style_target", "texture",
-           "transfer"]
+__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "DEFAULT_RHYTHM_SECONDS",
+           "INITS", "Blend", "Result", "Style", "style_target", "texture", "transfer"]

@@ -18,6 +18,7 @@ from .base import Extractor
 REGISTRY: dict[str, str] = {
     "mcdermott": "mcdermott:McDermottExtractor",
     "shallow": "shallow:ShallowExtractor",
+    "shallow-multi": "shallow_multi:ShallowMultiExtractor",
     "soundnet": "soundnet:SoundNetExtractor",
     "vgg19": "vgg19:Vgg19Extractor",
     "vgg-mtt": "vgg_mtt:VggMttExtractor",

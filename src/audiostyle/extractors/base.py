@@ -55,6 +55,9 @@ class Extractor(nn.Module, ABC):
         self.sample_rate = int(sample_rate)
         self.spectrogram = spectrogram
         self.layer_weights: dict[str, float] = {}
+        #: Frames per second of every output's last axis when all outputs are maps over time
+        #: (what the rhythm term needs); None otherwise.
+        self.frame_rate: float | None = None
 
     @property
     def domains(self) -> tuple[str, ...]:

@@ -34,6 +34,8 @@ class ShallowExtractor(Extractor):
 
     name = "shallow"
     default_domain = "spectrogram"
+    #: reaches −41 dB on the demo (benchmarks/RESULTS.md: ≤ −40 dB is the paper's result)
+    default_iterations = 120
 
     def __init__(
         self,
@@ -47,24 +49,39 @@ class ShallowExtractor(Extractor):
     ) -> None:
         require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
                          filters=filters, kernel_width=kernel_width)
-        if hop_length > n_fft // 2:  # the Hann windows must overlap for the inverse STFT
-            raise AudioStyleError(
-                f"Extractor {self.name!r}: hop_length={hop_length} must be at most n_fft / 2 "
-                f"= {n_fft // 2}"
-            )
-        super().__init__(sample_rate, Spectrogram(n_fft, hop_length))
-        bins = self.spectrogram.bins
-        std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * kernel_width))
+        super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         generator = torch.Generator().manual_seed(seed)
-        weight = torch.randn(filters, bins, kernel_width, generator=generator) * std
+        weight = random_filters(self.spectrogram.bins, filters, kernel_width, generator)
         self.register_buffer("weight", weight, persistent=False)
         self.layer_weights = {"conv": 1.0}
+        self.frame_rate = sample_rate / hop_length
 
     @property
     def min_samples(self) -> int:
-        # one frame of the convolution, and more than the STFT's reflected half window
-        return max((self.weight.shape[-1] - 1) * self.spectrogram.hop_length,
-                   self.spectrogram.n_fft // 2 + 1)
+        return spectral_min_samples(self.spectrogram, self.weight.shape[-1])
 
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
         return {"conv": F.relu(F.conv1d(inputs, self.weight))}
+
+
+def log_spectrogram(extractor: str, n_fft: int, hop_length: int) -> Spectrogram:
+    """The random nets' front end, ``log(1 + |STFT|)``; refuses hops the inverse cannot take."""
+    if hop_length > n_fft // 2:  # the Hann windows must overlap for the inverse STFT
+        raise AudioStyleError(
+            f"Extractor {extractor!r}: hop_length={hop_length} must be at most n_fft / 2 "
+            f"= {n_fft // 2}"
+        )
+    return Spectrogram(n_fft, hop_length)
+
+
+def random_filters(bins: int, filters: int, width: int, generator: torch.Generator) -> Tensor:
+    """Gaussian kernels ``(filters, bins, width)`` with Ulyanov's scale
+    ``std = sqrt(2) · sqrt(2 / ((bins + filters) · width))``, drawn from ``generator``."""
+    std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * width))
+    return torch.randn(filters, bins, width, generator=generator) * std
+
+
+def spectral_min_samples(spectrogram: Spectrogram, width: int) -> int:
+    """Shortest input giving one frame of a ``width``-frame convolution (and more than the
+    STFT's reflected half window), in samples."""
+    return max((width - 1) * spectrogram.hop_length, spectrogram.n_fft // 2 + 1)
