@@ -4,9 +4,8 @@ Content: the demo melody looped to the length, mono at 22050 Hz; style: 10 s of 
 shallow extractor, default chunks (20 s, cross-faded over 1 s). A default-quality 10-minute run
 takes hours on a 2-core machine, so the 1/5/10-minute runs (what grows with the length) use the
 full-size chunks with a small network and few iterations, and one 20-s chunk with the default
-network (4096 filters) shows the per-chunk part; the L-BFGS history of a full-quality run is
-added to the bound by its size, and the full-quality time is extrapolated from the measured
-time per iteration.
+network (4096 filters) at full quality (the default iterations) shows the per-chunk part:
+its peak memory and time, from which the full-quality 10-minute time is extrapolated.
 """
 
 from __future__ import annotations
@@ -21,10 +20,6 @@ SR = 22050
 #: The length scan: network options and (spectrogram, waveform, Griffin-Lim) iterations.
 SCAN = {"filters": 256}
 FEW = (2, 1, 8)
-#: The default-network chunk: iterations (spectrogram, waveform) of the measured run.
-CHUNK_ITERATIONS = (6, 2)
-#: L-BFGS history pairs (synthesis.optimise's default) and the default iterations.
-HISTORY, DEFAULT_ITERATIONS = 100, (100, 40)
 
 
 def _content(seconds: float) -> np.ndarray:
@@ -35,7 +30,7 @@ def _content(seconds: float) -> np.ndarray:
     return np.tile(melody, reps)[: int(seconds * SR)]
 
 
-def chunked(seconds: float, iterations: int, refine: int, chunk_seconds: float,
+def chunked(seconds: float, iterations: int | None, refine: int | None, chunk_seconds: float,
             options: dict | None = None, gl_iterations: int = 100) -> dict:
     """A transfer of ``seconds`` of content; time, chunks, loss."""
     import audiostyle
@@ -84,18 +79,17 @@ def run(quick: bool = False) -> Section:
     growth = table(["content", "chunks", "total s", "s/chunk", "peak MiB",
                     "signal-only process MiB", "peak − signal-only MiB"], rows)
 
-    # one chunk with the default network: per-chunk memory and time per iteration
-    one = measure("bench_long:chunked", seconds=chunk_seconds, iterations=CHUNK_ITERATIONS[0],
-                  refine=CHUNK_ITERATIONS[1], chunk_seconds=chunk_seconds)
+    # one chunk with the default network at full quality: per-chunk memory and time
+    one = measure("bench_long:chunked", seconds=chunk_seconds, iterations=None, refine=None,
+                  chunk_seconds=chunk_seconds)
     s_per_it = one["total_s"] / one["iterations"]
     net = get_extractor("shallow")
     chunk, overlap = _chunk_sizes(chunk_seconds, 1, net)
-    history_mib = 2 * HISTORY * net.spectrogram.bins * net.spectrogram.frames(chunk) * 4 / 2**20
-    bound = one["peak_mib"] + history_mib
+    bound = one["peak_mib"]
     longest = minutes[-1] * 60.0
     count = len(plan_chunks(round(longest * SR), chunk, overlap))
-    iterations = sum(DEFAULT_ITERATIONS) * count
-    estimate = s_per_it * iterations
+    iterations = one["iterations"] * count
+    estimate = one["total_s"] * count
     floor = measure("bench_shallow:iteration_time", seconds=chunk_seconds,
                     domain="spectrogram", form="floor", repeats=3)["s_per_iteration"]
     summary = [{
@@ -126,26 +120,22 @@ one output buffer allocated (float32), nothing else. The rest of the peak change
 
 {growth}
 
-### One chunk with the default network
+### One chunk with the default network at full quality
 
 {chunk_seconds:g} s of content (one chunk), default network (4096 filters, n_fft 2048),
-{CHUNK_ITERATIONS[0]} spectrogram + {CHUNK_ITERATIONS[1]} waveform iterations and the default
-Griffin-Lim: peak **{one['peak_mib']:.0f} MiB**, {one['total_s']:.0f} s,
+default settings ({one['iterations']} iterations over both stages, Griffin-Lim, L-BFGS with
+its full history): peak **{one['peak_mib']:.0f} MiB**, {one['total_s']:.0f} s,
 {s_per_it:.2f} s per iteration ({s_per_it / floor:.2f}× the convolution floor of
-{floor:.3f} s; the time per iteration includes the Griffin-Lim and the final analysis, spread
-over few iterations).
+{floor:.3f} s; the time per iteration includes the Griffin-Lim and the final analysis).
 
-**Bound.** A full-quality run ({DEFAULT_ITERATIONS[0]} + {DEFAULT_ITERATIONS[1]} iterations)
-also holds L-BFGS's history: {HISTORY} pairs of vectors the size of the chunk's spectrogram,
-{history_mib:.0f} MiB for {chunk_seconds:g} s (computed, not measured). Peak memory ≤
-{one['peak_mib']:.0f} + {history_mib:.0f} ≈ **{bound:.0f} MiB** + 8 bytes per sample of the
+**Bound.** Peak memory ≤ **{bound:.0f} MiB** (one full-quality chunk) + 8 bytes per sample of the
 content at the working rate (input and output buffers; {8 * longest * SR / 2**20:.0f} MiB for
-{minutes[-1]:g} min at {SR} Hz) + the file's own samples at their rate. Both per-chunk terms
-are proportional to the chunk length. A content of `c` channels gets chunks `c` times shorter,
+{minutes[-1]:g} min at {SR} Hz) + the file's own samples at their rate. The per-chunk term
+is proportional to the chunk length. A content of `c` channels gets chunks `c` times shorter,
 so the per-chunk part does not grow with the channel count; `--chunk-seconds` lowers it.
 
-**Time** (extrapolated, not measured end to end): {count} chunks × {sum(DEFAULT_ITERATIONS)}
-iterations × {s_per_it:.2f} s ≈ **{estimate / 60:.0f} minutes for {minutes[-1]:g} minutes of
+**Time** (extrapolated, not measured end to end): {count} chunks × {one['total_s']:.0f} s
+≈ **{estimate / 60:.0f} minutes for {minutes[-1]:g} minutes of
 content, real-time factor ≈ {estimate / longest:.0f}** on this machine (the overlaps make the
 chunks cover {count * chunk / SR / longest:.2f}× the content).
 """

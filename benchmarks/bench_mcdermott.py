@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from common import Section, machine, measure, table
+from common import Section, machine, measure, median_seconds, table
 
 SR = 20000
 TEXTURES = ("rain", "bongos", "insects", "clean bongos")
@@ -53,13 +53,7 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
         else:
             loss(net.features(space.analyse(x))).backward()
 
-    step()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - began)
-    return {"s_per_iteration": float(np.median(times))}
+    return {"s_per_iteration": median_seconds(step, repeats)}
 
 
 def synthesis(texture: str, seconds: float, iterations: int | None = None,

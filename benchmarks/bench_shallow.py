@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from common import Section, machine, measure, table
+from common import Section, machine, measure, median_seconds, table
 
 STYLE_SECONDS = 10.0
 SR = 22050
@@ -56,13 +56,7 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
         else:
             loss(space.analyse(x)).backward()
 
-    step()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - began)
-    return {"s_per_iteration": float(np.median(times))}
+    return {"s_per_iteration": median_seconds(step, repeats)}
 
 
 def default_transfer(seconds: float) -> dict:

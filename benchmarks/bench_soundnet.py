@@ -200,15 +200,17 @@ alternately in one process (median of 9).
 
 {cost}
 
-All rows ran with 1 thread (`torch.set_num_threads(1)`): the machine is shared and
-oversubscribed, and SoundNet's many small convolutions then scale badly over threads.
+All rows ran with 1 thread (`torch.set_num_threads(1)`), as the first runs of this benchmark
+did on a shared, oversubscribed machine, where SoundNet's many small convolutions scaled badly
+over threads; on a quiet machine 2 threads help:
 {threads_note}
 
 ### Default transfer of {job_seconds:g} s
 
-`audiostyle.transfer(content, style, extractor="soundnet")` with all defaults (1 thread,
-waveform domain, {job['iterations']} L-BFGS evaluations): best loss {job['best_db']:.1f} dB from
-the start; result loss {job['loss_db']:.1f} dB (style distance {job['style_distance_db']:.1f} dB);
+`audiostyle.transfer(content, style, extractor="soundnet")` with all defaults (run on 1
+thread; waveform domain, {job['iterations']} L-BFGS evaluations): best loss
+{job['best_db']:.1f} dB from the start; result loss {job['loss_db']:.1f} dB (style distance
+{job['style_distance_db']:.1f} dB);
 **{job['total_s']:.1f} s in total ({job['optimise_s']:.1f} s optimising), real-time factor
 {job['total_s'] / job_seconds:.1f}**, peak memory {job['peak_mib']:.0f} MiB.
 

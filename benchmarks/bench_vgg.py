@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import Section, machine, measure, table
+from common import Section, machine, measure, median_seconds, table
 
 SR = 22050
 STYLE_SECONDS = 10.0
@@ -58,14 +58,9 @@ def iteration_time(extractor: str, seconds: float, domain: str, options: dict, f
         else:
             total(space.analyse(x)).backward()
 
-    step()
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - began)
+    seconds = median_seconds(step, repeats)
     shapes = {k: list(v.shape) for k, v in net.features(net.analyse(content)).items()}
-    return {"s_per_iteration": float(np.median(times)), "shapes": shapes}
+    return {"s_per_iteration": seconds, "shapes": shapes}
 
 
 def default_transfer(extractor: str, seconds: float, options: dict | None = None) -> dict:

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +61,17 @@ def measure(function: str, **kwargs) -> dict:
         raise RuntimeError(f"{function}({kwargs}) failed:\n{proc.stderr[-3000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")][-1]
     return json.loads(line[2:])
+
+
+def median_seconds(step: Callable[[], None], repeats: int) -> float:
+    """Median wall time of ``step()`` over ``repeats`` calls, after one untimed warm-up call."""
+    step()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
 
 
 def table(header: list[str], rows: list[list]) -> str:

@@ -14,7 +14,7 @@ from conftest import SR
 
 
 def test_one_layer_per_width_with_ulyanov_scale():
-    net = get_extractor("shallow-multi", widths="3,1,9", filters=200, seed=4)
+    net = get_extractor("shallow-multi", widths="3,1,9", filters="200", seed=4)
     assert net.widths == (1, 3, 9) and list(net.layer_weights) == ["conv1", "conv3", "conv9"]
     x = torch.rand(2, 1025, 40)
     features = net.features(x)
@@ -25,7 +25,7 @@ def test_one_layer_per_width_with_ulyanov_scale():
             math.sqrt(2) * math.sqrt(2 / ((1025 + 200) * width)), rel=0.02)
         assert features[f"conv{width}"].shape == (2, 200, 40 - width + 1)
         assert float(features[f"conv{width}"].min()) >= 0  # ReLU
-    again = get_extractor("shallow-multi", widths="3,1,9", filters=200, seed=4)
+    again = get_extractor("shallow-multi", widths=(3, 1, 9), filters=200, seed=4)
     assert torch.equal(again.weight9, net.weight9)
     assert net.min_samples == 8 * 512 and net.frame_rate == pytest.approx(22050 / 512)
 
@@ -43,7 +43,9 @@ def test_bad_widths_are_refused():
     with pytest.raises(audiostyle.AudioStyleError, match="distinct"):
         get_extractor("shallow-multi", widths="4,4")
     with pytest.raises(audiostyle.AudioStyleError, match="at least 1"):
-        get_extractor("shallow-multi", widths="0,4")
+        get_extractor("shallow-multi", widths="0,4", filters="8")
+    with pytest.raises(audiostyle.AudioStyleError, match="3 filter counts for 2 widths"):
+        get_extractor("shallow-multi", widths="2,4", filters="8,8,8")
 
 
 def test_texture_synthesis_matches_every_width(bongos):

@@ -20,16 +20,19 @@ class ShallowMultiExtractor(Extractor):
     constrained. Each width is one layer (``conv<width>``) with its own Gram matrix, weights
     drawn as in :class:`~audiostyle.extractors.shallow.ShallowExtractor`.
 
-    The default, 512 filters at each of the widths 2, 4, …, 64 frames (46 ms to 1.5 s at
-    22050 Hz, hop 512), costs ``512 · (2 + … + 64) = 64512`` multiply-adds per bin and frame,
-    1.43× the single net's ``4096 · 11``; the Gram matrices are 8× smaller.
+    The default widths are 2, 4, …, 64 frames (46 ms to 1.5 s at 22050 Hz, hop 512), with
+    filter counts halving as the width doubles (4096 … 128): every width costs the same,
+    ``4096 · 2`` multiply-adds per bin and frame, 49152 in all, 1.09× the single net's
+    ``4096 · 11``. (512 filters at every width cost 1.43× and matched McDermott & Simoncelli's
+    statistics worse than the single net on two of three test textures; this allocation
+    matched them better on all three, benchmarks/RESULTS.md.)
 
     Args:
         sample_rate: analysis rate in Hz.
         n_fft: STFT size in samples.
         hop_length: STFT hop in samples.
         widths: kernel widths in STFT frames.
-        filters: random filters per width.
+        filters: random filters of each width, one count per width or one for all.
         seed: seed of the random weights.
 
     Output: ``{"conv<w>": (batch, filters, frames - w + 1)}`` for each width ``w``.
@@ -46,19 +49,25 @@ class ShallowMultiExtractor(Extractor):
         n_fft: int = 2048,
         hop_length: int = 512,
         widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64),
-        filters: int = 512,
+        filters: tuple[int, ...] = (4096, 2048, 1024, 512, 256, 128),
         seed: int = 0,
     ) -> None:
+        counts = (filters,) if isinstance(filters, int) else tuple(filters)
+        counts = counts * len(widths) if len(counts) == 1 else counts
         require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
-                         filters=filters, **{f"widths[{i}]": w for i, w in enumerate(widths)})
+                         **{f"widths[{i}]": w for i, w in enumerate(widths)},
+                         **{f"filters[{i}]": f for i, f in enumerate(counts)})
         if not widths or len(set(widths)) != len(widths):
             raise AudioStyleError(f"Extractor {self.name!r}: widths must be distinct, got "
                                   f"{widths}")
+        if len(counts) != len(widths):
+            raise AudioStyleError(f"Extractor {self.name!r}: {len(counts)} filter counts for "
+                                  f"{len(widths)} widths")
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         generator = torch.Generator().manual_seed(seed)
         self.widths = tuple(sorted(widths))
-        for width in self.widths:
-            weight = random_filters(self.spectrogram.bins, filters, width, generator)
+        for width, count in sorted(zip(widths, counts, strict=True)):
+            weight = random_filters(self.spectrogram.bins, count, width, generator)
             self.register_buffer(f"weight{width}", weight, persistent=False)
         self.layer_weights = {f"conv{width}": 1.0 for width in self.widths}
         self.frame_rate = sample_rate / hop_length
