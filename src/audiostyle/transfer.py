@@ -332,42 +332,30 @@ def _synthesise(
     if blend.rhythm_weight > 0 and net.frame_rate is not None:  # (StyleLoss refuses others)
         lags = max(1, round(blend.rhythm_seconds * net.frame_rate))
     style_loss = StyleLoss(net, rhythm_weight=blend.rhythm_weight, rhythm_lags=lags)
-    parts = []
-    main = blend.main
-    style_wave = main.wave.numpy() if isinstance(main, StyleTarget) else None
-    for style, weight in zip(blend.styles, blend.weights, strict=True):
-        if weight > 0:
-            if isinstance(style, StyleTarget):
-                if not isinstance(extractor, str):
-                    raise AudioStyleError("style statistics (a StyleTarget) need the extractor "
-                                          "by name")
-                style.check(net.name, option_pairs(options, working_sr))
-                targets = style.to(target_device).statistics
-            else:
-                wave = _style_wave(style, net, lags)
-                style_wave = wave if style is main else style_wave
-                targets = _targets(style_loss, wave, chunk_seconds, target_device)
-            parts.append((targets, weight * blend.strength))
+    content_wave = None
     if content is not None:
         content_wave = _at_rate(to_mono(content) if mono else content, net)
         _check_rhythm(content_wave.shape[1], net, lags, content.name)
-        if blend.strength < 1:
-            parts.append((_targets(style_loss, content_wave, chunk_seconds, target_device),
-                          1 - blend.strength))
+    if any(isinstance(style, StyleTarget) for style in blend.styles):
+        if not isinstance(extractor, str):
+            raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
+        for style in blend.styles:
+            if isinstance(style, StyleTarget):
+                style.check(net.name, option_pairs(options, working_sr))
+    style_wave = _load_target(style_loss, blend, content_wave, chunk_seconds, target_device)
+    if content is not None:
         if is_silent(content_wave):
             log.warning("%s: all samples are zero: the result will be a texture of the style",
                         content.name)
         channels, length = content_wave.shape
         out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
     else:
-        content_wave = None
         channels = 1 if mono else style_wave.shape[0]
         length = round(length_seconds * rate)
         check_length(length, net, "the requested length")
         _check_rhythm(length, net, lags, "the requested length")
         out_length = max(1, round(length_seconds * output_sr))
 
-    style_loss.load_target(mix_targets(parts))
     spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net, lags))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
     # the content, or of the style when there is no (audible) content
@@ -447,6 +435,34 @@ def _blend(
         raise AudioStyleError(f"rhythm_seconds must be a positive number, got {rhythm_seconds}")
     total = sum(weights)
     return Blend(loaded, [w / total for w in weights], strength, rhythm_weight, rhythm_seconds)
+
+
+def _load_target(
+    style_loss: StyleLoss,
+    blend: Blend,
+    content: np.ndarray | None,
+    chunk_seconds: float,
+    device: torch.device,
+) -> np.ndarray:
+    """Give ``style_loss`` the target of ``blend`` (each style's statistics, mixed by weight
+    and pulled towards those of ``content`` ``(channels, time)`` by the strength); returns the
+    main style ``(channels, time)`` at the extractor's rate."""
+    net = style_loss.extractor
+    parts, main = [], None
+    for style, weight in zip(blend.styles, blend.weights, strict=True):
+        if weight == 0:  # left out (the main style has the largest weight, so it is not)
+            continue
+        if isinstance(style, StyleTarget):
+            wave, targets = style.wave.numpy(), style.to(device).statistics
+        else:
+            wave = _style_wave(style, net, style_loss.rhythm_lags)
+            targets = _targets(style_loss, wave, chunk_seconds, device)
+        main = wave if style is blend.main else main
+        parts.append((targets, weight * blend.strength))
+    if content is not None and blend.strength < 1:
+        parts.append((_targets(style_loss, content, chunk_seconds, device), 1 - blend.strength))
+    style_loss.load_target(mix_targets(parts))
+    return main
 
 
 def _targets(
