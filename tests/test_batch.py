@@ -207,3 +207,29 @@ def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
         name = mine.record["audio"]
         assert theirs.record["audio"] == name
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):
+    manifest = write_manifest(sounds / "jobs.csv", [
+        {"content": "tune.wav", "style": "drums.wav", "rhythm_weight": "1",
+         "rhythm_seconds": "0.1"},
+        {"content": "tune.wav", "style": "drums.wav", "strength": "0.5"},
+    ])
+    out = tmp_path / "out"
+    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 0
+    rows = results(out)
+    assert [r["status"] for r in rows] == ["done", "done"]
+    assert rows[0]["output"] != rows[1]["output"]
+    # the shared style statistics (with the rhythm term's targets) give the direct result
+    settings = {**TINY_SETTINGS, "rhythm_weight": 1.0, "rhythm_seconds": 0.1}
+    job = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
+                        settings)
+    shared = jobs.synthesise(job, target=jobs.compute_style_target(job))
+    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", options={"filters": 64},
+                      progress=False, **settings)
+    np.testing.assert_array_equal(shared.audio.samples, direct.audio.samples)
+    plain = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
+                          TINY_SETTINGS)
+    assert plain.style_key != job.style_key
+    with pytest.raises(AudioStyleError, match="without a rhythm term"):
+        jobs.synthesise(job, target=jobs.compute_style_target(plain))

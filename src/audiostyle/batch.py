@@ -41,7 +41,8 @@ from .jobs import SETTINGS, Job, read_record, write_text
 SETTING_TYPES: dict[str, type] = {
     "working_sr": int, "domain": str, "init": str, "iterations": int, "refine_iterations": int,
     "content_weight": float, "optimizer": str, "learning_rate": float,
-    "griffin_lim_iterations": int, "seed": int, "output_sr": int,
+    "griffin_lim_iterations": int, "seed": int, "output_sr": int, "strength": float,
+    "rhythm_weight": float, "rhythm_seconds": float,
 }
 COLUMNS = ("content", "style", "extractor", "options", *SETTINGS)
 RESULT_COLUMNS = ("line", "status", "content", "style", "extractor", "output", "seconds",

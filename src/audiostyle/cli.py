@@ -270,6 +270,10 @@ def _job_settings(args: argparse.Namespace) -> dict:
         "content_weight": args.content_weight, "optimizer": args.optimizer,
         "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
         "seed": args.seed, "output_sr": args.output_sr,
+        # left out at their defaults, so that jobs keep their keys (and finished outputs)
+        "strength": None if args.strength == 1 else args.strength,
+        "rhythm_weight": args.rhythm or None,
+        "rhythm_seconds": args.rhythm_seconds if args.rhythm else None,
     }
 
 
@@ -538,15 +542,17 @@ def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
     return synth
 
 
-def _blend_parser() -> argparse.ArgumentParser:
-    """What the target is made of (``transfer``, ``texture``)."""
+def _blend_parser(*, blend: bool) -> argparse.ArgumentParser:
+    """What the target is made of: the rhythm term, and (``blend``: ``transfer``, ``texture``)
+    several styles."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("styles")
-    group.add_argument("--style", dest="styles", action="append", default=[], metavar="FILE",
-                       help="another style to blend in, repeatable")
-    group.add_argument("--style-weights", type=float, nargs="+", default=None, metavar="W",
-                       help="one weight per style, STYLE first (default equal): the target is "
-                            "the weighted mix of their statistics")
+    if blend:
+        group.add_argument("--style", dest="styles", action="append", default=[],
+                           metavar="FILE", help="another style to blend in, repeatable")
+        group.add_argument("--style-weights", type=float, nargs="+", default=None,
+                           metavar="W", help="one weight per style, STYLE first (default "
+                           "equal): the target is the weighted mix of their statistics")
     group.add_argument("--rhythm", type=float, default=0.0, metavar="W",
                        help="weight of the rhythm term, which matches the feature maps' "
                             "autocorrelation so a periodic style keeps its pulse (shallow, "
@@ -589,7 +595,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    blend = _blend_parser()
+    blend = _blend_parser(blend=True)
     p = commands.add_parser("transfer", parents=[common, synth, blend],
                             help="re-make CONTENT with the texture of STYLE")
     p.add_argument("content", help="content sound file")
@@ -631,7 +637,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_evaluate)
 
     p = commands.add_parser(
-        "grid", parents=[common, _synthesis_parser(many=True), _engine_parser()],
+        "grid", parents=[common, _synthesis_parser(many=True), _blend_parser(blend=False),
+                         _engine_parser()],
         help="run every content × style × extractor and write a listening page",
         description="Run every combination into DIR/audio (finished ones are skipped, so "
         "running again is cheap), score each result, and write DIR/index.html: content and "
@@ -646,7 +653,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_grid)
 
     p = commands.add_parser(
-        "batch", parents=[common, synth, _engine_parser()],
+        "batch", parents=[common, synth, _blend_parser(blend=False), _engine_parser()],
         help="run the transfers listed in a manifest (CSV or JSON Lines), resumably",
         description="Run every row of MANIFEST (CSV with a header row, or .jsonl): columns "
         "content, style, and optionally extractor, options (KEY=VALUE;KEY=VALUE) and synthesis "

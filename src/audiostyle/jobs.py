@@ -28,12 +28,13 @@ from .audio import AudioLike, save_audio
 from .errors import AudioStyleError
 from .evaluation import to_json
 from .style_targets import StyleTarget, option_text
-from .transfer import Result, style_target, transfer
+from .transfer import DEFAULT_RHYTHM_SECONDS, Result, style_target, transfer
 
 #: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
 SETTINGS = (
     "working_sr", "domain", "init", "iterations", "refine_iterations", "content_weight",
-    "optimizer", "learning_rate", "griffin_lim_iterations", "seed", "output_sr",
+    "optimizer", "learning_rate", "griffin_lim_iterations", "seed", "output_sr", "strength",
+    "rhythm_weight", "rhythm_seconds",
 )
 
 
@@ -93,7 +94,17 @@ class Job:
         them (:func:`compute_style_target`)."""
         what = [self.style_sha256, self.extractor, self.options,
                 dict(self.settings).get("working_sr")]
+        if self.rhythm_seconds is not None:
+            what.append(self.rhythm_seconds)
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()
+
+    @property
+    def rhythm_seconds(self) -> float | None:
+        """The rhythm term's longest delay when the job has one, else None."""
+        settings = dict(self.settings)
+        if not settings.get("rhythm_weight"):
+            return None
+        return settings.get("rhythm_seconds", DEFAULT_RHYTHM_SECONDS)
 
     @property
     def name(self) -> str:
@@ -150,7 +161,7 @@ def compute_style_target(
     settings = dict(job.settings)
     return style_target(job.style if style is None else style, extractor=job.extractor,
                         options=dict(job.options), working_sr=settings.get("working_sr"),
-                        device=device)
+                        rhythm_seconds=job.rhythm_seconds, device=device)
 
 
 def synthesise(

@@ -32,6 +32,8 @@ class StyleTarget:
         options: extractor options (:func:`option_pairs`), the working rate included.
         sample_rate: the extractor's rate in Hz.
         statistics: layer → target (:meth:`audiostyle.statistics.Statistic.target`).
+        rhythm_lags: lags of the rhythm term's autocorrelation targets, in feature frames
+            (0: none).
         wave: the style ``(channels, time)`` at ``sample_rate`` (its channel count and the
             noise start of a texture come from it).
     """
@@ -41,15 +43,21 @@ class StyleTarget:
     sample_rate: int
     statistics: dict[str, Any]
     wave: torch.Tensor
+    rhythm_lags: int = 0
 
     def to(self, device: torch.device | str) -> StyleTarget:
         """The same target with its tensors on ``device``."""
         moved = {layer: value.to(device) for layer, value in self.statistics.items()}
         return StyleTarget(self.extractor, self.options, self.sample_rate, moved,
-                           self.wave.to(device))
+                           self.wave.to(device), self.rhythm_lags)
 
-    def check(self, extractor: str, options: OptionPairs) -> None:
-        """Raise :class:`AudioStyleError` unless made for ``extractor`` with ``options``."""
+    def check(self, extractor: str, options: OptionPairs, rhythm_lags: int = 0) -> None:
+        """Raise :class:`AudioStyleError` unless made for ``extractor`` with ``options`` and a
+        rhythm term over ``rhythm_lags`` frames (0: none)."""
+        if rhythm_lags and rhythm_lags != self.rhythm_lags:
+            raise AudioStyleError(f"these style statistics were computed without a rhythm term "
+                                  f"over {rhythm_lags} frames; compute them with the same "
+                                  "rhythm_seconds")
         if (extractor, options) != (self.extractor, self.options):
             made, wanted = _described(self.extractor, self.options), _described(extractor, options)
             raise AudioStyleError(f"these style statistics were computed for {made}, not "

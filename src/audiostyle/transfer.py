@@ -270,19 +270,23 @@ def style_target(
     extractor: str = "shallow",
     options: dict[str, Any] | None = None,
     working_sr: int | None = None,
+    rhythm_seconds: float | None = None,
     device: str | torch.device | None = None,
 ) -> StyleTarget:
     """The statistics of ``style`` under an extractor, to pass as ``style`` to many transfers.
 
-    Arguments as in :func:`transfer`; the tensors are returned on the CPU.
+    Arguments as in :func:`transfer`; with ``rhythm_seconds``, also the rhythm term's targets
+    (for transfers with ``rhythm_weight > 0`` and the same ``rhythm_seconds``). The tensors
+    are returned on the CPU.
     """
     target_device = resolve_device(device)
     net = build_extractor(extractor, options, working_sr).to(target_device)
-    wave = _style_wave(as_audio(style, sr, name="style"), net)
-    loss = StyleLoss(net)
-    loss.set_target(_style_inputs(wave, net, DEFAULT_CHUNK_SECONDS, target_device))
+    loss = _style_loss(net, 0.0 if rhythm_seconds is None else 1.0,
+                       rhythm_seconds or DEFAULT_RHYTHM_SECONDS)
+    wave = _style_wave(as_audio(style, sr, name="style"), net, loss.rhythm_lags)
     return StyleTarget(net.name, option_pairs(options, working_sr), net.sample_rate,
-                       loss.targets, torch.from_numpy(wave)).to("cpu")
+                       _targets(loss, wave, DEFAULT_CHUNK_SECONDS, target_device),
+                       torch.from_numpy(wave), loss.rhythm_lags).to("cpu")
 
 
 def build_extractor(
@@ -328,10 +332,8 @@ def _synthesise(
     net = build_extractor(extractor, options, working_sr).to(target_device)
     rate = net.sample_rate
 
-    lags = 0
-    if blend.rhythm_weight > 0 and net.frame_rate is not None:  # (StyleLoss refuses others)
-        lags = max(1, round(blend.rhythm_seconds * net.frame_rate))
-    style_loss = StyleLoss(net, rhythm_weight=blend.rhythm_weight, rhythm_lags=lags)
+    style_loss = _style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
+    lags = style_loss.rhythm_lags
     content_wave = None
     if content is not None:
         content_wave = _at_rate(to_mono(content) if mono else content, net)
@@ -341,7 +343,7 @@ def _synthesise(
             raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
         for style in blend.styles:
             if isinstance(style, StyleTarget):
-                style.check(net.name, option_pairs(options, working_sr))
+                style.check(net.name, option_pairs(options, working_sr), lags)
     style_wave = _load_target(style_loss, blend, content_wave, chunk_seconds, target_device)
     if content is not None:
         if is_silent(content_wave):
@@ -435,6 +437,14 @@ def _blend(
         raise AudioStyleError(f"rhythm_seconds must be a positive number, got {rhythm_seconds}")
     total = sum(weights)
     return Blend(loaded, [w / total for w in weights], strength, rhythm_weight, rhythm_seconds)
+
+
+def _style_loss(net: Extractor, rhythm_weight: float, rhythm_seconds: float) -> StyleLoss:
+    """The style loss, with a rhythm term over ``rhythm_seconds`` when ``rhythm_weight > 0``."""
+    lags = 0
+    if rhythm_weight > 0 and net.frame_rate is not None:  # (StyleLoss refuses the others)
+        lags = max(1, round(rhythm_seconds * net.frame_rate))
+    return StyleLoss(net, rhythm_weight=rhythm_weight, rhythm_lags=lags)
 
 
 def _load_target(
