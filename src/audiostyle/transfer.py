@@ -336,8 +336,7 @@ def _synthesise(
     lags = style_loss.rhythm_lags
     content_wave = None
     if content is not None:
-        content_wave = _at_rate(to_mono(content) if mono else content, net)
-        _check_rhythm(content_wave.shape[1], net, lags, content.name)
+        content_wave = _at_rate(to_mono(content) if mono else content, net, lags)
     if any(isinstance(style, StyleTarget) for style in blend.styles):
         if not isinstance(extractor, str):
             raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
@@ -354,8 +353,7 @@ def _synthesise(
     else:
         channels = 1 if mono else style_wave.shape[0]
         length = round(length_seconds * rate)
-        check_length(length, net, "the requested length")
-        _check_rhythm(length, net, lags, "the requested length")
+        check_length(length, net, "the requested length", lags)
         out_length = max(1, round(length_seconds * output_sr))
 
     spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net, lags))
@@ -521,8 +519,7 @@ def _chunk_sizes(
 def _style_wave(style: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
     """The style ``(channels, time)`` at the extractor's rate; refused when silent or too
     short for the rhythm term over ``lags`` frames."""
-    wave = _at_rate(style, net)
-    _check_rhythm(wave.shape[1], net, lags, style.name)
+    wave = _at_rate(style, net, lags)
     if is_silent(wave):
         raise AudioStyleError(
             f"{style.name}: all samples are zero: a silent style has no texture to take on"
@@ -538,31 +535,29 @@ def _shortest(net: Extractor, lags: int) -> int:
     return net.min_samples + math.ceil(2 * lags * net.sample_rate / net.frame_rate)
 
 
-def _check_rhythm(samples: int, net: Extractor, lags: int, name: str) -> None:
-    """Refuse ``samples`` at the extractor's rate too few for a rhythm term over ``lags``."""
-    if samples < _shortest(net, lags):
-        raise AudioStyleError(
-            f"{name}: too short for the rhythm term over {lags / net.frame_rate:.2f} s: "
-            f"{samples / net.sample_rate:.2f} s; it needs at least "
-            f"{_shortest(net, lags) / net.sample_rate:.2f} s (lower rhythm_seconds)"
-        )
-
-
-def _at_rate(audio: Audio, net: Extractor) -> np.ndarray:
-    """``(channels, time)`` float32 at the extractor's rate, long enough to analyse."""
+def _at_rate(audio: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
+    """``(channels, time)`` float32 at the extractor's rate, long enough to analyse (with a
+    rhythm term over ``lags`` frames)."""
     wave = resample(audio, net.sample_rate).samples
-    check_length(wave.shape[1], net, audio.name)
+    check_length(wave.shape[1], net, audio.name, lags)
     return wave
 
 
-def check_length(samples: int, net: Extractor, name: str) -> None:
-    """Refuse ``samples`` at the extractor's rate too few for one feature frame."""
+def check_length(samples: int, net: Extractor, name: str, lags: int = 0) -> None:
+    """Refuse ``samples`` at the extractor's rate too few for one feature frame, or for a
+    rhythm term over ``lags`` frames (:func:`_shortest`)."""
     if samples < net.min_samples:
         count = f"{samples} sample{'s' if samples != 1 else ''}"
         raise AudioStyleError(
             f"{name}: too short for the {net.name} extractor: {samples / net.sample_rate:.3f} s "
             f"({count} at {net.sample_rate} Hz); it needs at least "
             f"{net.min_samples / net.sample_rate:.3f} s ({net.min_samples} samples)"
+        )
+    if samples < _shortest(net, lags):
+        raise AudioStyleError(
+            f"{name}: too short for the rhythm term over {lags / net.frame_rate:.2f} s: "
+            f"{samples / net.sample_rate:.2f} s; it needs at least "
+            f"{_shortest(net, lags) / net.sample_rate:.2f} s (lower rhythm_seconds)"
         )
 
 
