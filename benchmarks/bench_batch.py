@@ -39,10 +39,10 @@ def _manifest(folder: Path, jobs: int) -> Path:
 
 def throughput(engine: str, workers: int, threads: int, jobs: int) -> dict:
     """Seconds to run the manifest on an engine, and the engine's start-up alone."""
-    from audiostyle.batch import batch
-    from audiostyle.engines import LocalEngine
-    from audiostyle.jobs import slug  # a trivial task that imports audiostyle (and torch)
-    from audiostyle.workers import WorkerPool
+    from audiostyle.runs.batch import batch
+    from audiostyle.runs.engines import LocalEngine
+    from audiostyle.runs.jobs import slug  # a trivial task that imports audiostyle (and torch)
+    from audiostyle.runs.workers import WorkerPool
 
     settings = {"iterations": ITERATIONS, "refine_iterations": 10, "seed": 0}
     options = {"shallow": {"filters": 512}}
@@ -52,7 +52,7 @@ def throughput(engine: str, workers: int, threads: int, jobs: int) -> dict:
         if engine == "ray":
             import ray
 
-            from audiostyle.ray_engine import RayEngine
+            from audiostyle.runs.ray_engine import RayEngine
 
             ray.init(num_cpus=workers * threads, include_dashboard=False,
                      logging_level="ERROR", log_to_driver=False)

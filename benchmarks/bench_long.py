@@ -61,9 +61,9 @@ def signal_only(seconds: float) -> dict:
 
 
 def run(quick: bool = False) -> Section:
-    from audiostyle.chunking import plan_chunks
     from audiostyle.extractors import get_extractor
-    from audiostyle.transfer import DEFAULT_CHUNK_SECONDS, _chunk_sizes
+    from audiostyle.synthesis.chunking import plan_chunks
+    from audiostyle.synthesis.pipeline import DEFAULT_CHUNK_SECONDS, _chunk_sizes
 
     chunk_seconds = 5.0 if quick else DEFAULT_CHUNK_SECONDS
     minutes = [0.25, 0.5] if quick else [1, 5, 10]

@@ -34,8 +34,8 @@ def _texture(name: str, seconds: float) -> np.ndarray:
 def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
     """Median seconds of one loss + gradient evaluation (form: ours, full-rate, floor)."""
     import audiostyle
-    from audiostyle.domains import make_domain
-    from audiostyle.losses import StyleLoss
+    from audiostyle.synthesis.domains import make_domain
+    from audiostyle.synthesis.losses import StyleLoss
 
     options = {"oversampling": math.inf} if form == "full-rate" else {}
     net = audiostyle.get_extractor("mcdermott", **options)

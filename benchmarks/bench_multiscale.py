@@ -39,7 +39,7 @@ def iteration_time(extractor: str, seconds: float, floor: bool = False, repeats:
 
     from audiostyle.demo import bongo_loop, canon_melody
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss
+    from audiostyle.synthesis.losses import StyleLoss
 
     melody = canon_melody(SR)
     content = np.tile(melody, int(np.ceil(seconds * SR / melody.size)))[: int(seconds * SR)]
@@ -65,8 +65,8 @@ def synthesis(texture: str, extractor: str, scale: float = 1.0) -> dict:
     statistics SNR."""
     import audiostyle
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss
-    from audiostyle.render import DEFAULT_REFINE_ITERATIONS
+    from audiostyle.synthesis.losses import StyleLoss
+    from audiostyle.synthesis.stages import DEFAULT_REFINE_ITERATIONS
 
     style = _texture(texture, SECONDS)
     net = get_extractor(extractor)

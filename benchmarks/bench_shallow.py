@@ -33,10 +33,10 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
     """Median seconds of one loss + gradient evaluation (``form``: auto, explicit, floor)."""
     import torch.nn.functional as F
 
-    from audiostyle.domains import make_domain
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss, TransferLoss
-    from audiostyle.statistics import Gram
+    from audiostyle.extractors.statistics import Gram
+    from audiostyle.synthesis.domains import make_domain
+    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
 
     content, style = _signals(seconds)
     net = get_extractor("shallow")

@@ -36,7 +36,7 @@ def _plain_first_conv(net) -> None:
     """Make ``net`` compute conv1 as the strided convolution of the original."""
     import torch.nn.functional as F
 
-    from audiostyle.soundnet.network import LAYERS
+    from audiostyle.networks.soundnet.network import LAYERS
 
     layer = LAYERS[0]
     out, stride, taps = net.conv1_weight.shape
@@ -53,7 +53,7 @@ def iteration_time(seconds: float, conv1: str = "polyphase", threads: int = 1,
     ``conv1``: ``"polyphase"`` (ours) or ``"plain"`` (the original strided convolution).
     """
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
 
     torch.set_num_threads(threads)
     content, style = _signals(seconds)
@@ -101,8 +101,8 @@ def convergence(seconds: float, iterations: int, init: str, parametrisation: str
     """
     from audiostyle.dsp import Spectrogram
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss, TransferLoss
-    from audiostyle.synthesis import optimise
+    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.optimiser import optimise
 
     torch.set_num_threads(threads)
     content, style = _signals(seconds)

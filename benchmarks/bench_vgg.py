@@ -36,10 +36,10 @@ def _signals(seconds: float) -> tuple[np.ndarray, np.ndarray]:
 def iteration_time(extractor: str, seconds: float, domain: str, options: dict, form: str,
                    repeats: int = 3) -> dict:
     """Median seconds of one evaluation (``form``: "loss" or "floor"), and the image size."""
-    from audiostyle.audio import Audio, resample
-    from audiostyle.domains import make_domain
     from audiostyle.extractors import get_extractor
-    from audiostyle.losses import StyleLoss, TransferLoss
+    from audiostyle.io.audio import Audio, resample
+    from audiostyle.synthesis.domains import make_domain
+    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
 
     net = get_extractor(extractor, **options)
     content, style = (torch.from_numpy(resample(Audio(s[None], SR, "x"), net.sample_rate)

@@ -11,7 +11,8 @@ import soundfile as sf
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audiostyle.audio import (
+from audiostyle.errors import AudioStyleError
+from audiostyle.io.audio import (
     PEAK_CEILING_DB,
     Audio,
     as_audio,
@@ -22,7 +23,6 @@ from audiostyle.audio import (
     save_audio,
     to_mono,
 )
-from audiostyle.errors import AudioStyleError
 from conftest import SR, tone
 
 
@@ -172,7 +172,7 @@ def test_a_write_that_fails_leaves_nothing(tmp_path, ext):
 
 def test_partial_writes_can_be_discarded_at_once(tmp_path, monkeypatch):
     """What the second Ctrl-C does while a file is being written."""
-    from audiostyle import audio
+    from audiostyle.io import audio
 
     def interrupted_write(*args, **kwargs):
         assert len(audio._WRITING) == 1

@@ -16,12 +16,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiostyle import engines, jobs
-from audiostyle.batch import batch, read_manifest
 from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
-from audiostyle.transfer import style_target, texture, transfer
-from audiostyle.workers import WorkerDied, WorkerPool
+from audiostyle.runs import engines, jobs
+from audiostyle.runs.batch import batch, read_manifest
+from audiostyle.runs.workers import WorkerDied, WorkerPool
+from audiostyle.synthesis.pipeline import style_target, texture, transfer
 from conftest import SR
 
 #: A transfer in well under a second: the tests are about what surrounds it.
@@ -183,7 +183,7 @@ def test_a_dying_worker_fails_its_task_only():
 def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install "
                                             "'audiostyle[ray]'; ./run test installs it)")
-    from audiostyle.ray_engine import RayEngine
+    from audiostyle.runs.ray_engine import RayEngine
 
     manifest = write_manifest(sounds / "jobs.csv", [
         {"content": "tune.wav", "style": "drums.wav"},

@@ -8,8 +8,8 @@ import torch
 
 import audiostyle
 from audiostyle.extractors import get_extractor
-from audiostyle.losses import StyleLoss, mix_targets
-from audiostyle.statistics import Gram, GramTarget
+from audiostyle.extractors.statistics import Gram, GramTarget
+from audiostyle.synthesis.losses import StyleLoss, mix_targets
 from conftest import SR, tone
 
 SMALL = {"filters": 256}

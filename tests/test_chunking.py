@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiostyle.chunking import Stitcher, crossfade, plan_chunks
+from audiostyle.synthesis.chunking import Stitcher, crossfade, plan_chunks
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 
 import audiostyle
-from audiostyle import evaluation
 from audiostyle.errors import AudioStyleError
+from audiostyle.evaluation import evaluator as evaluation
 from conftest import SR
 
 SMALL = {"shallow": {"filters": 64}}

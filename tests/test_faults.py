@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audiostyle.chunking import plan_chunks
+from audiostyle.synthesis.chunking import plan_chunks
 from cli_harness import Run, Server
 from conftest import SR
 

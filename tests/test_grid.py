@@ -11,8 +11,8 @@ from urllib.parse import quote, unquote
 import pytest
 import soundfile as sf
 
-from audiostyle import engines, jobs
 from audiostyle.cli import main
+from audiostyle.runs import engines, jobs
 from conftest import NASTY_NAME, SR, TINY_CLI
 
 

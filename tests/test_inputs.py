@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import audiostyle
-from audiostyle.chunking import plan_chunks
 from audiostyle.extractors import get_extractor
-from audiostyle.losses import StyleLoss
-from audiostyle.statistics import gram_matrix
-from audiostyle.transfer import _chunk_sizes
+from audiostyle.extractors.statistics import gram_matrix
+from audiostyle.synthesis.chunking import plan_chunks
+from audiostyle.synthesis.losses import StyleLoss
+from audiostyle.synthesis.pipeline import _chunk_sizes
 from conftest import SR
 
 #: A small, fast network: 129 bins, 16 filters of width 3 (shortest input 128 samples).
@@ -91,7 +91,7 @@ def test_texture_has_the_styles_channels_unless_mono(bongos):
 
 @pytest.mark.parametrize("sr", [8000, 192000])
 def test_extreme_rates_come_back_at_their_rate_and_length(melody, bongos, sr):
-    from audiostyle.audio import Audio, resample
+    from audiostyle.io.audio import Audio, resample
 
     content = resample(Audio(melody[None, : SR // 2], SR), sr)
     result = audiostyle.transfer(content, Audio(bongos[None], SR), **QUICK)

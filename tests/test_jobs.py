@@ -7,8 +7,8 @@ import json
 import pytest
 import soundfile as sf
 
-from audiostyle import engines, jobs
 from audiostyle.errors import AudioStyleError
+from audiostyle.runs import engines, jobs
 from conftest import SR
 
 TINY = {"iterations": 2, "refine_iterations": 0, "griffin_lim_iterations": 2}

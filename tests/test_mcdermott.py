@@ -20,7 +20,7 @@ from audiostyle.dsp.filterbanks import (
 )
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.extractors.mcdermott import CLASSES, ENV_C_OFFSETS
+from audiostyle.extractors.mcdermott.extractor import CLASSES, ENV_C_OFFSETS
 from texture_reference import reference_statistics
 
 SR = 20000
@@ -245,7 +245,7 @@ def test_noise_start_has_the_subband_variances_of_the_style():
 
 
 def test_waveform_domain_is_preconditioned_by_the_band_levels():
-    from audiostyle.domains import WaveformDomain
+    from audiostyle.synthesis.domains import WaveformDomain
 
     net = get_extractor("mcdermott")
     t = torch.arange(SR) / SR

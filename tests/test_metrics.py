@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from audiostyle import metrics
 from audiostyle.demo import harmonic_note
+from audiostyle.evaluation import metrics
 from conftest import SR, tone
 
 CANON = (78, 76, 74, 73, 71, 69, 71, 73)

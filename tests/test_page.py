@@ -12,7 +12,7 @@ import soundfile as sf
 from matplotlib.image import imread
 
 from audiostyle.errors import AudioStyleError
-from audiostyle.page import Clip, Column, write_page
+from audiostyle.report.page import Clip, Column, write_page
 from conftest import SR, tone
 
 NASTY = '<img src=x onerror=alert(1)> "quoted" & 100%.wav'

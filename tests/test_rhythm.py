@@ -8,8 +8,8 @@ import torch
 
 import audiostyle
 from audiostyle.extractors import get_extractor
-from audiostyle.losses import StyleLoss
-from audiostyle.statistics import autocorrelation
+from audiostyle.extractors.statistics import autocorrelation
+from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 
 

@@ -16,8 +16,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from audiostyle import weights
 from audiostyle.errors import AudioStyleError
-from audiostyle.soundnet import network, sound8
-from audiostyle.soundnet.classification import categories, classify
+from audiostyle.networks.soundnet import network, sound8
+from audiostyle.networks.soundnet.classification import categories, classify
 from conftest import SR, tone
 
 NOT_INSTALLED = (

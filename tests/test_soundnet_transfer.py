@@ -13,7 +13,7 @@ from audiostyle.cli import main
 from audiostyle.demo import bongo_loop, canon_melody
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.synthesis import to_db
+from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
 SECONDS = 5.0  # the shortest length with a conv7 frame clear of the padding is 4.59 s

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostyle.statistics import Gram, Identity, gram_matrix
+from audiostyle.extractors.statistics import Gram, Identity, gram_matrix
 
 
 def test_gram_matrix_matches_numpy():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import audiostyle
-from audiostyle.statistics import gram_matrix
+from audiostyle.extractors.statistics import gram_matrix
 from conftest import SR
 
 SMALL = {"extractor": "shallow", "options": {"filters": 64}}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from audiostyle.errors import SynthesisError
-from audiostyle.synthesis import optimise
+from audiostyle.synthesis.optimiser import optimise
 
 
 def _quadratic(x: torch.Tensor) -> torch.Tensor:

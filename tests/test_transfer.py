@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 import audiostyle
-from audiostyle.synthesis import to_db
+from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
 SMALL = {"filters": 512}
@@ -97,7 +97,7 @@ def test_result_fits_under_the_peak_ceiling_without_losing_its_statistics(
 ):
     """The waveform stage's headroom term: the written file needs (almost) no scaling, so
     its statistics stay as close to the style's as the optimised signal's were."""
-    from audiostyle.audio import PEAK_CEILING_DB, limit_peak
+    from audiostyle.io.audio import PEAK_CEILING_DB, limit_peak
 
     samples = default_result.audio.samples
     assert np.abs(samples).max() <= 1.03 * 10 ** (PEAK_CEILING_DB / 20)

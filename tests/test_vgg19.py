@@ -25,7 +25,7 @@ from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
 from audiostyle.extractors.vgg19 import HUB_FILE, IMAGENET_MEAN, IMAGENET_STD, layer_table
-from audiostyle.losses import StyleLoss
+from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 
 #: torchvision's cfg "E" written out: conv output channels, "M" = max pool.

@@ -17,7 +17,7 @@ from audiostyle import weights
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
 from audiostyle.extractors.vgg_mtt import LAYERS, MTT_TAGS, POOLS
-from audiostyle.losses import StyleLoss
+from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
-from ..statistics import Gram, Statistic
+from .statistics import Gram, Statistic
 
 
 def require_positive(extractor: str, **options: int) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from torch import Tensor
 
 from ..errors import AudioStyleError
-from ..soundnet import network
+from ..networks.soundnet import network
 from .base import Extractor
 
 

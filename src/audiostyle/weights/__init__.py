@@ -24,7 +24,7 @@ from .store import Record, cache_dir, load_tensors, read_record, save_tensors, v
 
 #: Weights name → "module:attribute" of its WeightsSpec.
 REGISTRY: dict[str, str] = {
-    "soundnet": "audiostyle.soundnet.sound8:WEIGHTS",
+    "soundnet": "audiostyle.networks.soundnet.sound8:WEIGHTS",
     "vgg19": "audiostyle.extractors.vgg19:WEIGHTS",
     "vgg-mtt": "audiostyle.extractors.vgg_mtt:WEIGHTS",
 }

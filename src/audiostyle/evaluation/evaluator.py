@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import extractors as registry
-from .audio import Audio, AudioLike, as_audio, resample, to_mono
-from .errors import AudioStyleError
-from .extractors import Extractor
+from .. import extractors as registry
+from ..errors import AudioStyleError
+from ..extractors import Extractor
+from ..io.audio import Audio, AudioLike, as_audio, resample, to_mono
+from ..synthesis.pipeline import build_extractor
 from .metrics import ContentReference, Sanity, copy_score, sanity
-from .stats import statistics_snr
-from .transfer import build_extractor
+from .style_match import statistics_snr
 
 #: Rate (Hz) at which the content and copy metrics compare sounds.
 ANALYSIS_SR = 22050

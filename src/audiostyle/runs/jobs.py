@@ -24,11 +24,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .audio import AudioLike, save_audio
-from .errors import AudioStyleError
-from .evaluation import to_json
-from .style_targets import StyleTarget, option_text
-from .transfer import DEFAULT_RHYTHM_SECONDS, Result, style_target, transfer
+from ..errors import AudioStyleError
+from ..evaluation.evaluator import to_json
+from ..io.audio import AudioLike, save_audio
+from ..synthesis.pipeline import DEFAULT_RHYTHM_SECONDS, Result, style_target, transfer
+from ..synthesis.targets import StyleTarget, option_text
 
 #: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
 SETTINGS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import AudioStyleError
+from ..errors import AudioStyleError
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..extractors import Extractor
 from .domains import Domain, WaveformDomain, make_domain
-from .extractors import Extractor
 from .losses import ContentLoss, StyleLoss, TransferLoss
-from .synthesis import Trace, optimise
+from .optimiser import Trace, optimise
 
 #: Waveform iterations after a spectrogram-domain stage when the caller does not say.
 DEFAULT_REFINE_ITERATIONS = 40

@@ -20,19 +20,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import extractors
-from .audio import (
+from .. import extractors
+from ..errors import AudioStyleError, SynthesisError
+from ..evaluation.style_match import statistics_snr, stats
+from ..io.audio import (
     Audio,
     check_output_path,
     discard_partial_writes,
     load_audio,
     save_audio,
 )
-from .domains import DOMAINS
-from .errors import AudioStyleError, SynthesisError
-from .stats import statistics_snr, stats
-from .synthesis import OPTIMIZERS
-from .transfer import (
+from ..synthesis.domains import DOMAINS
+from ..synthesis.optimiser import OPTIMIZERS
+from ..synthesis.pipeline import (
     DEFAULT_CHUNK_SECONDS,
     DEFAULT_REFINE_ITERATIONS,
     DEFAULT_RHYTHM_SECONDS,
@@ -43,7 +43,7 @@ from .transfer import (
 )
 
 if TYPE_CHECKING:
-    from .engines import Engine
+    from ..runs.engines import Engine
 
 log = logging.getLogger("audiostyle")
 
@@ -170,7 +170,7 @@ def _main_style(args: argparse.Namespace, styles: list[Audio]) -> Audio:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import bongo_loop, canon_melody
+    from ..demo import bongo_loop, canon_melody
 
     sr = 22050
     folder = Path(args.output)
@@ -193,8 +193,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _demo_page(folder: Path, paths: dict[str, Path], result: Result, options: dict) -> Path:
     """The listening page of the demo: one column, one row, with the result's metrics."""
-    from .evaluation import Evaluator
-    from .page import Clip, Column, write_page
+    from ..evaluation.evaluator import Evaluator
+    from ..report.page import Clip, Column, write_page
 
     evaluator = Evaluator(paths["style"], paths["content"],
                           extractors={result.extractor: options["options"]},
@@ -213,7 +213,7 @@ def _demo_page(folder: Path, paths: dict[str, Path], result: Result, options: di
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import Evaluator, to_json
+    from ..evaluation.evaluator import Evaluator, to_json
 
     names = args.extractor or extractors.available()
     evaluator = Evaluator(args.style, args.content, device=args.device,
@@ -228,7 +228,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_grid(args: argparse.Namespace) -> int:
-    from .grid import grid
+    from ..runs.grid import grid
 
     for name in args.extractor:
         extractors.extractor_class(name)
@@ -246,7 +246,7 @@ def _run_grid(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from .batch import batch
+    from ..runs.batch import batch
 
     extractors.extractor_class(args.extractor)
     try:
@@ -279,11 +279,11 @@ def _job_settings(args: argparse.Namespace) -> dict:
 
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine chosen by ``--engine`` and its options."""
-    from .engines import LocalEngine
+    from ..runs.engines import LocalEngine
 
     if args.engine == "local":
         return LocalEngine(args.workers or 1, args.threads_per_job)
-    from .ray_engine import RayEngine
+    from ..runs.ray_engine import RayEngine
 
     threads = args.threads_per_job or 1
     return RayEngine(address=args.ray_address, threads=threads, gpus_per_job=args.gpus_per_job,
@@ -337,7 +337,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 
 def _run_weights_list(args: argparse.Namespace) -> int:
-    from . import weights
+    from .. import weights
 
     print(f"weights cache: {weights.cache_dir()}")
     for name in weights.available():
@@ -348,7 +348,7 @@ def _run_weights_list(args: argparse.Namespace) -> int:
 
 
 def _run_weights_install(args: argparse.Namespace) -> int:
-    from . import weights
+    from .. import weights
 
     weights.spec(args.name)  # an unknown name: its one-line error before anything else
     if args.force or weights.verify(args.name) != "verified":
@@ -360,7 +360,7 @@ def _run_weights_install(args: argparse.Namespace) -> int:
 
 
 def _run_classify(args: argparse.Namespace) -> int:
-    from .soundnet import classify
+    from ..networks.soundnet import classify
 
     result = classify(args.file, top=args.top, seconds=args.seconds, device=args.device)
     print(f"{args.file}: SoundNet on {result.seconds:.1f} s (looped if shorter), "

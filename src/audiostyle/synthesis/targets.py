@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .errors import AudioStyleError
+from ..errors import AudioStyleError
 
 #: Extractor options as the command line writes them: sorted ``(key, text)`` pairs.
 OptionPairs = tuple[tuple[str, str], ...]

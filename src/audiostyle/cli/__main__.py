@@ -1,0 +1,7 @@
+"""``python -m audiostyle.cli``: the ``audiostyle`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

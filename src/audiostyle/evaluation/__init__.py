@@ -1,0 +1,12 @@
+"""Judging a result, never changing it.
+
+- :mod:`.style_match`: a sound's style statistics (:func:`~.style_match.stats`) and the
+  statistics SNR between two sounds (:func:`~.style_match.statistics_snr`);
+- :mod:`.metrics`: signal metrics on arrays (content kept, copy check, sanity);
+- :mod:`.evaluator`: :func:`~.evaluator.evaluate` / :class:`~.evaluator.Evaluator`, all of
+  them for one result.
+"""
+
+from .evaluator import Evaluation, Evaluator, StyleMatch, evaluate
+
+__all__ = ["Evaluation", "Evaluator", "StyleMatch", "evaluate"]

@@ -1,0 +1,384 @@
+"""Audio I/O: load and check files, resample, downmix, and write results safely.
+
+Audio travels through audiostyle as :class:`Audio`: float32 samples of shape
+``(channels, time)`` at ``sr`` Hz (:data:`RATES`), with a ``name`` used in messages.
+Resampling happens only here (:func:`resample`, SoX-quality via ``soxr``).
+
+Writing never leaves half a file: :func:`check_output_path` checks before any work that the
+file can be written in its format (channels, rate) and place; :func:`save_audio` writes a
+temporary file, checks that every byte reached the disk, and renames it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+
+from ..errors import AudioStyleError
+
+log = logging.getLogger(__name__)
+
+#: Output formats by file extension: (libsndfile format, subtype).
+OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_24"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+
+#: Most channels each output format holds (libsndfile's limits); WAV has no practical limit.
+MAX_CHANNELS: dict[str, int] = {".flac": 8, ".ogg": 255, ".mp3": 2}
+
+#: The only rates MP3 (MPEG-1/2/2.5 layer III) can be written at, in Hz.
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+#: Supported sample rates in Hz, inclusive: inputs, working and output rates.
+RATES = (8000, 192000)
+
+#: Peak ceiling of written files, in dBFS: louder results are scaled down to it, never clipped.
+PEAK_CEILING_DB = -1.0
+
+#: Temporary files being written now; removed by :func:`discard_partial_writes`.
+_WRITING: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A multichannel signal: ``samples`` of shape ``(channels, time)`` at ``sr`` Hz."""
+
+    samples: np.ndarray
+    sr: int
+    name: str = "audio"
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[0]
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.shape[1] / self.sr
+
+
+AudioLike = str | os.PathLike | Audio | np.ndarray | torch.Tensor
+
+
+def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
+    """Read an audio file (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF, …).
+
+    Returns float32 samples ``(channels, time)`` at the file's own rate. Raises
+    :class:`AudioStyleError` naming the file when it is missing, a directory, empty, not audio,
+    has no samples, or (unless ``finite=False``, for evaluation) holds NaN/infinite samples.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioStyleError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioStyleError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioStyleError(f"{path}: file is empty (0 bytes)")
+    try:
+        data, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
+        detail = str(exc).split(":")[-1].strip() or type(exc).__name__
+        raise AudioStyleError(
+            f"{path}: not a readable audio file ({detail}); "
+            "use WAV, FLAC, OGG, MP3 or AIFF"
+        ) from None
+    except OSError as exc:
+        raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    _warn_if_truncated(path)
+    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
+
+
+def _warn_if_truncated(path: Path) -> None:
+    """Warn when a RIFF (WAV) file is shorter than its header says (libsndfile reads what is
+    there without complaint)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if len(head) == 8 and head[:4] == b"RIFF":
+        declared = int.from_bytes(head[4:], "little") + 8
+        actual = path.stat().st_size
+        if declared > actual:
+            log.warning("%s: file is truncated (%d of the %d bytes its header announces); "
+                        "using the samples that are there", path, actual, declared)
+
+
+def check_audio(audio: Audio, *, finite: bool = True) -> Audio:
+    """Validate samples: at least one, at a rate within :data:`RATES`, and (unless
+    ``finite=False``, for evaluating results) all finite.
+
+    Silence is allowed here; what it means depends on the role of the sound (see
+    :func:`is_silent`).
+    """
+    check_rate(audio.sr, audio.name)
+    if audio.samples.ndim != 2 or audio.samples.shape[1] == 0:
+        raise AudioStyleError(f"{audio.name}: contains no samples")
+    if audio.samples.shape[0] == 0:
+        raise AudioStyleError(f"{audio.name}: has no channels")
+    if finite and not np.all(np.isfinite(audio.samples)):
+        bad = np.argwhere(~np.isfinite(audio.samples))[0]
+        raise AudioStyleError(
+            f"{audio.name}: contains NaN or infinite samples (first at channel {bad[0] + 1}, "
+            f"{bad[1] / audio.sr:.3f} s)"
+        )
+    return audio
+
+
+def check_rate(sr: int, name: str) -> int:
+    """``sr`` if it is within :data:`RATES`, else :class:`AudioStyleError` naming ``name``."""
+    low, high = RATES
+    if not low <= sr <= high:
+        raise AudioStyleError(f"{name}: sample rate {sr} Hz is not supported; use {low}–{high} Hz")
+    return sr
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """Whether every sample is zero (digital silence)."""
+    return not np.any(samples)
+
+
+def as_audio(
+    source: AudioLike, sr: int | None = None, *, name: str = "audio", finite: bool = True
+) -> Audio:
+    """Turn a path, an :class:`Audio` or an array into a checked :class:`Audio`.
+
+    Arrays (NumPy or torch) are ``(time,)`` or ``(channels, time)`` and need ``sr`` in Hz.
+    ``finite=False`` lets NaN/infinite samples through (see :func:`check_audio`).
+    """
+    if isinstance(source, Audio):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return load_audio(source, finite=finite)
+    if isinstance(source, torch.Tensor):
+        source = source.detach().cpu().numpy()
+    if not isinstance(source, np.ndarray):
+        raise AudioStyleError(
+            f"{name}: expected a file path, an Audio or an array, got {type(source).__name__}"
+        )
+    if sr is None:
+        raise AudioStyleError(f"{name}: an array input needs its sample rate: pass sr=...")
+    samples = np.asarray(source, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[None]
+    if samples.ndim != 2:
+        raise AudioStyleError(
+            f"{name}: array must be (time,) or (channels, time), got shape {samples.shape}"
+        )
+    return check_audio(Audio(np.ascontiguousarray(samples), int(sr), name), finite=finite)
+
+
+def resample(audio: Audio, sr: int, length: int | None = None) -> Audio:
+    """Resample to ``sr`` Hz with soxr (high quality); a no-op when the rate already matches.
+
+    The result has exactly ``length`` samples (default ``round(time · sr / audio.sr)``, at
+    least 1): soxr's own count can be a sample off, which would make a round trip change the
+    length. Extra samples are cut, missing ones are zeros.
+    """
+    if length is None:
+        length = max(1, round(audio.samples.shape[1] * sr / audio.sr))
+    if audio.sr == sr and audio.samples.shape[1] == length:
+        return audio
+    if audio.sr == sr:
+        out = audio.samples
+    else:
+        out = soxr.resample(audio.samples.T, audio.sr, sr, quality="HQ").T
+        log.info("%s: resampled %d Hz -> %d Hz", audio.name, audio.sr, sr)
+    fitted = np.zeros((audio.channels, length), dtype=np.float32)
+    fitted[:, : min(length, out.shape[1])] = out[:, :length]
+    return Audio(fitted, sr, audio.name)
+
+
+def to_mono(audio: Audio) -> Audio:
+    """Average the channels into one, shape ``(1, time)``."""
+    if audio.channels == 1:
+        return audio
+    return Audio(audio.samples.mean(axis=0, keepdims=True), audio.sr, audio.name)
+
+
+def limit_peak(
+    samples: np.ndarray, ceiling_db: float = PEAK_CEILING_DB
+) -> tuple[np.ndarray, float]:
+    """Scale ``samples`` down so that the peak is at most ``ceiling_db`` dBFS.
+
+    Quieter signals are returned unchanged. Returns ``(samples, gain)`` with the linear gain
+    applied (1.0 when nothing was done). The whole signal is scaled, so nothing clips.
+    """
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak <= ceiling:
+        return samples, 1.0
+    gain = ceiling / peak
+    return (samples * gain).astype(np.float32), gain
+
+
+def output_format(path: str | os.PathLike) -> tuple[str, str]:
+    """The (format, subtype) written for ``path``, chosen by its extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        known = ", ".join(OUTPUT_FORMATS)
+        raise AudioStyleError(f"{path}: unsupported output format {suffix!r}; use one of {known}")
+    return OUTPUT_FORMATS[suffix]
+
+
+def check_output_format(
+    path: str | os.PathLike, channels: int | None = None, sr: int | None = None
+) -> tuple[str, str]:
+    """The (format, subtype) for ``path``, after checking that it holds ``channels`` channels
+    at ``sr`` Hz (each when given)."""
+    fmt = output_format(path)
+    suffix = Path(path).suffix.lower()
+    if channels is not None and channels > MAX_CHANNELS.get(suffix, channels):
+        raise AudioStyleError(
+            f"{path}: {suffix[1:].upper()} holds at most {MAX_CHANNELS[suffix]} channels, the "
+            f"result has {channels}; write .wav, or use --mono"
+        )
+    if sr is not None:
+        check_rate(sr, f"{path}: output rate")
+        if suffix == ".flac" and sr > 65535 and sr % 10:  # libsndfile writes it unreadable
+            raise AudioStyleError(
+                f"{path}: FLAC cannot store {sr} Hz (above 65535 Hz only multiples of 10); use "
+                "--output-sr, or write .wav"
+            )
+        if suffix == ".mp3" and sr not in MP3_RATES:
+            raise AudioStyleError(
+                f"{path}: MP3 cannot be written at {sr} Hz; use --output-sr with one of "
+                f"{', '.join(map(str, MP3_RATES))}, or another format"
+            )
+    return fmt
+
+
+def check_output_path(
+    path: str | os.PathLike,
+    inputs: tuple[str | os.PathLike, ...] = (),
+    *,
+    channels: int | None = None,
+    sr: int | None = None,
+) -> Path:
+    """Check before any work that ``path`` can be written: a known format that holds
+    ``channels`` at ``sr`` Hz (when given), not one of ``inputs``, not a directory, in a folder
+    that takes new files or can be created (nothing is created here: :func:`save_audio` makes
+    missing folders when it writes). Returns ``path``."""
+    path = Path(path)
+    check_output_format(path, channels, sr)
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise AudioStyleError(
+                f"{path}: output would overwrite an input file; choose another path"
+            )
+    if path.is_dir():
+        raise AudioStyleError(
+            f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
+        )
+    folder = path.parent
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        folder = folder.parent  # the deepest folder that exists: new files or folders go there
+    if not folder.is_dir():
+        raise AudioStyleError(f"{path}: {folder} is not a folder; choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise AudioStyleError(
+            f"{path}: cannot write in {folder} ({exc.strerror or exc})"
+        ) from None
+    return path
+
+
+def save_audio(
+    path: str | os.PathLike,
+    audio: Audio,
+    *,
+    inputs: tuple[str | os.PathLike, ...] = (),
+) -> Path:
+    """Write ``audio`` to ``path`` atomically (temporary file, then rename), peak-safe.
+
+    The format comes from the extension (:data:`OUTPUT_FORMATS`). A signal louder than
+    :data:`PEAK_CEILING_DB` is scaled down as a whole (never clipped). Missing parent folders are
+    created. Refuses to write over any of ``inputs``. When any write fails (disk full, file
+    too large, I/O error), the temporary file is removed, ``path`` is left as it was, and
+    :class:`AudioStyleError` says why. Returns the path written.
+    """
+    path = check_output_path(path, inputs, channels=audio.channels, sr=audio.sr)
+    fmt, subtype = check_output_format(path)
+    samples, gain = limit_peak(audio.samples)
+    if gain != 1.0:
+        log.info("%s: scaled by %.2f dB to keep the peak at %.1f dBFS", path, 20 * np.log10(gain),
+                 PEAK_CEILING_DB)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise AudioStyleError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    _WRITING.add(tmp)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        with _CheckedFile(fd, "wb") as handle:
+            try:
+                sf.write(handle, samples.T, audio.sr, format=fmt, subtype=subtype)
+            except (AssertionError, RuntimeError):  # a short write, seen by libsndfile
+                if handle.error is None:
+                    raise
+            if handle.error is not None:
+                raise handle.error
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise AudioStyleError(
+            f"{path}: could not write the result ({exc.strerror or exc}); nothing was written"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _WRITING.discard(tmp)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def discard_partial_writes() -> None:
+    """Remove the temporary files of writes in progress (for an immediate exit)."""
+    for tmp in list(_WRITING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class _CheckedFile(io.FileIO):
+    """A file whose first failed write is kept in :attr:`error` (later writes do nothing).
+
+    libsndfile writes through Python callbacks whose exceptions it cannot see: a failed write
+    would only print a traceback and, for Ogg and MP3, leave a silently truncated file.
+    """
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        view, done = memoryview(data).cast("B"), 0
+        while self.error is None and done < len(view):
+            try:  # a short write is retried: the retry raises the reason (ENOSPC, EFBIG, …)
+                done += super().write(view[done:]) or 0
+            except OSError as exc:
+                self.error = exc
+        return done
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()

@@ -1,0 +1,2 @@
+"""What people look at: :mod:`.page` (the self-contained listening page) and :mod:`.plots`
+(its spectrogram pictures)."""
