@@ -62,8 +62,7 @@ def signal_only(seconds: float) -> dict:
 
 def run(quick: bool = False) -> Section:
     from audiostyle.extractors import get_extractor
-    from audiostyle.synthesis.chunking import plan_chunks
-    from audiostyle.synthesis.pipeline import DEFAULT_CHUNK_SECONDS, _chunk_sizes
+    from audiostyle.synthesis.chunking import DEFAULT_CHUNK_SECONDS, chunk_sizes, plan_chunks
 
     chunk_seconds = 5.0 if quick else DEFAULT_CHUNK_SECONDS
     minutes = [0.25, 0.5] if quick else [1, 5, 10]
@@ -84,7 +83,7 @@ def run(quick: bool = False) -> Section:
                   chunk_seconds=chunk_seconds)
     s_per_it = one["total_s"] / one["iterations"]
     net = get_extractor("shallow")
-    chunk, overlap = _chunk_sizes(chunk_seconds, 1, net)
+    chunk, overlap = chunk_sizes(chunk_seconds, 1, net)
     bound = one["peak_mib"]
     longest = minutes[-1] * 60.0
     count = len(plan_chunks(round(longest * SR), chunk, overlap))

@@ -12,7 +12,7 @@ from common import Section, machine, measure
 
 
 def run(quick: bool = False) -> Section:
-    from audiostyle.synthesis.pipeline import DEFAULT_CHUNK_SECONDS
+    from audiostyle.synthesis.chunking import DEFAULT_CHUNK_SECONDS
 
     seconds = 30.0 if quick else 600.0
     chunk_seconds = 10.0 if quick else DEFAULT_CHUNK_SECONDS

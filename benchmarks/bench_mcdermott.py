@@ -48,10 +48,10 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
 
     def step() -> None:
         if form == "floor":
-            subband_var, envelopes = net.cochlea(space.analyse(x))
+            subband_var, envelopes = net.cochlea(space.feature_input(x))
             (subband_var.sum() + envelopes.sum()).backward()
         else:
-            loss(net.features(space.analyse(x))).backward()
+            loss(net.features(space.feature_input(x))).backward()
 
     return {"s_per_iteration": median_seconds(step, repeats)}
 

@@ -50,11 +50,11 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
 
     def step() -> None:
         if form == "floor":
-            inputs = space.analyse(space.initial).detach().requires_grad_(True)
+            inputs = space.feature_input(space.initial).detach().requires_grad_(True)
             out = F.conv1d(inputs, net.weight)
             torch.autograd.grad(out, inputs, torch.ones_like(out))
         else:
-            loss(space.analyse(x)).backward()
+            loss(space.feature_input(x)).backward()
 
     return {"s_per_iteration": median_seconds(step, repeats)}
 

@@ -52,11 +52,11 @@ def iteration_time(extractor: str, seconds: float, domain: str, options: dict, f
 
     def step() -> None:
         if form == "floor":
-            inputs = space.analyse(space.initial).detach().requires_grad_(True)
+            inputs = space.feature_input(space.initial).detach().requires_grad_(True)
             outputs = list(net.features(inputs).values())
             torch.autograd.grad(outputs, inputs, [torch.ones_like(o) for o in outputs])
         else:
-            total(space.analyse(x)).backward()
+            total(space.feature_input(x)).backward()
 
     seconds = median_seconds(step, repeats)
     shapes = {k: list(v.shape) for k, v in net.features(net.analyse(content)).items()}

@@ -21,7 +21,8 @@ from audiostyle.errors import AudioStyleError
 from audiostyle.runs import engines, jobs
 from audiostyle.runs.batch import batch, read_manifest
 from audiostyle.runs.workers import WorkerDied, WorkerPool
-from audiostyle.synthesis.pipeline import style_target, texture, transfer
+from audiostyle.synthesis.pipeline import texture, transfer
+from audiostyle.synthesis.targets import style_target
 from conftest import SR
 
 #: A transfer in well under a second: the tests are about what surrounds it.
@@ -224,7 +225,7 @@ def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):
     settings = {**TINY_SETTINGS, "rhythm_weight": 1.0, "rhythm_seconds": 0.1}
     job = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
                         settings)
-    shared = jobs.synthesise(job, target=jobs.compute_style_target(job))
+    shared = jobs.compute_result(job, target=jobs.compute_style_target(job))
     direct = transfer(sounds / "tune.wav", sounds / "drums.wav", options={"filters": 64},
                       progress=False, **settings)
     np.testing.assert_array_equal(shared.audio.samples, direct.audio.samples)
@@ -232,4 +233,4 @@ def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):
                           TINY_SETTINGS)
     assert plain.style_key != job.style_key
     with pytest.raises(AudioStyleError, match="without a rhythm term"):
-        jobs.synthesise(job, target=jobs.compute_style_target(plain))
+        jobs.compute_result(job, target=jobs.compute_style_target(plain))

@@ -191,15 +191,15 @@ def test_second_ctrl_c_exits_at_once(monkeypatch):
 
 
 def test_ctrl_c_while_writing_lets_the_write_finish(tmp_path, bongos, monkeypatch, capsys):
-    from audiostyle import cli
+    from audiostyle.cli import commands
 
-    real_save = cli.save_audio
+    real_save = commands.save_audio
 
     def save_with_ctrl_c(*args, **kwargs):
         signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # must not raise here
         return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "save_audio", save_with_ctrl_c)
+    monkeypatch.setattr(commands, "save_audio", save_with_ctrl_c)
     out = tmp_path / "t.wav"
     code = main(["texture", _write(tmp_path / "s.wav", bongos), "-o", str(out), "--seconds",
                  "0.5", "-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4",

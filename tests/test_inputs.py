@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 import audiostyle
 from audiostyle.extractors import get_extractor
 from audiostyle.extractors.statistics import gram_matrix
-from audiostyle.synthesis.chunking import plan_chunks
+from audiostyle.synthesis.chunking import chunk_sizes, plan_chunks
 from audiostyle.synthesis.losses import StyleLoss
-from audiostyle.synthesis.pipeline import _chunk_sizes
 from conftest import SR
 
 #: A small, fast network: 129 bins, 16 filters of width 3 (shortest input 128 samples).
@@ -107,7 +106,7 @@ def test_long_content_in_chunks_has_no_clicks_at_the_seams(melody, bongos):
     result = audiostyle.transfer(content, bongos, sr=SR, chunk_seconds=1.0, **QUICK)
     out = result.audio.samples[0]
     net = get_extractor("shallow", **TINY)
-    spans = plan_chunks(content.size, *_chunk_sizes(1.0, 1, net))
+    spans = plan_chunks(content.size, *chunk_sizes(1.0, 1, net))
     assert len(result.chunks) == len(spans) >= 4 and out.shape == content.shape
     assert all(stages["spectrogram"].best_loss < 1 for stages in result.chunks)
     jumps = np.abs(np.diff(out))

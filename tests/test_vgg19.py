@@ -24,7 +24,7 @@ from audiostyle import weights
 from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.extractors.vgg19 import HUB_FILE, IMAGENET_MEAN, IMAGENET_STD, layer_table
+from audiostyle.networks.vgg19 import HUB_FILE, IMAGENET_MEAN, IMAGENET_STD, layer_table
 from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 

@@ -16,7 +16,7 @@ import audiostyle
 from audiostyle import weights
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.extractors.vgg_mtt import LAYERS, MTT_TAGS, POOLS
+from audiostyle.networks.musicnn import LAYERS, MTT_TAGS, POOLS
 from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 

@@ -15,12 +15,11 @@ inputs once. What the numbers mean:
   style rather than a transfer (lower is better).
 - **sanity**: peak, clipping, non-finite samples, silence and loudness (LUFS).
 
-Details of each metric are in :mod:`audiostyle.metrics`.
+Details of each metric are in :mod:`audiostyle.evaluation.metrics`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -31,9 +30,8 @@ import torch
 
 from .. import extractors as registry
 from ..errors import AudioStyleError
-from ..extractors import Extractor
+from ..extractors import Extractor, build_extractor
 from ..io.audio import Audio, AudioLike, as_audio, resample, to_mono
-from ..synthesis.pipeline import build_extractor
 from .metrics import ContentReference, Sanity, copy_score, sanity
 from .style_match import statistics_snr
 
@@ -69,7 +67,8 @@ class StyleMatch:
 
 @dataclass(frozen=True)
 class ContentKept:
-    """Similarity with the content (see :mod:`audiostyle.metrics`; 1 = kept, 0 = unrelated)."""
+    """Similarity with the content (see :mod:`audiostyle.evaluation.metrics`; 1 = kept,
+    0 = unrelated)."""
 
     chroma: float
     onsets: float
@@ -91,7 +90,8 @@ class Evaluation:
     notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain nested dict (floats may be ``inf``/``nan``; see :func:`to_json`)."""
+        """Plain nested dict (floats may be ``inf``/``nan``; see
+        :func:`audiostyle._util.to_json`)."""
         out = asdict(self)
         for name, match in self.style_match.items():
             out["style_match"][name]["gain_db"] = match.gain_db
@@ -128,7 +128,7 @@ class Evaluator:
     """Evaluates outputs of one style (and content) pair; the inputs are analysed once.
 
     Args:
-        style: the style sound (path, :class:`~audiostyle.audio.Audio` or array with ``sr``).
+        style: the style sound (path, :class:`~audiostyle.io.audio.Audio` or array with ``sr``).
         content: the content sound, or None (for textures: no content metrics).
         sr: sample rate in Hz of array inputs.
         extractors: extractors for the style match: None for every registered one with its
@@ -233,27 +233,13 @@ def evaluate(
     (1.0, True)
 
     Args:
-        output: the sound to judge (path, :class:`~audiostyle.audio.Audio` or array).
+        output: the sound to judge (path, :class:`~audiostyle.io.audio.Audio` or array).
         style, content, sr, extractors, skip_unavailable, device: as for
             :class:`Evaluator`.
     """
     evaluator = Evaluator(style, content, sr=sr, extractors=extractors,
                           skip_unavailable=skip_unavailable, device=device)
     return evaluator(output, sr)
-
-
-def to_json(value: Any, *, indent: int | None = 2) -> str:
-    """Strict JSON of nested dicts/lists: ``inf``, ``-inf`` and ``nan`` become strings."""
-    def safe(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        if isinstance(v, dict):
-            return {str(k): safe(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [safe(x) for x in v]
-        return v
-
-    return json.dumps(safe(value), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
 def _choices(extractors: ExtractorChoice) -> dict[str, dict[str, Any] | Extractor]:

@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..extractors import Extractor
+from ..extractors import Extractor, build_extractor, check_length
 from ..io.audio import AudioLike, as_audio, resample, to_mono
 from ..io.devices import resolve_device
 from ..synthesis.losses import StyleLoss
 from ..synthesis.optimiser import to_db
-from ..synthesis.pipeline import build_extractor, check_length
 
 
 def stats(
@@ -35,7 +34,7 @@ def stats(
     The sound is downmixed and resampled to the extractor's rate first.
 
     Args:
-        source: path, :class:`~audiostyle.audio.Audio` or array (with ``sr`` in Hz).
+        source: path, :class:`~audiostyle.io.audio.Audio` or array (with ``sr`` in Hz).
         extractor: registry name or instance (default: McDermott & Simoncelli statistics).
         options: extractor options.
     """

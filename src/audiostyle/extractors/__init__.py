@@ -1,100 +1,15 @@
-"""Feature extractors and their registry.
+"""Feature extractors: the contract (:mod:`.base`), the kinds of statistics they are matched by
+(:mod:`.statistics`), the registry (:mod:`.registry`) and one module per feature model."""
 
-Each extractor lives in its own module and is listed once in :data:`REGISTRY`
-(name → ``module:Class``); modules are imported only when their extractor is used.
-"""
+from .base import Extractor, check_length, shortest_input
+from .registry import (
+    REGISTRY,
+    available,
+    build_extractor,
+    extractor_class,
+    get_extractor,
+    options,
+)
 
-from __future__ import annotations
-
-import difflib
-import importlib
-import inspect
-from typing import Any
-
-from ..errors import AudioStyleError
-from .base import Extractor
-
-#: Extractor name → "module:Class" under this package.
-REGISTRY: dict[str, str] = {
-    "mcdermott": "mcdermott:McDermottExtractor",
-    "shallow": "shallow:ShallowExtractor",
-    "shallow-multi": "shallow_multi:ShallowMultiExtractor",
-    "soundnet": "soundnet:SoundNetExtractor",
-    "vgg19": "vgg19:Vgg19Extractor",
-    "vgg-mtt": "vgg_mtt:VggMttExtractor",
-}
-
-
-def available() -> list[str]:
-    """Names of all extractors."""
-    return sorted(REGISTRY)
-
-
-def extractor_class(name: str) -> type[Extractor]:
-    """The class registered as ``name``; suggests the closest name for a typo."""
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise AudioStyleError(
-            f"Unknown extractor {name!r}.{hint} Available: {', '.join(available())}"
-        )
-    module, cls = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
-
-
-def options(name: str) -> dict[str, Any]:
-    """The keyword options of extractor ``name`` with their defaults."""
-    signature = inspect.signature(extractor_class(name).__init__)
-    return {
-        p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
-    }
-
-
-def get_extractor(name: str, **kwargs: Any) -> Extractor:
-    """Build extractor ``name`` with keyword options (see :func:`options`).
-
-    Option values may be strings (from the command line); they are converted to the type of
-    the option's default.
-    """
-    defaults = options(name)
-    converted = {}
-    for key, value in kwargs.items():
-        if key not in defaults:
-            close = difflib.get_close_matches(key, defaults, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise AudioStyleError(
-                f"Extractor {name!r} has no option {key!r}.{hint} "
-                f"Options: {', '.join(defaults) or 'none'}"
-            )
-        converted[key] = _convert(name, key, value, defaults[key])
-    try:
-        return extractor_class(name)(**converted)
-    except AudioStyleError:
-        raise
-    except (ValueError, RuntimeError, TypeError) as exc:  # a value the extractor cannot use
-        given = ", ".join(f"{k}={v!r}" for k, v in converted.items()) or "defaults"
-        raise AudioStyleError(
-            f"Extractor {name!r} cannot be built with {given}: {str(exc).splitlines()[0]}"
-        ) from None
-
-
-def _convert(name: str, key: str, value: Any, default: Any) -> Any:
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
-        return value
-    kind = type(default)
-    try:
-        if kind is bool:
-            if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError(value)
-            return value.lower() in {"true", "1", "yes"}
-        if kind in (tuple, list):
-            return kind(type(default[0])(v) for v in value.split(",")) if default else kind(
-                value.split(","))
-        return kind(value)
-    except ValueError:
-        raise AudioStyleError(
-            f"Extractor {name!r}: option {key}={value!r} is not a valid {kind.__name__}"
-        ) from None
-
-
-__all__ = ["REGISTRY", "Extractor", "available", "extractor_class", "get_extractor", "options"]
+__all__ = ["REGISTRY", "Extractor", "available", "build_extractor", "check_length",
+           "extractor_class", "get_extractor", "options", "shortest_input"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -94,3 +95,29 @@ class Extractor(nn.Module, ABC):
     def forward(self, wave: Tensor) -> dict[str, Tensor]:
         """Waveform ``(batch, time)`` → named feature maps."""
         return self.features(self.analyse(wave))
+
+
+def shortest_input(net: Extractor, lags: int = 0) -> int:
+    """Shortest input in samples: one feature frame, or with a rhythm term over ``lags``
+    frames, ``2·lags + 1`` of them (its autocorrelation averages over at least half)."""
+    if not lags:
+        return net.min_samples
+    return net.min_samples + math.ceil(2 * lags * net.sample_rate / net.frame_rate)
+
+
+def check_length(samples: int, net: Extractor, name: str, lags: int = 0) -> None:
+    """Refuse ``samples`` at the extractor's rate too few for one feature frame, or for a
+    rhythm term over ``lags`` frames (:func:`shortest_input`)."""
+    if samples < net.min_samples:
+        count = f"{samples} sample{'s' if samples != 1 else ''}"
+        raise AudioStyleError(
+            f"{name}: too short for the {net.name} extractor: {samples / net.sample_rate:.3f} s "
+            f"({count} at {net.sample_rate} Hz); it needs at least "
+            f"{net.min_samples / net.sample_rate:.3f} s ({net.min_samples} samples)"
+        )
+    if samples < shortest_input(net, lags):
+        raise AudioStyleError(
+            f"{name}: too short for the rhythm term over {lags / net.frame_rate:.2f} s: "
+            f"{samples / net.sample_rate:.2f} s; it needs at least "
+            f"{shortest_input(net, lags) / net.sample_rate:.2f} s (lower rhythm_seconds)"
+        )

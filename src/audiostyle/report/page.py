@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from .._util import file_digest, slug
 from ..errors import AudioStyleError
 from ..io.audio import load_audio, to_mono
-from ..runs.jobs import file_digest, slug
 from .plots import LogSpectrogram, colour_range, log_spectrogram, save_spectrogram
 
 #: Sub-folder of the page's folder holding the spectrogram pictures (pictures no longer shown

@@ -7,10 +7,10 @@ columns (keys):
 - ``extractor``: registry name;
 - ``options``: extractor options, ``KEY=VALUE`` separated by ``;`` or spaces (in JSON Lines also
   an object);
-- any synthesis setting of :data:`audiostyle.jobs.SETTINGS` (``iterations``, ``seed``, …).
+- any synthesis setting of :data:`audiostyle.runs.jobs.SETTINGS` (``iterations``, ``seed``, …).
 
 Empty or missing values take the defaults given to :func:`batch` (the command line's). Each row
-becomes a :class:`~audiostyle.jobs.Job` named after its inputs' contents, so running the
+becomes a :class:`~audiostyle.runs.jobs.Job` named after its inputs' contents, so running the
 manifest again skips finished jobs and an interrupted run resumes. A bad row (a missing file,
 an unknown option) or a failed job is recorded and the others go on. The outcome of every row
 goes to ``OUTDIR/results.csv``, rewritten at the end of each run.
@@ -33,9 +33,10 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import extractors as registry
+from .._util import write_text
 from ..errors import AudioStyleError
 from .engines import Engine, LocalEngine, completed
-from .jobs import SETTINGS, Job, read_record, write_text
+from .jobs import SETTINGS, Job, read_record
 
 #: Type of each synthesis setting in a manifest.
 SETTING_TYPES: dict[str, type] = {
@@ -123,8 +124,8 @@ def batch(
             ``results.csv``.
         extractor: default extractor of rows that name none.
         options: extractor name → default options (a row's own options override them).
-        settings: default synthesis settings (:data:`audiostyle.jobs.SETTINGS`).
-        engine: where jobs run (default: :class:`~audiostyle.engines.LocalEngine`, 1 worker).
+        settings: default synthesis settings (:data:`audiostyle.runs.jobs.SETTINGS`).
+        engine: where jobs run (default: :class:`~audiostyle.runs.engines.LocalEngine`, 1 worker).
         device: torch device of every job (default: the best available where it runs).
         progress: show a progress bar.
 

@@ -1,6 +1,6 @@
 """Running many jobs: in this process, on local worker processes, or on a Ray cluster.
 
-An engine takes :class:`~audiostyle.jobs.Job` s and yields one :class:`Outcome` per job as it
+An engine takes :class:`~audiostyle.runs.jobs.Job` s and yields one :class:`Outcome` per job as it
 finishes (in any order); it writes nothing. The statistics of each distinct style (style file ×
 extractor × options × rate, :attr:`Job.style_key`) are computed once, as a task of their own,
 and handed to every job towards that style. A job that fails (bad input, failed optimisation,
@@ -8,7 +8,7 @@ a dying worker) gives an outcome with its error; the others go on.
 
 :func:`completed` saves results into a folder as they arrive; :func:`run_jobs` is the resumable
 run (finished jobs are skipped) that ``audiostyle grid`` uses. The Ray engine lives in
-:mod:`audiostyle.ray_engine` (optional extra ``audiostyle[ray]``).
+:mod:`audiostyle.runs.ray_engine` (optional extra ``audiostyle[ray]``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ..errors import AudioStyleError
 from ..io.audio import AudioLike
 from ..synthesis.pipeline import Result
 from ..synthesis.targets import StyleTarget
-from .jobs import Job, compute_style_target, read_record, save_result, synthesise, write_record
+from .jobs import Job, compute_result, compute_style_target, read_record, save_result, write_record
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def job_task(
     began = time.perf_counter()
     try:
         with torch_threads(threads):
-            result = synthesise(job, content, target, device=device)
+            result = compute_result(job, content, target, device=device)
     except Exception as exc:
         return _failure(exc)
     return result, time.perf_counter() - began

@@ -1,10 +1,11 @@
 """Every content × style × extractor combination, run and laid out as a listening page.
 
-:func:`grid` makes the jobs (:mod:`audiostyle.jobs`), runs those not finished yet into
+:func:`grid` makes the jobs (:mod:`audiostyle.runs.jobs`), runs those not finished yet into
 ``DIR/audio/`` (one progress bar), scores each result against its content and style under
-every extractor of the grid (:class:`~audiostyle.evaluation.Evaluator`), copies the inputs to
-``DIR/inputs/`` as WAV, and writes ``DIR/index.html`` (:mod:`audiostyle.page`). Running it again
-with more inputs only runs the new combinations.
+every extractor of the grid (:class:`~audiostyle.evaluation.evaluator.Evaluator`), copies the
+inputs to ``DIR/inputs/`` as WAV, and writes ``DIR/index.html``
+(:mod:`audiostyle.report.page`). Running it again with more inputs only runs the new
+combinations.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import extractors as registry
+from .._util import file_digest, slug
 from ..errors import AudioStyleError
 from ..evaluation.evaluator import Evaluator
+from ..extractors import build_extractor
 from ..io.audio import load_audio, save_audio
 from ..io.devices import resolve_device
 from ..report.page import Clip, Column, write_page
-from ..synthesis.pipeline import build_extractor
 from .engines import Engine, run_jobs
-from .jobs import Job, file_digest, make_jobs, read_record, slug
+from .jobs import Job, make_jobs, read_record
 
 PathLike = str | os.PathLike
 
@@ -47,9 +49,9 @@ def grid(
         extractors: registry names, one page row each.
         folder: output folder (created); results go to ``folder/audio``.
         options: extractor name → its options.
-        settings: synthesis settings for every run (see :data:`audiostyle.jobs.SETTINGS`).
+        settings: synthesis settings for every run (see :data:`audiostyle.runs.jobs.SETTINGS`).
         device: torch device (default: the best available).
-        engine: runs the syntheses (:mod:`audiostyle.engines`; default: in this process).
+        engine: runs the syntheses (:mod:`audiostyle.runs.engines`; default: in this process).
         progress: show the progress bar.
     """
     began = time.perf_counter()

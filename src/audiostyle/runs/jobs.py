@@ -3,32 +3,29 @@
 A :class:`Job` is one style transfer: content and style files, extractor, extractor options and
 synthesis settings, plus the SHA-256 of both files. Its :attr:`~Job.key` hashes what goes in
 (the files' contents, not their names or dates), so its output name is the same on every run
-and machine. :func:`synthesise` runs a job without touching the output folder (in any process,
+and machine. :func:`compute_result` runs a job without touching the output folder (in any process,
 given the inputs and optionally the style's statistics computed before); :func:`save_result`
 then leaves ``NAME.wav`` and a record ``NAME.json`` (the job, timing, the result's losses,
 optionally metrics), both written atomically, the record last, and :func:`read_record` finds
-finished jobs. Running many jobs, resumably: :mod:`audiostyle.engines`.
+finished jobs. Running many jobs, resumably: :mod:`audiostyle.runs.engines`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import os
-import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .._util import file_digest, slug, to_json, write_text
 from ..errors import AudioStyleError
-from ..evaluation.evaluator import to_json
 from ..io.audio import AudioLike, save_audio
-from ..synthesis.pipeline import DEFAULT_RHYTHM_SECONDS, Result, style_target, transfer
-from ..synthesis.targets import StyleTarget, option_text
+from ..synthesis.pipeline import Result, transfer
+from ..synthesis.targets import DEFAULT_RHYTHM_SECONDS, StyleTarget, option_text, style_target
 
 #: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
 SETTINGS = (
@@ -164,7 +161,7 @@ def compute_style_target(
                         rhythm_seconds=job.rhythm_seconds, device=device)
 
 
-def synthesise(
+def compute_result(
     job: Job,
     content: AudioLike | None = None,
     target: StyleTarget | None = None,
@@ -217,39 +214,6 @@ def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
 def write_record(folder: Path, job: Job, record: Mapping[str, Any]) -> Path:
     """Write ``folder/NAME.json`` atomically (strict JSON: non-finite floats as strings)."""
     return write_text(folder / f"{job.name}.json", to_json(dict(record)))
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write ``path`` atomically: readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def slug(text: str, limit: int = 40) -> str:
-    """``text`` reduced to ``[A-Za-z0-9_-]`` (others become ``_``), at most ``limit`` long."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:limit] or "sound"
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except FileNotFoundError:
-        raise AudioStyleError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return digest.hexdigest()
 
 
 def _digest(path: str | os.PathLike, cache: dict[str, str]) -> str:

@@ -20,6 +20,16 @@ import math
 
 import numpy as np
 
+from ..extractors import Extractor, shortest_input
+
+#: Longest chunk, in seconds of one channel at the working rate; a content of ``c`` channels
+#: gets chunks ``c`` times shorter (at least 4 × the extractor's shortest input), so that the
+#: optimiser's memory does not depend on the length or the channel count.
+DEFAULT_CHUNK_SECONDS = 20.0
+#: Cross-fade between chunks in seconds (at most a quarter of a chunk, at least the
+#: extractor's shortest input).
+OVERLAP_SECONDS = 1.0
+
 
 def plan_chunks(length: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
     """Spans ``(start, stop)`` covering ``[0, length)`` in order.
@@ -92,3 +102,14 @@ class Stitcher:
     def samples(self) -> np.ndarray:
         """What has been joined so far, ``(channels, end)``."""
         return self._samples[:, : self.end]
+
+
+def chunk_sizes(
+    chunk_seconds: float, channels: int, net: Extractor, lags: int = 0
+) -> tuple[int, int]:
+    """``(chunk, overlap)`` in samples at the extractor's rate (see :data:`DEFAULT_CHUNK_SECONDS`,
+    :data:`OVERLAP_SECONDS`); chunks are long enough for a rhythm term over ``lags``."""
+    chunk = max(round(chunk_seconds * net.sample_rate / channels), 4 * shortest_input(net, lags))
+    shortest = net.min_samples
+    overlap = max(shortest, min(round(OVERLAP_SECONDS * net.sample_rate), chunk // 4))
+    return chunk, overlap

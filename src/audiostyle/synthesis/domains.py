@@ -63,8 +63,9 @@ class Domain(ABC):
     initial: Tensor
 
     @abstractmethod
-    def analyse(self, x: Tensor) -> Tensor:
-        """Optimised tensor → the extractor's :meth:`~Extractor.features` input."""
+    def feature_input(self, x: Tensor) -> Tensor:
+        """Optimised tensor → what the extractor's :meth:`~Extractor.features` takes (what
+        :meth:`~Extractor.analyse` makes of a waveform)."""
 
     @abstractmethod
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
@@ -73,7 +74,7 @@ class Domain(ABC):
 
     def objective(self, loss: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         """What the optimiser minimises at ``x``: ``loss`` of the extractor's input."""
-        return loss(self.analyse(x))
+        return loss(self.feature_input(x))
 
 
 class WaveformDomain(Domain):
@@ -105,7 +106,7 @@ class WaveformDomain(Domain):
             return torch.fft.irfft(spec, n=self.length)
         return self.spectrogram.istft(spec, self.length)
 
-    def analyse(self, x: Tensor) -> Tensor:
+    def feature_input(self, x: Tensor) -> Tensor:
         return self.extractor.analyse(self._wave(x))
 
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
@@ -137,7 +138,7 @@ class SpectrogramDomain(Domain):
         self.griffin_lim_iterations = griffin_lim_iterations
         self.initial = extractor.analyse(start)
 
-    def analyse(self, x: Tensor) -> Tensor:
+    def feature_input(self, x: Tensor) -> Tensor:
         return x
 
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:

@@ -30,9 +30,9 @@ class StyleLoss(nn.Module):
     before that raises.
 
     With ``rhythm_weight > 0`` each layer also gets a term ``"<layer>:rhythm"`` that matches
-    the :class:`~audiostyle.statistics.Autocorrelation` of its maps over ``1..rhythm_lags``
-    frames (Antognini et al. 2019), weighted ``rhythm_weight`` × the layer's weight; it needs
-    an extractor whose maps run over time (:attr:`Extractor.frame_rate`).
+    the :class:`~audiostyle.extractors.statistics.Autocorrelation` of its maps over
+    ``1..rhythm_lags`` frames (Antognini et al. 2019), weighted ``rhythm_weight`` × the layer's
+    weight; it needs an extractor whose maps run over time (:attr:`Extractor.frame_rate`).
 
     Args:
         extractor: the feature extractor.

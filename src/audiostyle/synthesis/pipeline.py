@@ -2,10 +2,10 @@
 
 The pipeline, top to bottom: load and check the inputs → resample them to the extractor's rate
 → compute the style target once (from all of the style's channels) → cut the content into
-overlapping chunks (:mod:`audiostyle.chunking`) → for each chunk: start from the content (or
+overlapping chunks (:mod:`.chunking`) → for each chunk: start from the content (or
 from noise), optimise in the chosen domain, back to a waveform (Griffin-Lim in the spectrogram
 domain) → cross-fade the chunks → resample to the output rate. Writing files is left to the
-caller (:func:`audiostyle.audio.save_audio`).
+caller (:func:`audiostyle.save_audio`).
 
 Channels: every channel of the content is matched to the same style statistics; the channels
 are the batch of one optimisation per chunk (the loss sums them). On stereo tests this matched
@@ -18,59 +18,36 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from ..errors import AudioStyleError
-from ..extractors import Extractor, get_extractor
+from ..extractors import Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio, check_rate, is_silent, resample, to_mono
 from ..io.devices import resolve_device
-from .chunking import Stitcher, plan_chunks
-from .losses import StyleLoss, mix_targets
+from .chunking import DEFAULT_CHUNK_SECONDS, Stitcher, chunk_sizes, plan_chunks
+from .losses import StyleLoss
 from .optimiser import Trace, to_db
-from .stages import DEFAULT_REFINE_ITERATIONS, Settings, merge_stages, render_chunk
-from .targets import StyleTarget, option_pairs
+from .stages import Settings, merge_stages, optimise_chunk
+from .targets import (
+    DEFAULT_RHYTHM_SECONDS,
+    Blend,
+    Style,
+    StyleTarget,
+    at_rate,
+    load_target,
+    make_blend,
+    make_style_loss,
+    option_pairs,
+)
 
 log = logging.getLogger(__name__)
 
 INITS = ("content", "noise")
-#: Longest chunk, in seconds of one channel at the working rate; a content of ``c`` channels
-#: gets chunks ``c`` times shorter (at least 4 × the extractor's shortest input), so that the
-#: optimiser's memory does not depend on the length or the channel count.
-DEFAULT_CHUNK_SECONDS = 20.0
-#: Cross-fade between chunks in seconds (at most a quarter of a chunk, at least the
-#: extractor's shortest input).
-OVERLAP_SECONDS = 1.0
-#: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
-DEFAULT_RHYTHM_SECONDS = 2.0
-
-#: One style: a sound (path, Audio, array) or its statistics from :func:`style_target`.
-Style = AudioLike | StyleTarget
-
-
-@dataclass(frozen=True)
-class Blend:
-    """What the result's statistics are matched to: the weighted mix of the statistics of
-    ``styles`` (weights normalised to sum 1), pulled towards the content's by ``strength``
-    (target = ``(1 − strength)·S(content) + strength·Σ wᵢ·S(styleᵢ)``), plus, with
-    ``rhythm_weight > 0``, the autocorrelation of the feature maps over delays up to
-    ``rhythm_seconds``."""
-
-    styles: list[Audio | StyleTarget]
-    weights: list[float]
-    strength: float = 1.0
-    rhythm_weight: float = 0.0
-    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS
-
-    @property
-    def main(self) -> Audio | StyleTarget:
-        """The style of largest weight (noise starts and a texture's channels follow it)."""
-        return self.styles[max(range(len(self.styles)), key=self.weights.__getitem__)]
 
 
 @dataclass
@@ -157,7 +134,7 @@ def transfer(
     its channels); long contents are processed in cross-faded chunks.
 
     Args:
-        content: path, :class:`~audiostyle.audio.Audio` or array ``(time,)``/``(channels,
+        content: path, :class:`~audiostyle.io.audio.Audio` or array ``(time,)``/``(channels,
             time)``; the output has its length and (unless ``mono``) its channels.
         style: the same kinds, any length the extractor can analyse, any channels; or its
             statistics computed before by :func:`style_target` with the same extractor and
@@ -176,7 +153,7 @@ def transfer(
         options: extractor options (``audiostyle.extractors.options(name)``).
         working_sr: analysis rate in Hz, for extractors that take one (default: theirs).
         domain: ``"spectrogram"`` or ``"waveform"`` (default: the extractor's); see
-            :mod:`audiostyle.domains`.
+            :mod:`audiostyle.synthesis.domains`.
         init: ``"content"`` (the paper's) or ``"noise"`` (seeded white noise at the content's
             RMS). Silent content channels start from noise at the style's RMS either way.
         iterations: loss evaluations in ``domain`` per chunk (default: the extractor's
@@ -199,14 +176,14 @@ def transfer(
     content_audio = as_audio(content, sr, name="content")
     if not 0 <= strength <= 1:
         raise AudioStyleError(f"strength must be between 0 and 1, got {strength}")
-    blend = _blend(style, sr, style_weights, rhythm_weight, rhythm_seconds, strength)
+    blend = make_blend(style, sr, style_weights, rhythm_weight, rhythm_seconds, strength)
     if init not in INITS:
         raise AudioStyleError(f"Unknown init {init!r}; use one of {', '.join(INITS)}")
     if not content_weight >= 0 or not math.isfinite(content_weight):
         raise AudioStyleError(f"content_weight must be >= 0, got {content_weight}")
     settings = Settings(domain, iterations, refine_iterations, content_weight, optimizer,
                          learning_rate, griffin_lim_iterations, progress)
-    return _synthesise(
+    return _run(
         blend, content_audio, init=init, length_seconds=None, mono=mono,
         chunk_seconds=chunk_seconds, extractor=extractor, options=options,
         working_sr=working_sr, seed=seed, device=device,
@@ -248,14 +225,14 @@ def texture(
     :class:`StyleTarget`); with several styles, channels and rate follow the one of largest
     weight. The rhythm term (``rhythm_weight``) keeps a periodic style's pulse.
     """
-    blend = _blend(style, sr, style_weights, rhythm_weight, rhythm_seconds)
+    blend = make_blend(style, sr, style_weights, rhythm_weight, rhythm_seconds)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
     if not seconds > 0 or not math.isfinite(seconds):
         raise AudioStyleError(f"seconds must be a positive number, got {seconds}")
     settings = Settings(domain, iterations, refine_iterations, 0.0, optimizer, learning_rate,
                          griffin_lim_iterations, progress)
-    return _synthesise(
+    return _run(
         blend, None, init="noise", length_seconds=seconds, mono=mono,
         chunk_seconds=chunk_seconds, extractor=extractor, options=options,
         working_sr=working_sr, seed=seed, device=device,
@@ -263,51 +240,7 @@ def texture(
     )
 
 
-def style_target(
-    style: AudioLike,
-    *,
-    sr: int | None = None,
-    extractor: str = "shallow",
-    options: dict[str, Any] | None = None,
-    working_sr: int | None = None,
-    rhythm_seconds: float | None = None,
-    device: str | torch.device | None = None,
-) -> StyleTarget:
-    """The statistics of ``style`` under an extractor, to pass as ``style`` to many transfers.
-
-    Arguments as in :func:`transfer`; with ``rhythm_seconds``, also the rhythm term's targets
-    (for transfers with ``rhythm_weight > 0`` and the same ``rhythm_seconds``). The tensors
-    are returned on the CPU.
-    """
-    target_device = resolve_device(device)
-    net = build_extractor(extractor, options, working_sr).to(target_device)
-    loss = _style_loss(net, 0.0 if rhythm_seconds is None else 1.0,
-                       rhythm_seconds or DEFAULT_RHYTHM_SECONDS)
-    wave = _style_wave(as_audio(style, sr, name="style"), net, loss.rhythm_lags)
-    return StyleTarget(net.name, option_pairs(options, working_sr), net.sample_rate,
-                       _targets(loss, wave, DEFAULT_CHUNK_SECONDS, target_device),
-                       torch.from_numpy(wave), loss.rhythm_lags).to("cpu")
-
-
-def build_extractor(
-    extractor: str | Extractor,
-    options: dict[str, Any] | None = None,
-    working_sr: int | None = None,
-) -> Extractor:
-    """An extractor instance from a name and options (or the instance itself)."""
-    if isinstance(extractor, Extractor):
-        if options or working_sr:
-            raise AudioStyleError("options and working_sr apply to an extractor given by name")
-        return extractor
-    options = dict(options or {})
-    if working_sr is not None:
-        options["sample_rate"] = check_rate(working_sr, "working rate")
-    net = get_extractor(extractor, **options)
-    check_rate(net.sample_rate, f"extractor {net.name!r}: working rate")
-    return net
-
-
-def _synthesise(
+def _run(
     blend: Blend,
     content: Audio | None,
     *,
@@ -332,18 +265,18 @@ def _synthesise(
     net = build_extractor(extractor, options, working_sr).to(target_device)
     rate = net.sample_rate
 
-    style_loss = _style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
+    style_loss = make_style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
     lags = style_loss.rhythm_lags
     content_wave = None
     if content is not None:
-        content_wave = _at_rate(to_mono(content) if mono else content, net, lags)
+        content_wave = at_rate(to_mono(content) if mono else content, net, lags)
     if any(isinstance(style, StyleTarget) for style in blend.styles):
         if not isinstance(extractor, str):
             raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
         for style in blend.styles:
             if isinstance(style, StyleTarget):
                 style.check(net.name, option_pairs(options, working_sr), lags)
-    style_wave = _load_target(style_loss, blend, content_wave, chunk_seconds, target_device)
+    style_wave = load_target(style_loss, blend, content_wave, chunk_seconds, target_device)
     if content is not None:
         if is_silent(content_wave):
             log.warning("%s: all samples are zero: the result will be a texture of the style",
@@ -356,7 +289,7 @@ def _synthesise(
         check_length(length, net, "the requested length", lags)
         out_length = max(1, round(length_seconds * output_sr))
 
-    spans = plan_chunks(length, *_chunk_sizes(chunk_seconds, channels, net, lags))
+    spans = plan_chunks(length, *chunk_sizes(chunk_seconds, channels, net, lags))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
     # the content, or of the style when there is no (audible) content
     reference = style_wave if content_wave is None or is_silent(content_wave) else content_wave
@@ -375,7 +308,7 @@ def _synthesise(
                 wave, stages, loss_ratio, distance = _unchanged(
                     net, style_loss, content_wave[:, start:stop], target_device)
             else:
-                wave, stages, loss_ratio, distance = render_chunk(
+                wave, stages, loss_ratio, distance = optimise_chunk(
                     net, style_loss,
                     None if content_wave is None else content_wave[:, start:stop],
                     init=init, shape=(channels, stop - start), like=like, generator=generator,
@@ -408,81 +341,6 @@ def _synthesise(
     )
 
 
-def _blend(
-    style: Style | Sequence[Style],
-    sr: int | None,
-    weights: Sequence[float] | None,
-    rhythm_weight: float,
-    rhythm_seconds: float,
-    strength: float = 1.0,
-) -> Blend:
-    """Check and gather what the target is made of (see :class:`Blend`)."""
-    styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    if not styles:
-        raise AudioStyleError("no style given")
-    names = ["style"] if len(styles) == 1 else [f"style {i + 1}" for i in range(len(styles))]
-    loaded = [s if isinstance(s, StyleTarget) else as_audio(s, sr, name=n)
-              for s, n in zip(styles, names, strict=True)]
-    weights = [1.0] * len(loaded) if weights is None else [float(w) for w in weights]
-    if len(weights) != len(loaded):
-        raise AudioStyleError(f"{len(weights)} style weights for {len(loaded)} styles; give "
-                              "one weight per style")
-    if not all(w >= 0 and math.isfinite(w) for w in weights) or sum(weights) <= 0:
-        raise AudioStyleError(f"style weights must be >= 0 with a positive sum, got {weights}")
-    if not rhythm_weight >= 0 or not math.isfinite(rhythm_weight):
-        raise AudioStyleError(f"rhythm_weight must be >= 0, got {rhythm_weight}")
-    if not rhythm_seconds > 0 or not math.isfinite(rhythm_seconds):
-        raise AudioStyleError(f"rhythm_seconds must be a positive number, got {rhythm_seconds}")
-    total = sum(weights)
-    return Blend(loaded, [w / total for w in weights], strength, rhythm_weight, rhythm_seconds)
-
-
-def _style_loss(net: Extractor, rhythm_weight: float, rhythm_seconds: float) -> StyleLoss:
-    """The style loss, with a rhythm term over ``rhythm_seconds`` when ``rhythm_weight > 0``."""
-    lags = 0
-    if rhythm_weight > 0 and net.frame_rate is not None:  # (StyleLoss refuses the others)
-        lags = max(1, round(rhythm_seconds * net.frame_rate))
-    return StyleLoss(net, rhythm_weight=rhythm_weight, rhythm_lags=lags)
-
-
-def _load_target(
-    style_loss: StyleLoss,
-    blend: Blend,
-    content: np.ndarray | None,
-    chunk_seconds: float,
-    device: torch.device,
-) -> np.ndarray:
-    """Give ``style_loss`` the target of ``blend`` (each style's statistics, mixed by weight
-    and pulled towards those of ``content`` ``(channels, time)`` by the strength); returns the
-    main style ``(channels, time)`` at the extractor's rate."""
-    net = style_loss.extractor
-    parts, main = [], None
-    for style, weight in zip(blend.styles, blend.weights, strict=True):
-        if weight == 0:  # left out (the main style has the largest weight, so it is not)
-            continue
-        if isinstance(style, StyleTarget):
-            wave, targets = style.wave.numpy(), style.to(device).statistics
-        else:
-            wave = _style_wave(style, net, style_loss.rhythm_lags)
-            targets = _targets(style_loss, wave, chunk_seconds, device)
-        main = wave if style is blend.main else main
-        parts.append((targets, weight * blend.strength))
-    if content is not None and blend.strength < 1:
-        parts.append((_targets(style_loss, content, chunk_seconds, device), 1 - blend.strength))
-    style_loss.load_target(mix_targets(parts))
-    return main
-
-
-def _targets(
-    style_loss: StyleLoss, wave: np.ndarray, chunk_seconds: float, device: torch.device
-) -> dict[str, object]:
-    """The statistics of ``wave`` ``(channels, time)`` at the extractor's rate, per term of
-    ``style_loss``, computed piece by piece (:func:`_style_inputs`)."""
-    style_loss.set_target(_style_inputs(wave, style_loss.extractor, chunk_seconds, device,
-                                        style_loss.rhythm_lags))
-    return style_loss.targets
-
-
 def _unchanged(
     net: Extractor, style_loss: StyleLoss, chunk: np.ndarray, device: torch.device
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
@@ -492,74 +350,4 @@ def _unchanged(
     return chunk, {}, 1.0, distance / chunk.shape[0]
 
 
-def _style_inputs(
-    style: np.ndarray, net: Extractor, chunk_seconds: float, device: torch.device, lags: int = 0
-) -> Iterator[tuple[Tensor, float]]:
-    """The style ``(channels, time)`` as ``(analysed piece, weight)`` pairs for
-    :meth:`StyleLoss.set_target`, made one at a time: pieces as long as content chunks,
-    weighted by their length, so a long style needs no more memory than a chunk."""
-    chunk, _ = _chunk_sizes(chunk_seconds, style.shape[0], net, lags)
-    length = style.shape[1]
-    for start, stop in plan_chunks(length, chunk, 0):
-        piece = torch.from_numpy(np.ascontiguousarray(style[:, start:stop])).to(device)
-        yield net.analyse(piece), (stop - start) / length
-
-
-def _chunk_sizes(
-    chunk_seconds: float, channels: int, net: Extractor, lags: int = 0
-) -> tuple[int, int]:
-    """``(chunk, overlap)`` in samples at the extractor's rate (see :data:`DEFAULT_CHUNK_SECONDS`,
-    :data:`OVERLAP_SECONDS`); chunks are long enough for a rhythm term over ``lags``."""
-    chunk = max(round(chunk_seconds * net.sample_rate / channels), 4 * _shortest(net, lags))
-    shortest = net.min_samples
-    overlap = max(shortest, min(round(OVERLAP_SECONDS * net.sample_rate), chunk // 4))
-    return chunk, overlap
-
-
-def _style_wave(style: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
-    """The style ``(channels, time)`` at the extractor's rate; refused when silent or too
-    short for the rhythm term over ``lags`` frames."""
-    wave = _at_rate(style, net, lags)
-    if is_silent(wave):
-        raise AudioStyleError(
-            f"{style.name}: all samples are zero: a silent style has no texture to take on"
-        )
-    return wave
-
-
-def _shortest(net: Extractor, lags: int) -> int:
-    """Shortest input in samples: one feature frame, or with a rhythm term over ``lags``
-    frames, ``2·lags + 1`` of them (its autocorrelation averages over at least half)."""
-    if not lags:
-        return net.min_samples
-    return net.min_samples + math.ceil(2 * lags * net.sample_rate / net.frame_rate)
-
-
-def _at_rate(audio: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
-    """``(channels, time)`` float32 at the extractor's rate, long enough to analyse (with a
-    rhythm term over ``lags`` frames)."""
-    wave = resample(audio, net.sample_rate).samples
-    check_length(wave.shape[1], net, audio.name, lags)
-    return wave
-
-
-def check_length(samples: int, net: Extractor, name: str, lags: int = 0) -> None:
-    """Refuse ``samples`` at the extractor's rate too few for one feature frame, or for a
-    rhythm term over ``lags`` frames (:func:`_shortest`)."""
-    if samples < net.min_samples:
-        count = f"{samples} sample{'s' if samples != 1 else ''}"
-        raise AudioStyleError(
-            f"{name}: too short for the {net.name} extractor: {samples / net.sample_rate:.3f} s "
-            f"({count} at {net.sample_rate} Hz); it needs at least "
-            f"{net.min_samples / net.sample_rate:.3f} s ({net.min_samples} samples)"
-        )
-    if samples < _shortest(net, lags):
-        raise AudioStyleError(
-            f"{name}: too short for the rhythm term over {lags / net.frame_rate:.2f} s: "
-            f"{samples / net.sample_rate:.2f} s; it needs at least "
-            f"{_shortest(net, lags) / net.sample_rate:.2f} s (lower rhythm_seconds)"
-        )
-
-
-__all__ = ["DEFAULT_CHUNK_SECONDS", "DEFAULT_REFINE_ITERATIONS", "DEFAULT_RHYTHM_SECONDS",
-           "INITS", "Blend", "Result", "Style", "style_target", "texture", "transfer"]
+__all__ = ["INITS", "Result", "texture", "transfer"]

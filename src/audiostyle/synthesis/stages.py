@@ -1,6 +1,6 @@
 """Optimising one chunk of the result: the starting signal, the stages, back to a waveform.
 
-:func:`render_chunk` is the work :mod:`audiostyle.transfer` does for every chunk of a long
+:func:`optimise_chunk` is the work :mod:`.pipeline` does for every chunk of a long
 content (or texture): start from the content chunk (silent channels from noise) or from noise,
 optimise in the extractor's domain, recover a waveform (Griffin-Lim from the start's phase in
 the spectrogram domain), refine it in the waveform domain, and re-analyse the result.
@@ -37,7 +37,7 @@ class Settings:
     progress: bool
 
 
-def render_chunk(
+def optimise_chunk(
     net: Extractor,
     style_loss: StyleLoss,
     content: np.ndarray | None,

@@ -4,13 +4,13 @@ Nothing is downloaded at run time. ``audiostyle weights install NAME`` converts 
 weights into a safetensors file in the cache (:func:`~.store.cache_dir`) and records its
 SHA-256; :func:`load` checks that hash every time and never unpickles anything.
 
-Each set of weights is described by a :class:`WeightsSpec` that its extractor module defines;
-:data:`REGISTRY` maps names to those specs (``module:attribute``).
+Each set of weights is described by a :class:`WeightsSpec` that its network module defines
+(:mod:`audiostyle.networks`); :data:`REGISTRY` maps names to those specs
+(``module:attribute``).
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._util import did_you_mean
 from ..errors import AudioStyleError
 from .store import Record, cache_dir, load_tensors, read_record, save_tensors, verify
 
 #: Weights name → "module:attribute" of its WeightsSpec.
 REGISTRY: dict[str, str] = {
     "soundnet": "audiostyle.networks.soundnet.sound8:WEIGHTS",
-    "vgg19": "audiostyle.extractors.vgg19:WEIGHTS",
-    "vgg-mtt": "audiostyle.extractors.vgg_mtt:WEIGHTS",
+    "vgg19": "audiostyle.networks.vgg19:WEIGHTS",
+    "vgg-mtt": "audiostyle.networks.musicnn:WEIGHTS",
 }
 
 
@@ -56,10 +57,9 @@ def available() -> list[str]:
 def spec(name: str) -> WeightsSpec:
     """The spec registered as ``name``; suggests the closest name for a typo."""
     if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
         raise AudioStyleError(
-            f"Unknown weights {name!r}.{hint} Known: {', '.join(available()) or 'none'}"
+            f"Unknown weights {name!r}.{did_you_mean(name, REGISTRY)} "
+            f"Known: {', '.join(available()) or 'none'}"
         )
     module, attribute = REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), attribute)

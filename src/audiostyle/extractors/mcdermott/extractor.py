@@ -57,7 +57,7 @@ class McDermottExtractor(Extractor):
     """McDermott & Simoncelli sound texture statistics (auditory model, toolbox defaults).
 
     Outputs are the statistics themselves, ``{class: (batch, ...)}`` (see the module
-    docstring), compared with :class:`~audiostyle.statistics.Identity`; the style loss is
+    docstring), compared with :class:`~audiostyle.extractors.statistics.Identity`; the style loss is
     ``Σ_class w_class · ‖s − ŝ‖² / ‖s‖²``, i.e. ``Σ w · 10^(−SNR/10)`` with McDermott's
     per-class statistics SNR.
 

@@ -82,7 +82,7 @@ def classify(
     """The ``top`` objects and scenes SoundNet predicts for ``audio``.
 
     Args:
-        audio: path, :class:`~audiostyle.audio.Audio` or array ``(time,)``/``(channels,
+        audio: path, :class:`~audiostyle.io.audio.Audio` or array ``(time,)``/``(channels,
             time)``; mixed to mono and resampled to 22050 Hz.
         sr: sample rate in Hz of an array.
         top: how many categories of each kind to return.

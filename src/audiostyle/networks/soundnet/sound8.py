@@ -92,7 +92,7 @@ def read_arrays(data: bytes, *, source: str) -> dict[str, dict[str, np.ndarray]]
 
 
 def to_pytorch(arrays: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """File layout → the tensors :class:`~audiostyle.soundnet.network.SoundNet` takes.
+    """File layout → the tensors :class:`~audiostyle.networks.soundnet.network.SoundNet` takes.
 
     Kernels ``(kernel, 1, in, out)`` become ``(out, in, kernel)``: ``w[:, 0]`` transposed.
     """

@@ -1,0 +1,273 @@
+"""The commands: each ``run_<command>(args)`` turns parsed arguments into API calls and prints
+what was done; it returns the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import extractors
+from ..errors import AudioStyleError
+from ..evaluation.style_match import statistics_snr, stats
+from ..io.audio import (
+    Audio,
+    check_output_path,
+    load_audio,
+    save_audio,
+)
+from ..synthesis.pipeline import Result, texture, transfer
+from .options import (
+    blend_options,
+    domains,
+    extractor_options,
+    job_settings,
+    main_style,
+    make_engine,
+    parse_options,
+    style_paths,
+    synthesis_options,
+)
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger("audiostyle")
+
+EXIT_USER_ERROR = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+
+def run_transfer(args: argparse.Namespace) -> int:
+    paths = style_paths(args)
+    inputs = (args.content, *paths)
+    content, styles = load_audio(args.content), [load_audio(path) for path in paths]
+    out = check_output_path(args.output, inputs, channels=1 if args.mono else content.channels,
+                            sr=args.output_sr or content.sr)
+    result = transfer(
+        content, styles, init=args.init, content_weight=args.content_weight,
+        strength=args.strength, output_sr=args.output_sr, **blend_options(args),
+        **synthesis_options(args),
+    )
+    return _save(args, result, out, inputs=inputs, asked_seconds=content.seconds,
+                 style=main_style(args, styles))
+
+
+def run_texture(args: argparse.Namespace) -> int:
+    paths = style_paths(args)
+    styles = [load_audio(path) for path in paths]
+    main = main_style(args, styles)
+    out = check_output_path(args.output, tuple(paths), channels=1 if args.mono else
+                            main.channels, sr=args.output_sr or main.sr)
+    result = texture(styles, seconds=args.seconds, output_sr=args.output_sr,
+                     **blend_options(args), **synthesis_options(args))
+    return _save(args, result, out, inputs=tuple(paths), asked_seconds=args.seconds,
+                 style=main)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from ..demo import bongo_loop, canon_melody
+
+    sr = 22050
+    folder = Path(args.output)
+    content = Audio(canon_melody(sr)[None], sr, "content")
+    style = Audio(bongo_loop(sr)[None], sr, "style")
+    paths = {name: folder / f"{name}.wav" for name in ("content", "style", "result")}
+    save_audio(paths["content"], content)
+    save_audio(paths["style"], style)
+    print(f"content: {paths['content']}  (Pachelbel's Canon, harmonic tone)")
+    print(f"style:   {paths['style']}  (bongo loop)")
+    options = synthesis_options(args)
+    result = transfer(content, style, **options)
+    code = _save(args, result, paths["result"], inputs=(paths["content"], paths["style"]),
+                 asked_seconds=content.seconds, style=paths["style"])
+    if code == 0:
+        page = _demo_page(folder, paths, result, options)
+        print(f"listening page: {page}")
+    return code
+
+
+def _demo_page(folder: Path, paths: dict[str, Path], result: Result, options: dict) -> Path:
+    """The listening page of the demo: one column, one row, with the result's metrics."""
+    from ..evaluation.evaluator import Evaluator
+    from ..report.page import Clip, Column, write_page
+
+    evaluator = Evaluator(paths["style"], paths["content"],
+                          extractors={result.extractor: options["options"]},
+                          device=options["device"])
+    metrics = evaluator(paths["result"]).as_dict()
+    column = Column(Clip(paths["content"], "content.wav: Pachelbel's Canon, harmonic tone"),
+                    Clip(paths["style"], "style.wav: bongo loop"))
+    cell = Clip(paths["result"], "result.wav", metrics=metrics, seconds=result.seconds)
+    stages = ", then ".join(f"{name} {trace.iterations} iterations"
+                            for name, trace in result.stages.items())
+    settings = ", ".join(f"{k}={v}" for k, v in options["options"].items()) or "defaults"
+    facts = {"extractor": f"{result.extractor} ({settings})", "optimisation": stages,
+             "synthesis time": f"{result.seconds:.1f} s", "seed": str(options["seed"])}
+    return write_page(folder, [column], {result.extractor: [cell]},
+                      title="audiostyle demo", facts=facts)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .._util import to_json
+    from ..evaluation.evaluator import Evaluator
+
+    names = args.extractor or extractors.available()
+    evaluator = Evaluator(args.style, args.content, device=args.device,
+                          extractors=extractor_options(args.option, names),
+                          skip_unavailable=not args.extractor)
+    results = [evaluator(path) for path in args.outputs]
+    if args.json:
+        print(to_json([r.as_dict() for r in results]))
+    else:
+        print("\n\n".join(r.summary() for r in results))
+    return 0
+
+
+def run_grid(args: argparse.Namespace) -> int:
+    from ..runs.grid import grid
+
+    for name in args.extractor:
+        extractors.extractor_class(name)
+    try:
+        page = grid(args.content, args.style, args.extractor, args.output,
+                    options=extractor_options(args.option, args.extractor),
+                    settings=job_settings(args), device=args.device, engine=make_engine(args),
+                    progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("audiostyle: interrupted; finished combinations are kept, run the same command "
+              "again to go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"listening page: {page}")
+    return 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from ..runs.batch import batch
+
+    extractors.extractor_class(args.extractor)
+    try:
+        summary = batch(args.manifest, args.output, extractor=args.extractor,
+                        options=extractor_options(args.option, extractors.available()),
+                        settings=job_settings(args), engine=make_engine(args), device=args.device,
+                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("audiostyle: interrupted; finished jobs are kept, run the same command again to "
+              "go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary.table())
+    return EXIT_FAILED if summary.counts["failed"] else 0
+
+
+def run_extractors(args: argparse.Namespace) -> int:
+    for name in extractors.available():
+        cls = extractors.extractor_class(name)
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {summary}")
+        print(f"    domains: {', '.join(domains(cls))} (default {cls.default_domain}); "
+              f"default iterations {cls.default_iterations}")
+        for key, default in extractors.options(name).items():
+            print(f"    {key} = {default!r}")
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    values = stats(args.file, extractor=args.extractor, options=parse_options(args.option),
+                   device=args.device)
+    if args.json:
+        print(json.dumps({"file": args.file, "extractor": args.extractor,
+                          "statistics": {k: v.tolist() for k, v in values.items()}}))
+        return 0
+    print(f"{args.file}: {args.extractor} statistics")
+    width = max(map(len, values))
+    for name, value in values.items():
+        shape = "×".join(map(str, value.shape)) or "1"
+        print(f"  {name:<{width}}  {shape:>9}  mean {value.mean():10.4g}  "
+              f"min {value.min():10.4g}  max {value.max():10.4g}")
+    return 0
+
+
+def run_weights_list(args: argparse.Namespace) -> int:
+    from .. import weights
+
+    print(f"weights cache: {weights.cache_dir()}")
+    for name in weights.available():
+        state = weights.verify(name)
+        where = weights.store.read_record(name).path if state != "missing" else "-"
+        print(f"{name:12} {state:10} {where}\n{'':12} {weights.spec(name).description}")
+    return 0
+
+
+def run_weights_install(args: argparse.Namespace) -> int:
+    from .. import weights
+
+    weights.spec(args.name)  # an unknown name: its one-line error before anything else
+    if args.force or weights.verify(args.name) != "verified":
+        print(f"installing {args.name} weights ...", file=sys.stderr)
+    record = weights.install(args.name, args.source, force=args.force)
+    print(f"{args.name}: {record.path} ({record.bytes / 2**20:.1f} MiB, "
+          f"sha256 {record.sha256[:16]}…) from {record.source}")
+    return 0
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    from ..networks.soundnet import classify
+
+    result = classify(args.file, top=args.top, seconds=args.seconds, device=args.device)
+    print(f"{args.file}: SoundNet on {result.seconds:.1f} s (looped if shorter), "
+          f"{result.frames} output frames clear of the padding averaged")
+    for kind, ranked in (("objects", result.objects), ("scenes", result.scenes)):
+        print(f"  {kind}: " + "; ".join(f"{name} {p:.3f}" for name, p in ranked))
+    return 0
+
+
+def _save(
+    args: argparse.Namespace, result: Result, out: Path, *, inputs: tuple, asked_seconds: float,
+    style: str | Path | Audio,
+) -> int:
+    args.interrupts.saving = True
+    try:
+        save_audio(out, result.audio, inputs=inputs)
+    finally:
+        args.interrupts.saving = False
+    stages = ", then ".join(
+        f"{name} {trace.iterations} it ({trace.best_db:.1f} dB)"
+        for name, trace in result.stages.items()
+    )
+    print(
+        f"wrote {out} ({result.audio.seconds:.1f} s, {result.audio.sr} Hz) in "
+        f"{result.seconds:.1f} s: {result.extractor}, {stages}; result loss "
+        f"{result.loss_db:.1f} dB from the start, style distance "
+        f"{result.style_distance_db:.1f} dB"
+    )
+    _print_statistics_snr(result, style)
+    if result.interrupted:
+        part = ""
+        if result.audio.seconds < asked_seconds - 0.5 / result.audio.sr:
+            part = f" (the first {result.audio.seconds:.1f} s of {asked_seconds:.1f} s)"
+        print(f"audiostyle: interrupted after {result.iterations} iterations: saved the best "
+              f"result so far{part} to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.interrupts.count:
+        print(f"audiostyle: interrupted while writing; the result was saved to {out}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _print_statistics_snr(result: Result, style: str | Path | Audio) -> None:
+    """McDermott & Simoncelli's success criterion for the result, whatever the extractor."""
+    try:
+        snr = statistics_snr(result.audio, style, extractor="mcdermott")
+    except AudioStyleError as exc:  # e.g. a style too short for the auditory model
+        log.info("no statistics SNR: %s", exc)
+        return
+    mean = snr.pop("mean")
+    classes = ", ".join(f"{name} {value:.1f}" for name, value in snr.items())
+    print(f"McDermott statistics SNR to the style: mean {mean:.1f} dB ({classes}); "
+          f"McDermott & Simoncelli count >= 20 dB as a match")

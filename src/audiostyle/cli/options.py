@@ -1,0 +1,117 @@
+"""Parsed command-line arguments → the keyword arguments of the API (synthesis settings, styles,
+extractor options, engines)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .. import extractors
+from ..errors import AudioStyleError
+from ..io.audio import Audio
+
+if TYPE_CHECKING:
+    from ..runs.engines import Engine
+
+
+def style_paths(args: argparse.Namespace) -> list[str]:
+    """The style files: the positional STYLE, then every ``--style``; one weight each."""
+    paths = ([args.style] if args.style else []) + args.styles
+    if not paths:
+        raise AudioStyleError("no style: give STYLE or --style FILE")
+    if args.style_weights is not None and len(args.style_weights) != len(paths):
+        raise AudioStyleError(f"{len(args.style_weights)} --style-weights for {len(paths)} "
+                              "styles; give one weight per style")
+    return paths
+
+
+def main_style(args: argparse.Namespace, styles: list[Audio]) -> Audio:
+    """The style of largest weight (a texture's channels and rate, the printed SNR)."""
+    weights = args.style_weights or [1.0] * len(styles)
+    return styles[max(range(len(styles)), key=weights.__getitem__)]
+
+
+def job_settings(args: argparse.Namespace) -> dict:
+    """Synthesis settings of jobs (``grid``, ``batch``), by
+    :data:`audiostyle.runs.jobs.SETTINGS`."""
+    return {
+        "working_sr": args.sr, "domain": args.domain, "init": args.init,
+        "iterations": args.iterations, "refine_iterations": args.refine,
+        "content_weight": args.content_weight, "optimizer": args.optimizer,
+        "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
+        "seed": args.seed, "output_sr": args.output_sr,
+        # left out at their defaults, so that jobs keep their keys (and finished outputs)
+        "strength": None if args.strength == 1 else args.strength,
+        "rhythm_weight": args.rhythm or None,
+        "rhythm_seconds": args.rhythm_seconds if args.rhythm else None,
+    }
+
+
+def make_engine(args: argparse.Namespace) -> Engine:
+    """The engine chosen by ``--engine`` and its options."""
+    from ..runs.engines import LocalEngine
+
+    if args.engine == "local":
+        return LocalEngine(args.workers or 1, args.threads_per_job)
+    from ..runs.ray_engine import RayEngine
+
+    threads = args.threads_per_job or 1
+    return RayEngine(address=args.ray_address, threads=threads, gpus_per_job=args.gpus_per_job,
+                     num_cpus=args.workers * threads if args.workers else None)
+
+
+def extractor_options(pairs: Sequence[str], names: Sequence[str]) -> dict[str, dict]:
+    """``-X [NAME.]KEY=VALUE`` for several extractors: a plain key goes to every extractor
+    that has that option, ``NAME.KEY`` to extractor NAME only."""
+    chosen: dict[str, dict] = {name: {} for name in names}
+    for key, value in parse_options(pairs).items():
+        target, dot, option = key.rpartition(".")
+        if dot and target not in chosen:
+            raise AudioStyleError(f"--option {key}: {target!r} is not one of the extractors "
+                                  f"used ({', '.join(names)})")
+        takers = [target] if dot else [n for n in names if option in extractors.options(n)]
+        if not takers or option not in extractors.options(takers[0]):
+            raise AudioStyleError(f"--option {key}: no extractor used here has an option "
+                                  f"{option!r}; see `audiostyle extractors`")
+        for name in takers:
+            chosen[name][option] = value
+    return chosen
+
+
+def synthesis_options(args: argparse.Namespace) -> dict:
+    return {
+        "extractor": args.extractor,
+        "options": parse_options(args.option),
+        "working_sr": args.sr,
+        "domain": args.domain,
+        "iterations": args.iterations,
+        "refine_iterations": args.refine,
+        "optimizer": args.optimizer,
+        "learning_rate": args.lr,
+        "griffin_lim_iterations": args.gl_iterations,
+        "seed": args.seed,
+        "device": args.device,
+        "mono": args.mono,
+        "chunk_seconds": args.chunk_seconds,
+        "progress": not args.quiet,
+    }
+
+
+def blend_options(args: argparse.Namespace) -> dict:
+    return {"style_weights": args.style_weights, "rhythm_weight": args.rhythm,
+            "rhythm_seconds": args.rhythm_seconds}
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AudioStyleError(f"--option {pair!r}: expected KEY=VALUE, e.g. filters=2048")
+        parsed[key.strip().replace("-", "_")] = value.strip()
+    return parsed
+
+
+def domains(cls: type) -> list[str]:
+    return ["spectrogram", "waveform"] if cls.default_domain == "spectrogram" else ["waveform"]

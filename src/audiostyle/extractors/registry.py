@@ -1,0 +1,118 @@
+"""The extractor registry: names → classes, their options, and building an instance.
+
+Each extractor lives in its own module and is listed once in :data:`REGISTRY`
+(name → ``module:Class`` under :mod:`audiostyle.extractors`); modules are imported only when
+their extractor is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from .._util import did_you_mean
+from ..errors import AudioStyleError
+from ..io.audio import check_rate
+from .base import Extractor
+
+#: Extractor name → "module:Class" under this package.
+REGISTRY: dict[str, str] = {
+    "mcdermott": "mcdermott:McDermottExtractor",
+    "shallow": "shallow:ShallowExtractor",
+    "shallow-multi": "shallow_multi:ShallowMultiExtractor",
+    "soundnet": "soundnet:SoundNetExtractor",
+    "vgg19": "vgg19:Vgg19Extractor",
+    "vgg-mtt": "vgg_mtt:VggMttExtractor",
+}
+
+
+def available() -> list[str]:
+    """Names of all extractors."""
+    return sorted(REGISTRY)
+
+
+def extractor_class(name: str) -> type[Extractor]:
+    """The class registered as ``name``; suggests the closest name for a typo."""
+    if name not in REGISTRY:
+        raise AudioStyleError(
+            f"Unknown extractor {name!r}.{did_you_mean(name, REGISTRY)} "
+            f"Available: {', '.join(available())}"
+        )
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+
+
+def options(name: str) -> dict[str, Any]:
+    """The keyword options of extractor ``name`` with their defaults."""
+    signature = inspect.signature(extractor_class(name).__init__)
+    return {
+        p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
+    }
+
+
+def get_extractor(name: str, **kwargs: Any) -> Extractor:
+    """Build extractor ``name`` with keyword options (see :func:`options`).
+
+    Option values may be strings (from the command line); they are converted to the type of
+    the option's default.
+    """
+    defaults = options(name)
+    converted = {}
+    for key, value in kwargs.items():
+        if key not in defaults:
+            raise AudioStyleError(
+                f"Extractor {name!r} has no option {key!r}.{did_you_mean(key, defaults)} "
+                f"Options: {', '.join(defaults) or 'none'}"
+            )
+        converted[key] = _convert(name, key, value, defaults[key])
+    try:
+        return extractor_class(name)(**converted)
+    except AudioStyleError:
+        raise
+    except (ValueError, RuntimeError, TypeError) as exc:  # a value the extractor cannot use
+        given = ", ".join(f"{k}={v!r}" for k, v in converted.items()) or "defaults"
+        raise AudioStyleError(
+            f"Extractor {name!r} cannot be built with {given}: {str(exc).splitlines()[0]}"
+        ) from None
+
+
+def _convert(name: str, key: str, value: Any, default: Any) -> Any:
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    kind = type(default)
+    try:
+        if kind is bool:
+            if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(value)
+            return value.lower() in {"true", "1", "yes"}
+        if kind in (tuple, list):
+            return kind(type(default[0])(v) for v in value.split(",")) if default else kind(
+                value.split(","))
+        return kind(value)
+    except ValueError:
+        raise AudioStyleError(
+            f"Extractor {name!r}: option {key}={value!r} is not a valid {kind.__name__}"
+        ) from None
+
+
+def build_extractor(
+    extractor: str | Extractor,
+    options: dict[str, Any] | None = None,
+    working_sr: int | None = None,
+) -> Extractor:
+    """An extractor instance from a name and options (or the instance itself)."""
+    if isinstance(extractor, Extractor):
+        if options or working_sr:
+            raise AudioStyleError("options and working_sr apply to an extractor given by name")
+        return extractor
+    options = dict(options or {})
+    if working_sr is not None:
+        options["sample_rate"] = check_rate(working_sr, "working rate")
+    net = get_extractor(extractor, **options)
+    check_rate(net.sample_rate, f"extractor {net.name!r}: working rate")
+    return net
+
+
+__all__ = ["REGISTRY", "available", "build_extractor", "extractor_class", "get_extractor",
+           "options"]
