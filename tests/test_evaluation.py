@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 import audiostyle
+from audiostyle._util import to_json
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation import evaluator as evaluation
 from conftest import SR
@@ -102,7 +103,7 @@ def test_json_is_strict_and_keeps_infinities(pair):
     content, style = pair
     result = audiostyle.evaluate(np.zeros(SR, np.float32), style=style, content=content,
                                  sr=SR, extractors=SMALL)
-    text = evaluation.to_json(result.as_dict())
+    text = to_json(result.as_dict())
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard {c}"))
     assert data["sanity"]["peak_dbfs"] == "-inf" and data["sanity"]["silent_fraction"] == 1.0
     assert data["style_match"]["shallow"]["gain_db"] == pytest.approx(

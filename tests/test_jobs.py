@@ -7,6 +7,7 @@ import json
 import pytest
 import soundfile as sf
 
+from audiostyle._util import slug
 from audiostyle.errors import AudioStyleError
 from audiostyle.runs import engines, jobs
 from conftest import SR
@@ -36,9 +37,9 @@ def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
 
 
 def test_names_are_safe_for_any_file_name():
-    assert jobs.slug("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
-    assert jobs.slug("../../etc/passwd") == "etc_passwd"
-    assert jobs.slug("日本") == "sound"
+    assert slug("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
+    assert slug("../../etc/passwd") == "etc_passwd"
+    assert slug("日本") == "sound"
 
 
 def test_bad_inputs_are_user_errors(files, tmp_path):
