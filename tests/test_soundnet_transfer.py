@@ -13,6 +13,7 @@ from audiostyle.cli import main
 from audiostyle.demo import bongo_loop, canon_melody
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
+from audiostyle.synthesis.losses import StyleLoss
 from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
@@ -110,6 +111,6 @@ def test_missing_weights_one_line_for_the_user(tmp_path, monkeypatch, content, c
 def test_loss_of_identical_sounds_is_zero(style):
     net = get_extractor("soundnet")
     wave = torch.from_numpy(style)[None]
-    loss = audiostyle.losses.StyleLoss(net)
+    loss = StyleLoss(net)
     loss.set_target([(wave, 1.0)])
     assert to_db(float(loss(net(wave))) + 1e-30) < -50  # float32 rounding
