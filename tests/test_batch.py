@@ -102,7 +102,7 @@ def test_manifest_formats_and_mistakes(sounds, tmp_path):
     done, bad = summary.entries
     assert done.status == "done" and done.record["iterations"] == 2
     assert done.job.options == (("filters", "8"),)
-    assert bad.status == "failed" and bad.error == "iterations = 'two': expected int"
+    assert bad.status == "failed" and bad.error == "iterations = 'two': expected an integer"
     write_manifest(tmp_path / "typo.csv", [{"content": "a.wav", "stlye": "b.wav"}])
     with pytest.raises(AudioStyleError, match=r"typo.csv:2: unknown column 'stlye'"):
         read_manifest(tmp_path / "typo.csv")

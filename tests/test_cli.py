@@ -47,7 +47,7 @@ def test_blend_strength_and_rhythm_from_the_command_line(tmp_path, melody, bongo
     capsys.readouterr()
     for bad, message in [
         (["--style-weights", "1", *fast], "1 --style-weights for 2 styles"),
-        (["--strength", "2", *fast], "strength must be between 0 and 1"),
+        (["--strength", "2", *fast], "argument --strength: must be between 0 and 1, got 2.0"),
         (["--rhythm", "1", "-e", "mcdermott", "--quiet"],
          "the rhythm term needs feature maps over time"),
     ]:

@@ -233,7 +233,7 @@ def test_disk_full_while_writing_leaves_nothing(cli, files):
     (["-X", "sample_rate=1000"], "working rate: sample rate 1000 Hz is not supported"),
     (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
     (["--chunk-seconds", "-3"], "argument --chunk-seconds: must be a positive number"),
-    (["--output-sr", "500"], "r.wav: output rate: sample rate 500 Hz is not supported"),
+    (["--output-sr", "500"], "argument --output-sr: must be between 8000 and 192000, got 500"),
     (["--device", "tpu"], "Unknown device 'tpu'"),
 ])
 def test_unknown_names_and_bad_values_are_refused(cli, files, extra, message):

@@ -25,6 +25,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def described(name: str, items: Iterable[tuple[str, Any]]) -> str:
+    """``name (key=value, …)`` of the ``items`` whose value is not None, sorted by key;
+    ``name`` alone without any, the inner list alone without a name."""
+    inner = ", ".join(f"{k}={v}" for k, v in sorted(items) if v is not None)
+    return f"{name} ({inner})" if name and inner else name or inner
+
+
 def to_json(value: Any, *, indent: int | None = 2) -> str:
     """Strict JSON of nested dicts/lists: ``inf``, ``-inf`` and ``nan`` become strings."""
     def safe(v: Any) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from ..errors import AudioStyleError, SynthesisError
 from ..io.audio import discard_partial_writes
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USER_ERROR
-from .parser import build_parser
+from .parser import FLAGS, build_parser
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USER_ERROR", "main"]
 
@@ -27,7 +27,10 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USER_ERROR", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (its one line is printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except AudioStyleError as exc:
-        print(f"audiostyle: error: {exc}", file=sys.stderr)
+        print(f"audiostyle: error: {exc.naming(FLAGS)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except SynthesisError as exc:
         print(f"audiostyle: failed: {exc}", file=sys.stderr)

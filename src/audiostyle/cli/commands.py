@@ -20,14 +20,12 @@ from ..io.audio import (
     save_audio,
 )
 from ..synthesis.pipeline import Result, texture, transfer
+from ..synthesis.targets import main_style
 from .options import (
-    blend_options,
-    domains,
     extractor_options,
-    job_settings,
-    main_style,
     make_engine,
     parse_options,
+    settings,
     style_paths,
     synthesis_options,
 )
@@ -44,28 +42,23 @@ EXIT_INTERRUPTED = 130
 
 
 def run_transfer(args: argparse.Namespace) -> int:
-    paths = style_paths(args)
+    chosen, paths = synthesis_options(args), style_paths(args)
     inputs = (args.content, *paths)
     content, styles = load_audio(args.content), [load_audio(path) for path in paths]
     out = check_output_path(args.output, inputs, channels=1 if args.mono else content.channels,
                             sr=args.output_sr or content.sr)
-    result = transfer(
-        content, styles, init=args.init, content_weight=args.content_weight,
-        strength=args.strength, output_sr=args.output_sr, **blend_options(args),
-        **synthesis_options(args),
-    )
+    result = transfer(content, styles, style_weights=args.style_weights, **chosen)
     return _save(args, result, out, inputs=inputs, asked_seconds=content.seconds,
-                 style=main_style(args, styles))
+                 style=main_style(styles, args.style_weights))
 
 
 def run_texture(args: argparse.Namespace) -> int:
-    paths = style_paths(args)
+    chosen, paths = synthesis_options(args), style_paths(args)
     styles = [load_audio(path) for path in paths]
-    main = main_style(args, styles)
+    main = main_style(styles, args.style_weights)
     out = check_output_path(args.output, tuple(paths), channels=1 if args.mono else
                             main.channels, sr=args.output_sr or main.sr)
-    result = texture(styles, seconds=args.seconds, output_sr=args.output_sr,
-                     **blend_options(args), **synthesis_options(args))
+    result = texture(styles, seconds=args.seconds, style_weights=args.style_weights, **chosen)
     return _save(args, result, out, inputs=tuple(paths), asked_seconds=args.seconds,
                  style=main)
 
@@ -106,9 +99,10 @@ def _demo_page(folder: Path, paths: dict[str, Path], result: Result, options: di
     cell = Clip(paths["result"], "result.wav", metrics=metrics, seconds=result.seconds)
     stages = ", then ".join(f"{name} {trace.iterations} iterations"
                             for name, trace in result.stages.items())
-    settings = ", ".join(f"{k}={v}" for k, v in options["options"].items()) or "defaults"
-    facts = {"extractor": f"{result.extractor} ({settings})", "optimisation": stages,
-             "synthesis time": f"{result.seconds:.1f} s", "seed": str(options["seed"])}
+    chosen = ", ".join(f"{k}={v}" for k, v in options["options"].items()) or "defaults"
+    facts = {"extractor": f"{result.extractor} ({chosen})", "optimisation": stages,
+             "synthesis time": f"{result.seconds:.1f} s",
+             "seed": str(options["settings"].seed)}
     return write_page(folder, [column], {result.extractor: [cell]},
                       title="audiostyle demo", facts=facts)
 
@@ -137,7 +131,7 @@ def run_grid(args: argparse.Namespace) -> int:
     try:
         page = grid(args.content, args.style, args.extractor, args.output,
                     options=extractor_options(args.option, args.extractor),
-                    settings=job_settings(args), device=args.device, engine=make_engine(args),
+                    settings=settings(args), device=args.device, engine=make_engine(args),
                     progress=not args.quiet)
     except KeyboardInterrupt:
         print("audiostyle: interrupted; finished combinations are kept, run the same command "
@@ -154,7 +148,7 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         summary = batch(args.manifest, args.output, extractor=args.extractor,
                         options=extractor_options(args.option, extractors.available()),
-                        settings=job_settings(args), engine=make_engine(args), device=args.device,
+                        settings=settings(args), engine=make_engine(args), device=args.device,
                         progress=not args.quiet)
     except KeyboardInterrupt:
         print("audiostyle: interrupted; finished jobs are kept, run the same command again to "
@@ -169,7 +163,7 @@ def run_extractors(args: argparse.Namespace) -> int:
         cls = extractors.extractor_class(name)
         summary = (cls.__doc__ or "").strip().splitlines()[0]
         print(f"{name}: {summary}")
-        print(f"    domains: {', '.join(domains(cls))} (default {cls.default_domain}); "
+        print(f"    domains: {', '.join(cls.domains)} (default {cls.default_domain}); "
               f"default iterations {cls.default_iterations}")
         for key, default in extractors.options(name).items():
             print(f"    {key} = {default!r}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import extractors
 from ..errors import AudioStyleError
-from ..io.audio import Audio
+from ..synthesis.settings import FIELDS, Settings
 
 if TYPE_CHECKING:
     from ..runs.engines import Engine
@@ -26,26 +26,10 @@ def style_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
-def main_style(args: argparse.Namespace, styles: list[Audio]) -> Audio:
-    """The style of largest weight (a texture's channels and rate, the printed SNR)."""
-    weights = args.style_weights or [1.0] * len(styles)
-    return styles[max(range(len(styles)), key=weights.__getitem__)]
-
-
-def job_settings(args: argparse.Namespace) -> dict:
-    """Synthesis settings of jobs (``grid``, ``batch``), by
-    :data:`audiostyle.runs.jobs.SETTINGS`."""
-    return {
-        "working_sr": args.sr, "domain": args.domain, "init": args.init,
-        "iterations": args.iterations, "refine_iterations": args.refine,
-        "content_weight": args.content_weight, "optimizer": args.optimizer,
-        "learning_rate": args.lr, "griffin_lim_iterations": args.gl_iterations,
-        "seed": args.seed, "output_sr": args.output_sr,
-        # left out at their defaults, so that jobs keep their keys (and finished outputs)
-        "strength": None if args.strength == 1 else args.strength,
-        "rhythm_weight": args.rhythm or None,
-        "rhythm_seconds": args.rhythm_seconds if args.rhythm else None,
-    }
+def settings(args: argparse.Namespace) -> Settings:
+    """The :class:`Settings` of the command's flags (each flag's destination is the field's
+    name; a command without a flag keeps the default)."""
+    return Settings(**{name: getattr(args, name) for name in FIELDS if hasattr(args, name)})
 
 
 def make_engine(args: argparse.Namespace) -> Engine:
@@ -79,28 +63,11 @@ def extractor_options(pairs: Sequence[str], names: Sequence[str]) -> dict[str, d
     return chosen
 
 
-def synthesis_options(args: argparse.Namespace) -> dict:
-    return {
-        "extractor": args.extractor,
-        "options": parse_options(args.option),
-        "working_sr": args.sr,
-        "domain": args.domain,
-        "iterations": args.iterations,
-        "refine_iterations": args.refine,
-        "optimizer": args.optimizer,
-        "learning_rate": args.lr,
-        "griffin_lim_iterations": args.gl_iterations,
-        "seed": args.seed,
-        "device": args.device,
-        "mono": args.mono,
-        "chunk_seconds": args.chunk_seconds,
-        "progress": not args.quiet,
-    }
-
-
-def blend_options(args: argparse.Namespace) -> dict:
-    return {"style_weights": args.style_weights, "rhythm_weight": args.rhythm,
-            "rhythm_seconds": args.rhythm_seconds}
+def synthesis_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`audiostyle.transfer` / :func:`audiostyle.texture`
+    beyond the inputs and the styles' weights."""
+    return {"extractor": args.extractor, "options": parse_options(args.option),
+            "device": args.device, "progress": not args.quiet, "settings": settings(args)}
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -111,7 +78,3 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
             raise AudioStyleError(f"--option {pair!r}: expected KEY=VALUE, e.g. filters=2048")
         parsed[key.strip().replace("-", "_")] = value.strip()
     return parsed
-
-
-def domains(cls: type) -> list[str]:
-    return ["spectrogram", "waveform"] if cls.default_domain == "spectrogram" else ["waveform"]

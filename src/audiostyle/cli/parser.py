@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from .. import extractors
-from ..synthesis.chunking import DEFAULT_CHUNK_SECONDS
-from ..synthesis.domains import DOMAINS
-from ..synthesis.optimiser import OPTIMIZERS
-from ..synthesis.pipeline import INITS
-from ..synthesis.stages import DEFAULT_REFINE_ITERATIONS
-from ..synthesis.targets import DEFAULT_RHYTHM_SECONDS
+from ..errors import AudioStyleError
+from ..synthesis.settings import DEFAULTS, Setting, describe
 from .commands import (
     EXIT_USER_ERROR,
     run_batch,
@@ -27,9 +24,6 @@ from .commands import (
     run_weights_list,
 )
 
-if TYPE_CHECKING:
-    pass
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (usage stays available with --help)."""
@@ -38,11 +32,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"audiostyle: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
+#: The command line's name for each parameter that a library message may name (``naming``).
+FLAGS = {
+    **{name: setting.flags[0] for name, setting in describe()},
+    "device": "--device", "extractor": "--extractor", "options": "--option",
+    "style_weights": "--style-weights", "seconds": "--seconds",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -59,20 +54,44 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _transfer_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--init", choices=INITS, default="content",
-                   help="start from the content (default) or from noise")
-    p.add_argument("--content-weight", type=float, default=0.0,
-                   help="weight of a content loss (default 0, as in the paper)")
-    p.add_argument("--strength", type=float, default=1.0, metavar="S",
-                   help="0..1: target statistics this far from the content's to the style's "
-                        "(0 = content unchanged, 1 = full transfer, the default)")
-    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
-                   help="output sample rate (default: the content's)")
+def _setting_type(name: str, setting: Setting) -> Callable[[str], Any]:
+    """argparse's ``type`` for a numeric setting: its kind (argparse reports text that is
+    not one), then its range."""
+    def parse(text: str) -> Any:
+        try:
+            return setting.check(name, setting.kind(text))
+        except AudioStyleError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{name} ")) from None
+
+    parse.__name__ = setting.kind.__name__  # "invalid int value: 'x'"
+    return parse
 
 
-def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
-    """Synthesis options; ``many``: several extractors (``--extractor A B``)."""
+def _add_settings(group: argparse._ArgumentGroup, *, texture: bool) -> None:
+    """One flag per :class:`Settings` field (``texture``: not those about a content); its
+    destination is the field's name."""
+    for name, setting in describe():
+        if texture and setting.transfer_only:
+            continue
+        default = DEFAULTS[name]
+        shown = "" if default is None or default is False else f" (default {default:g})" \
+            if isinstance(default, float) else f" (default {default})"
+        if setting.kind is bool:
+            group.add_argument(*setting.flags, dest=name, action="store_true",
+                               help=setting.help)
+        elif setting.kind is str:
+            group.add_argument(*setting.flags, dest=name, choices=setting.choices,
+                               default=default, help=setting.help + shown)
+        else:
+            group.add_argument(*setting.flags, dest=name, type=_setting_type(name, setting),
+                               default=default,
+                               metavar=setting.metavar or ("N" if setting.kind is int else "X"),
+                               help=setting.help + shown)
+
+
+def _synthesis_parser(*, many: bool, texture: bool = False) -> argparse.ArgumentParser:
+    """The extractor, where it runs and every synthesis setting; ``many``: several extractors
+    (``--extractor A B``); ``texture``: no settings about a content."""
     synth = _Parser(add_help=False)
     group = synth.add_argument_group("synthesis")
     names = ", ".join(extractors.available())
@@ -88,51 +107,20 @@ def _synthesis_parser(*, many: bool) -> argparse.ArgumentParser:
                        help="extractor option, repeatable (see `audiostyle extractors`)"
                             + ("; KEY alone applies to every extractor that has it" if many
                                else ""))
-    group.add_argument("--iterations", "-n", type=_positive_int, default=None,
-                       help="loss evaluations (default: the extractor's, see `extractors`)")
-    group.add_argument("--domain", choices=DOMAINS, default=None,
-                       help="optimise the spectrogram (then Griffin-Lim) or the waveform "
-                            "(default: the extractor's)")
-    group.add_argument("--refine", type=_non_negative_int, default=None, metavar="N",
-                       help="waveform iterations after the spectrogram domain's Griffin-Lim "
-                            f"(default {DEFAULT_REFINE_ITERATIONS}; 0 = the paper's method)")
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
-    group.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate")
-    group.add_argument("--gl-iterations", type=_non_negative_int, default=100,
-                       help="Griffin-Lim iterations (spectrogram domain; default 100)")
-    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    group.add_argument("--sr", type=_positive_int, default=None, metavar="HZ",
-                       help="working (analysis) sample rate, for extractors that take one")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    if not many:  # (grid runs keep the defaults: its jobs record a fixed set of settings)
-        group.add_argument("--mono", action="store_true",
-                           help="downmix: a one-channel result (default: the content's "
-                                "channels; for texture, the style's)")
-        group.add_argument("--chunk-seconds", type=_positive_float,
-                           default=DEFAULT_CHUNK_SECONDS, metavar="S",
-                           help="longest chunk of one channel, in seconds; less uses less "
-                                f"memory (default {DEFAULT_CHUNK_SECONDS:g})")
+    _add_settings(group, texture=texture)
     return synth
 
 
-def _blend_parser(*, blend: bool) -> argparse.ArgumentParser:
-    """What the target is made of: the rhythm term, and (``blend``: ``transfer``, ``texture``)
-    several styles."""
+def _blend_parser() -> argparse.ArgumentParser:
+    """Several styles (``transfer``, ``texture``)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("styles")
-    if blend:
-        group.add_argument("--style", dest="styles", action="append", default=[],
-                           metavar="FILE", help="another style to blend in, repeatable")
-        group.add_argument("--style-weights", type=float, nargs="+", default=None,
-                           metavar="W", help="one weight per style, STYLE first (default "
-                           "equal): the target is the weighted mix of their statistics")
-    group.add_argument("--rhythm", type=float, default=0.0, metavar="W",
-                       help="weight of the rhythm term, which matches the feature maps' "
-                            "autocorrelation so a periodic style keeps its pulse (shallow, "
-                            "shallow-multi; default 0)")
-    group.add_argument("--rhythm-seconds", type=_positive_float, default=DEFAULT_RHYTHM_SECONDS,
-                       metavar="S", help="longest delay the rhythm term matches, in seconds "
-                                         f"(default {DEFAULT_RHYTHM_SECONDS:g})")
+    group.add_argument("--style", dest="styles", action="append", default=[],
+                       metavar="FILE", help="another style to blend in, repeatable")
+    group.add_argument("--style-weights", type=float, nargs="+", default=None,
+                       metavar="W", help="one weight per style, STYLE first (default "
+                       "equal): the target is the weighted mix of their statistics")
     return parent
 
 
@@ -163,28 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="more detail")
 
     synth = _synthesis_parser(many=False)
+    blend = _blend_parser()
     parser = _Parser(
         prog="audiostyle", description="Audio style transfer and sound texture synthesis.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    blend = _blend_parser(blend=True)
     p = commands.add_parser("transfer", parents=[common, synth, blend],
                             help="re-make CONTENT with the texture of STYLE")
     p.add_argument("content", help="content sound file")
     p.add_argument("style", nargs="?", help="style sound file (or --style, repeatable)")
     p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
-    _transfer_arguments(p)
     p.set_defaults(run=run_transfer)
 
-    p = commands.add_parser("texture", parents=[common, synth, blend],
+    p = commands.add_parser("texture", parents=[common, _synthesis_parser(many=False,
+                                                                          texture=True), blend],
                             help="synthesise a new texture with the statistics of STYLE")
     p.add_argument("style", nargs="?", help="style sound file (or --style, repeatable)")
     p.add_argument("-o", "--output", required=True, help="output file (.wav .flac .ogg .mp3)")
     p.add_argument("--seconds", "-s", type=_positive_float, default=10.0,
                    help="length of the result (default 10)")
-    p.add_argument("--output-sr", type=_positive_int, default=None, metavar="HZ",
-                   help="output sample rate (default: the style's)")
     p.set_defaults(run=run_texture)
 
     p = commands.add_parser(
@@ -210,8 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=run_evaluate)
 
     p = commands.add_parser(
-        "grid", parents=[common, _synthesis_parser(many=True), _blend_parser(blend=False),
-                         _engine_parser()],
+        "grid", parents=[common, _synthesis_parser(many=True), _engine_parser()],
         help="run every content × style × extractor and write a listening page",
         description="Run every combination into DIR/audio (finished ones are skipped, so "
         "running again is cheap), score each result, and write DIR/index.html: content and "
@@ -222,11 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", "-s", nargs="+", required=True, metavar="FILE",
                    help="style sound files")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    _transfer_arguments(p)
     p.set_defaults(run=run_grid)
 
     p = commands.add_parser(
-        "batch", parents=[common, synth, _blend_parser(blend=False), _engine_parser()],
+        "batch", parents=[common, synth, _engine_parser()],
         help="run the transfers listed in a manifest (CSV or JSON Lines), resumably",
         description="Run every row of MANIFEST (CSV with a header row, or .jsonl): columns "
         "content, style, and optionally extractor, options (KEY=VALUE;KEY=VALUE) and synthesis "
@@ -237,7 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
         "others. Exit status 1 when a row failed.")
     p.add_argument("manifest", help="CSV or JSON Lines file of jobs")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    _transfer_arguments(p)
     p.set_defaults(run=run_batch)
 
     p = commands.add_parser("demo", parents=[common, synth],

@@ -46,13 +46,19 @@ class Extractor(nn.Module, ABC):
     name: ClassVar[str]
     #: How each output is summarised and compared.
     statistic: ClassVar[Statistic] = Gram()
-    #: Domain used when the user does not choose one.
+    #: Optimisation domains it supports: ``("spectrogram", "waveform")`` for spectral
+    #: extractors (those that set :attr:`spectrogram`), ``("waveform",)`` for the others.
+    domains: ClassVar[tuple[str, ...]] = ("waveform",)
+    #: Domain used when the user does not choose one (one of :attr:`domains`).
     default_domain: ClassVar[str] = "waveform"
     #: Loss evaluations in the default domain when the user does not say.
     default_iterations: ClassVar[int] = 100
 
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()
+        if (spectrogram is not None) != ("spectrogram" in self.domains):
+            raise TypeError(f"{type(self).__name__}: a spectrogram is given exactly when "
+                            "'spectrogram' is one of its domains")
         self.sample_rate = int(sample_rate)
         self.spectrogram = spectrogram
         self.layer_weights: dict[str, float] = {}
@@ -61,19 +67,14 @@ class Extractor(nn.Module, ABC):
         self.frame_rate: float | None = None
 
     @property
-    def domains(self) -> tuple[str, ...]:
-        """Optimisation domains this extractor supports."""
-        return ("waveform", "spectrogram") if self.spectrogram is not None else ("waveform",)
-
-    @property
     def min_samples(self) -> int:
         """Shortest input in samples (at :attr:`sample_rate`) giving one feature frame."""
         return 1
 
     def noise(self, like: Tensor, length: int, generator: torch.Generator) -> Tensor:
-        """Starting point of a synthesis from noise, ``(1, length)`` on the CPU: white noise at
-        the RMS of ``like`` ``(1, time)`` (the style, or the content), drawn from
-        ``generator``."""
+        """Starting point of a synthesis from noise, ``(1, length)`` on the CPU (one channel;
+        called once per channel): white noise at the RMS of ``like`` ``(channels, time)`` (a
+        chunk's worth of the content, or of the style), drawn from ``generator``."""
         level = float(like.square().mean().sqrt().clamp_min(1e-4))
         return level * torch.randn(1, length, generator=generator)
 

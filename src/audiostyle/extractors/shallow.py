@@ -33,6 +33,7 @@ class ShallowExtractor(Extractor):
     """
 
     name = "shallow"
+    domains = ("spectrogram", "waveform")
     default_domain = "spectrogram"
     #: reaches −41 dB on the demo (benchmarks/RESULTS.md: ≤ −40 dB is the paper's result)
     default_iterations = 120

@@ -39,6 +39,7 @@ class ShallowMultiExtractor(Extractor):
     """
 
     name = "shallow-multi"
+    domains = ("spectrogram", "waveform")
     default_domain = "spectrogram"
     default_iterations = 120
 

@@ -43,7 +43,7 @@ class SoundNetExtractor(Extractor):
         if sample_rate != network.SAMPLE_RATE:
             raise AudioStyleError(
                 f"SoundNet works at {network.SAMPLE_RATE} Hz only (got sample_rate="
-                f"{sample_rate}); leave --sr out, inputs are resampled"
+                f"{sample_rate}); leave `working_sr` out, inputs are resampled"
             )
         unknown = [layer for layer in layers if layer not in network.LAYER_NAMES]
         if unknown or not layers:

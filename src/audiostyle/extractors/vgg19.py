@@ -51,6 +51,7 @@ class Vgg19Extractor(Extractor):
     """
 
     name = "vgg19"
+    domains = ("spectrogram", "waveform")
     default_domain = "spectrogram"
 
     def __init__(

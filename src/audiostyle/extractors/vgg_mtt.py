@@ -36,12 +36,14 @@ class VggMttExtractor(Extractor):
     """
 
     name = "vgg-mtt"
+    domains = ("spectrogram", "waveform")
     default_domain = "spectrogram"
 
     def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = DEFAULT_LAYERS) -> None:
         if sample_rate != SAMPLE_RATE:
             raise AudioStyleError(
-                f"vgg-mtt works at {SAMPLE_RATE} Hz only (got {sample_rate}); leave out --sr"
+                f"vgg-mtt works at {SAMPLE_RATE} Hz only (got {sample_rate}); leave out "
+                "`working_sr`"
             )
         unknown = sorted(set(layers) - set(LAYERS))
         if unknown or not layers:

@@ -240,18 +240,18 @@ def check_output_format(
     if channels is not None and channels > MAX_CHANNELS.get(suffix, channels):
         raise AudioStyleError(
             f"{path}: {suffix[1:].upper()} holds at most {MAX_CHANNELS[suffix]} channels, the "
-            f"result has {channels}; write .wav, or use --mono"
+            f"result has {channels}; write .wav, or use `mono`"
         )
     if sr is not None:
         check_rate(sr, f"{path}: output rate")
         if suffix == ".flac" and sr > 65535 and sr % 10:  # libsndfile writes it unreadable
             raise AudioStyleError(
                 f"{path}: FLAC cannot store {sr} Hz (above 65535 Hz only multiples of 10); use "
-                "--output-sr, or write .wav"
+                "`output_sr`, or write .wav"
             )
         if suffix == ".mp3" and sr not in MP3_RATES:
             raise AudioStyleError(
-                f"{path}: MP3 cannot be written at {sr} Hz; use --output-sr with one of "
+                f"{path}: MP3 cannot be written at {sr} Hz; use `output_sr` with one of "
                 f"{', '.join(map(str, MP3_RATES))}, or another format"
             )
     return fmt

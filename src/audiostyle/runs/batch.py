@@ -7,7 +7,8 @@ columns (keys):
 - ``extractor``: registry name;
 - ``options``: extractor options, ``KEY=VALUE`` separated by ``;`` or spaces (in JSON Lines also
   an object);
-- any synthesis setting of :data:`audiostyle.runs.jobs.SETTINGS` (``iterations``, ``seed``, …).
+- any synthesis setting by its name in :class:`~audiostyle.synthesis.settings.Settings`
+  (``iterations``, ``seed``, ``strength``, …), as text (CSV) or a JSON value.
 
 Empty or missing values take the defaults given to :func:`batch` (the command line's). Each row
 becomes a :class:`~audiostyle.runs.jobs.Job` named after its inputs' contents, so running the
@@ -35,17 +36,11 @@ from tqdm.auto import tqdm
 from .. import extractors as registry
 from .._util import write_text
 from ..errors import AudioStyleError
+from ..synthesis.settings import FIELDS, Settings, describe
 from .engines import Engine, LocalEngine, completed
-from .jobs import SETTINGS, Job, read_record
+from .jobs import Job, read_record
 
-#: Type of each synthesis setting in a manifest.
-SETTING_TYPES: dict[str, type] = {
-    "working_sr": int, "domain": str, "init": str, "iterations": int, "refine_iterations": int,
-    "content_weight": float, "optimizer": str, "learning_rate": float,
-    "griffin_lim_iterations": int, "seed": int, "output_sr": int, "strength": float,
-    "rhythm_weight": float, "rhythm_seconds": float,
-}
-COLUMNS = ("content", "style", "extractor", "options", *SETTINGS)
+COLUMNS = ("content", "style", "extractor", "options", *FIELDS)
 RESULT_COLUMNS = ("line", "status", "content", "style", "extractor", "output", "seconds",
                   "loss_db", "style_distance_db", "error")
 
@@ -111,7 +106,7 @@ def batch(
     *,
     extractor: str = "shallow",
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     engine: Engine | None = None,
     device: str | None = None,
     progress: bool = True,
@@ -124,7 +119,7 @@ def batch(
             ``results.csv``.
         extractor: default extractor of rows that name none.
         options: extractor name → default options (a row's own options override them).
-        settings: default synthesis settings (:data:`audiostyle.runs.jobs.SETTINGS`).
+        settings: default synthesis settings (:class:`Settings` or a mapping of its fields).
         engine: where jobs run (default: :class:`~audiostyle.runs.engines.LocalEngine`, 1 worker).
         device: torch device of every job (default: the best available where it runs).
         progress: show a progress bar.
@@ -136,7 +131,7 @@ def batch(
     folder.mkdir(parents=True, exist_ok=True)
     engine = engine or LocalEngine()
     entries = plan(read_manifest(manifest), Path(manifest).parent, extractor=extractor,
-                   options=options or {}, settings=settings or {})
+                   options=options or {}, settings=Settings.of(settings))
     waiting: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry.job is None:
@@ -197,7 +192,7 @@ def plan(
     *,
     extractor: str,
     options: Mapping[str, Mapping[str, Any]],
-    settings: Mapping[str, Any],
+    settings: Settings,
 ) -> list[Entry]:
     """An :class:`Entry` per row, with its job or (status ``failed``) why it has none."""
     digests: dict[str, str] = {}
@@ -213,9 +208,10 @@ def plan(
                 if key not in known:
                     raise AudioStyleError(f"extractor {name!r} has no option {key!r}; "
                                           f"options: {', '.join(known) or 'none'}")
-            merged = {**settings, **{key: _setting(key, row[key])
-                                     for key in SETTING_TYPES if key in row}}
-            entry.job = Job.make(*paths, name, chosen, merged, digests=digests)
+            values = {key: setting.parse(key, row[key]) for key, setting in describe()
+                      if key in row}
+            entry.job = Job.make(*paths, name, chosen, Settings.of(settings, **values),
+                                 digests=digests)
         except AudioStyleError as exc:
             entry.status, entry.error = "failed", str(exc)
         entries.append(entry)
@@ -253,17 +249,6 @@ def _options(value: Any) -> dict[str, Any]:
                                   "filters=2048;seed=1")
         parsed[key.replace("-", "_")] = text
     return parsed
-
-
-def _setting(key: str, value: Any) -> Any:
-    kind = SETTING_TYPES[key]
-    try:
-        converted = kind(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        converted = None
-    if converted is None or (kind is int and isinstance(value, float) and value != converted):
-        raise AudioStyleError(f"{key} = {value!r}: expected {kind.__name__}")
-    return converted
 
 
 def _message(exc: Exception) -> str:

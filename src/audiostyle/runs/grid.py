@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import extractors as registry
-from .._util import file_digest, slug
+from .._util import described, file_digest, slug
 from ..errors import AudioStyleError
 from ..evaluation.evaluator import Evaluator
 from ..extractors import build_extractor
 from ..io.audio import load_audio, save_audio
 from ..io.devices import resolve_device
 from ..report.page import Clip, Column, write_page
+from ..synthesis.settings import Settings
 from .engines import Engine, run_jobs
 from .jobs import Job, make_jobs, read_record
 
@@ -37,7 +38,7 @@ def grid(
     folder: PathLike,
     *,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     device: str | None = None,
     engine: Engine | None = None,
     progress: bool = True,
@@ -49,7 +50,8 @@ def grid(
         extractors: registry names, one page row each.
         folder: output folder (created); results go to ``folder/audio``.
         options: extractor name → its options.
-        settings: synthesis settings for every run (see :data:`audiostyle.runs.jobs.SETTINGS`).
+        settings: synthesis settings for every run (:class:`Settings` or a mapping of its
+            fields).
         device: torch device (default: the best available).
         engine: runs the syntheses (:mod:`audiostyle.runs.engines`; default: in this process).
         progress: show the progress bar.
@@ -98,8 +100,9 @@ def grid(
     facts = {
         "contents": ", ".join(Path(c).name for c in contents),
         "styles": ", ".join(Path(s).name for s in styles),
-        "extractors": "; ".join(_described(n, options[n]) for n in extractors),
-        "synthesis settings": _described("", dict(settings or {})).strip() or "defaults",
+        "extractors": "; ".join(described(n, options[n].items()) for n in extractors),
+        "synthesis settings": described("", Settings.of(settings).changed().items())
+                              or "defaults",
         "combinations": f"{len(unique)} ({len(unique) - reused} run now, {reused} from before)",
         "synthesis time": f"{seconds:.1f} s in total (optimisation only)",
         "this run": f"{time.perf_counter() - began:.1f} s on {target}"
@@ -121,11 +124,6 @@ def _copy_input(path: str, folder: Path) -> Path:
     if not target.exists():
         save_audio(target, load_audio(path))
     return target
-
-
-def _described(name: str, values: Mapping[str, Any]) -> str:
-    inner = ", ".join(f"{k}={v}" for k, v in sorted(values.items()) if v is not None)
-    return f"{name} ({inner})" if name and inner else name or inner
 
 
 def _unique(items: Sequence[PathLike]) -> list[str]:

@@ -22,17 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from .._util import file_digest, slug, to_json, write_text
-from ..errors import AudioStyleError
 from ..io.audio import AudioLike, save_audio
 from ..synthesis.pipeline import Result, transfer
-from ..synthesis.targets import DEFAULT_RHYTHM_SECONDS, StyleTarget, option_text, style_target
-
-#: Synthesis settings a job may carry: keyword arguments of :func:`audiostyle.transfer`.
-SETTINGS = (
-    "working_sr", "domain", "init", "iterations", "refine_iterations", "content_weight",
-    "optimizer", "learning_rate", "griffin_lim_iterations", "seed", "output_sr", "strength",
-    "rhythm_weight", "rhythm_seconds",
-)
+from ..synthesis.settings import Settings
+from ..synthesis.targets import StyleTarget, option_text, style_target
 
 
 @dataclass(frozen=True)
@@ -43,7 +36,9 @@ class Job:
         content, style: paths of the input files.
         extractor: registry name.
         options: extractor options as sorted ``(key, text)`` pairs (as on the command line).
-        settings: synthesis settings (:data:`SETTINGS`) as sorted ``(key, value)`` pairs.
+        settings: synthesis settings as sorted ``(key, value)`` pairs: what the key holds
+            of them (:meth:`~audiostyle.synthesis.settings.Settings.key_items`); the full
+            settings are :attr:`synthesis_settings`.
         content_sha256, style_sha256: hex digests of the input files.
     """
 
@@ -62,20 +57,18 @@ class Job:
         style: str | os.PathLike,
         extractor: str,
         options: Mapping[str, Any] | None = None,
-        settings: Mapping[str, Any] | None = None,
+        settings: Settings | Mapping[str, Any] | None = None,
         *,
         digests: dict[str, str] | None = None,
     ) -> Job:
-        """A job for these files; ``digests`` caches file hashes across calls."""
-        unknown = sorted(set(settings or {}) - set(SETTINGS))
-        if unknown:
-            raise AudioStyleError(f"unknown synthesis setting {unknown[0]!r}; "
-                                  f"use {', '.join(SETTINGS)}")
+        """A job for these files (``settings`` checked: :meth:`Settings.of`); ``digests``
+        caches file hashes across calls."""
+        chosen = Settings.of(settings)
         cache = {} if digests is None else digests
         return cls(
             content=str(content), style=str(style), extractor=extractor,
             options=tuple(sorted((k, option_text(v)) for k, v in (options or {}).items())),
-            settings=tuple(sorted((k, v) for k, v in (settings or {}).items() if v is not None)),
+            settings=chosen.key_items(),
             content_sha256=_digest(content, cache), style_sha256=_digest(style, cache),
         )
 
@@ -90,18 +83,21 @@ class Job:
         """SHA-256 (hex) of what the style's statistics depend on: jobs with equal keys share
         them (:func:`compute_style_target`)."""
         what = [self.style_sha256, self.extractor, self.options,
-                dict(self.settings).get("working_sr")]
+                self.synthesis_settings.working_sr]
         if self.rhythm_seconds is not None:
             what.append(self.rhythm_seconds)
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()
 
     @property
+    def synthesis_settings(self) -> Settings:
+        """The job's settings, the defaults filled in."""
+        return Settings.of(dict(self.settings))
+
+    @property
     def rhythm_seconds(self) -> float | None:
         """The rhythm term's longest delay when the job has one, else None."""
-        settings = dict(self.settings)
-        if not settings.get("rhythm_weight"):
-            return None
-        return settings.get("rhythm_seconds", DEFAULT_RHYTHM_SECONDS)
+        settings = self.synthesis_settings
+        return settings.rhythm_seconds if settings.rhythm_weight else None
 
     @property
     def name(self) -> str:
@@ -136,7 +132,7 @@ def make_jobs(
     extractors: Sequence[str],
     *,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
 ) -> list[Job]:
     """Every content × style × extractor job, extractor-major order.
 
@@ -155,9 +151,9 @@ def compute_style_target(
     job: Job, style: AudioLike | None = None, *, device: str | None = None
 ) -> StyleTarget:
     """The statistics of ``job``'s style (``style``: its sound, default: read the file)."""
-    settings = dict(job.settings)
     return style_target(job.style if style is None else style, extractor=job.extractor,
-                        options=dict(job.options), working_sr=settings.get("working_sr"),
+                        options=dict(job.options),
+                        working_sr=job.synthesis_settings.working_sr,
                         rhythm_seconds=job.rhythm_seconds, device=device)
 
 
@@ -178,7 +174,7 @@ def compute_result(
     return transfer(job.content if content is None else content,
                     job.style if target is None else target, extractor=job.extractor,
                     options=dict(job.options), device=device, progress=False,
-                    **dict(job.settings))
+                    settings=job.synthesis_settings)
 
 
 def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) -> dict[str, Any]:

@@ -133,7 +133,7 @@ class SpectrogramDomain(Domain):
         super().__init__(extractor, start)
         if extractor.spectrogram is None:
             raise AudioStyleError(
-                f"Extractor {extractor.name!r} works on the waveform only; use --domain waveform"
+                f"Extractor {extractor.name!r} works on the waveform only; use `domain` waveform"
             )
         self.griffin_lim_iterations = griffin_lim_iterations
         self.initial = extractor.analyse(start)
@@ -159,4 +159,4 @@ def make_domain(
         return WaveformDomain(extractor, start)
     if name == "spectrogram":
         return SpectrogramDomain(extractor, start, griffin_lim_iterations)
-    raise AudioStyleError(f"Unknown domain {name!r}; use one of {', '.join(DOMAINS)}")
+    raise AudioStyleError(f"Unknown `domain` {name!r}; use one of {', '.join(DOMAINS)}")

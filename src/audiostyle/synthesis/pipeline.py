@@ -16,9 +16,10 @@ style (their statistics are those of a sum of two textures). See docs/ARCHITECTU
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +28,16 @@ import torch
 
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor, check_length
-from ..io.audio import Audio, AudioLike, as_audio, check_rate, is_silent, resample, to_mono
+from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample, to_mono
 from ..io.devices import resolve_device
-from .chunking import DEFAULT_CHUNK_SECONDS, Stitcher, chunk_sizes, plan_chunks
+from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
-from .stages import Settings, merge_stages, optimise_chunk
+from .settings import DEFAULTS, Settings, describe
+from .stages import merge_stages, optimise_chunk
 from .targets import (
-    DEFAULT_RHYTHM_SECONDS,
     Blend,
+    OptionPairs,
     Style,
     StyleTarget,
     at_rate,
@@ -47,7 +49,6 @@ from .targets import (
 
 log = logging.getLogger(__name__)
 
-INITS = ("content", "noise")
 
 
 @dataclass
@@ -104,91 +105,48 @@ def transfer(
     style: Style | Sequence[Style],
     *,
     style_weights: Sequence[float] | None = None,
-    strength: float = 1.0,
-    rhythm_weight: float = 0.0,
-    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS,
     sr: int | None = None,
     extractor: str | Extractor = "shallow",
-    options: dict[str, Any] | None = None,
-    working_sr: int | None = None,
-    domain: str | None = None,
-    init: str = "content",
-    iterations: int | None = None,
-    refine_iterations: int | None = None,
-    content_weight: float = 0.0,
-    optimizer: str = "lbfgs",
-    learning_rate: float | None = None,
-    griffin_lim_iterations: int = 100,
-    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
-    output_sr: int | None = None,
-    mono: bool = False,
-    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     progress: bool = True,
+    settings: Settings | Mapping[str, Any] | None = None,
+    **values: Any,
 ) -> Result:
     """Re-make ``content`` out of the texture of ``style`` (Grinstein et al., 2018).
 
     The result starts as the content (``init="content"``) and is optimised until its style
     statistics match the style's; no content loss is used unless ``content_weight > 0``.
     Each channel of the content is matched to the statistics of the whole style (averaged over
-    its channels); long contents are processed in cross-faded chunks.
+    its channels); long contents are processed in cross-faded chunks. Every argument is
+    checked before any audio is read (:class:`AudioStyleError` naming the parameter).
 
     Args:
         content: path, :class:`~audiostyle.io.audio.Audio` or array ``(time,)``/``(channels,
             time)``; the output has its length and (unless ``mono``) its channels.
         style: the same kinds, any length the extractor can analyse, any channels; or its
-            statistics computed before by :func:`style_target` with the same extractor and
-            options; or a list of styles to blend.
+            statistics computed before by :func:`~audiostyle.synthesis.targets.style_target`
+            with the same extractor and options; or a list of styles to blend.
         style_weights: one weight >= 0 per style (default: equal); normalised to sum 1.
             The target statistics are the weighted mix of the styles' statistics.
-        strength: 0 … 1: how far the target statistics move from the content's (0: the
-            content is returned unchanged) to the style's (1, the default: the paper's
-            result); the target is ``(1 − strength)·S(content) + strength·S(style)``.
-        rhythm_weight: weight of the rhythm term, which also matches the autocorrelation of
-            the feature maps over delays up to ``rhythm_seconds`` (extractors whose maps run
-            over time: shallow, shallow-multi); 0 (the default) leaves it out.
-        rhythm_seconds: longest delay the rhythm term matches, in seconds.
         sr: sample rate in Hz of array inputs (8000–192000).
         extractor: registry name (``audiostyle.extractors.available()``) or an instance.
         options: extractor options (``audiostyle.extractors.options(name)``).
-        working_sr: analysis rate in Hz, for extractors that take one (default: theirs).
-        domain: ``"spectrogram"`` or ``"waveform"`` (default: the extractor's); see
-            :mod:`audiostyle.synthesis.domains`.
-        init: ``"content"`` (the paper's) or ``"noise"`` (seeded white noise at the content's
-            RMS). Silent content channels start from noise at the style's RMS either way.
-        iterations: loss evaluations in ``domain`` per chunk (default: the extractor's
-            ``default_iterations``).
-        refine_iterations: waveform-domain evaluations after a spectrogram-domain stage and
-            Griffin-Lim, so that the sound itself, not only the optimised magnitude, has the
-            style's statistics (default :data:`DEFAULT_REFINE_ITERATIONS`; 0 = the paper's
-            method exactly). Ignored in the waveform domain.
-        content_weight: weight (>= 0) of the relative content feature distance.
-        optimizer: ``"lbfgs"`` or ``"adam"``; ``learning_rate`` applies to Adam only.
-        griffin_lim_iterations: phase recovery steps (spectrogram domain).
-        seed: seeds the noise and the Griffin-Lim phase; same inputs and seed, same output.
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` or None for the best available.
-        output_sr: rate of the result in Hz (default: the content's).
-        mono: downmix the content and give a one-channel result.
-        chunk_seconds: longest chunk in seconds of one channel (see
-            :data:`DEFAULT_CHUNK_SECONDS`); smaller uses less memory.
         progress: show a progress bar.
+        settings: a :class:`~audiostyle.synthesis.settings.Settings` (or a mapping of its
+            fields); ``values`` override it.
+        values: any setting by name (``iterations=60``, ``strength=0.5``, ``seed=1``, …): see
+            :class:`~audiostyle.synthesis.settings.Settings` for each one's meaning, default
+            and valid range. With ``strength`` the target is
+            ``(1 − strength)·S(content) + strength·S(style)`` (0 returns the content).
     """
+    chosen = Settings.of(settings, **values)
+    run = _setup(extractor, options, chosen, device)
     content_audio = as_audio(content, sr, name="content")
-    if not 0 <= strength <= 1:
-        raise AudioStyleError(f"strength must be between 0 and 1, got {strength}")
-    blend = make_blend(style, sr, style_weights, rhythm_weight, rhythm_seconds, strength)
-    if init not in INITS:
-        raise AudioStyleError(f"Unknown init {init!r}; use one of {', '.join(INITS)}")
-    if not content_weight >= 0 or not math.isfinite(content_weight):
-        raise AudioStyleError(f"content_weight must be >= 0, got {content_weight}")
-    settings = Settings(domain, iterations, refine_iterations, content_weight, optimizer,
-                         learning_rate, griffin_lim_iterations, progress)
-    return _run(
-        blend, content_audio, init=init, length_seconds=None, mono=mono,
-        chunk_seconds=chunk_seconds, extractor=extractor, options=options,
-        working_sr=working_sr, seed=seed, device=device,
-        output_sr=output_sr or content_audio.sr, settings=settings,
-    )
+    blend = make_blend(style, sr, style_weights, chosen)
+    return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
+                progress)
 
 
 def texture(
@@ -196,24 +154,13 @@ def texture(
     *,
     seconds: float,
     style_weights: Sequence[float] | None = None,
-    rhythm_weight: float = 0.0,
-    rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS,
     sr: int | None = None,
     extractor: str | Extractor = "shallow",
-    options: dict[str, Any] | None = None,
-    working_sr: int | None = None,
-    domain: str | None = None,
-    iterations: int | None = None,
-    refine_iterations: int | None = None,
-    optimizer: str = "lbfgs",
-    learning_rate: float | None = None,
-    griffin_lim_iterations: int = 100,
-    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
-    output_sr: int | None = None,
-    mono: bool = False,
-    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     progress: bool = True,
+    settings: Settings | Mapping[str, Any] | None = None,
+    **values: Any,
 ) -> Result:
     """Synthesise ``seconds`` of new sound with the statistics of ``style``, from noise.
 
@@ -221,62 +168,89 @@ def texture(
     the style. It has the style's channel count (one with ``mono``): each channel is
     synthesised from its own noise towards the same statistics, so the channels are
     uncorrelated (a fully diffuse image, whatever the style's). Arguments as in
-    :func:`transfer`; ``output_sr`` defaults to the style's rate (to the extractor's for a
+    :func:`transfer`, except the settings about a content (``init``, ``content_weight``,
+    ``strength``); ``output_sr`` defaults to the style's rate (to the extractor's for a
     :class:`StyleTarget`); with several styles, channels and rate follow the one of largest
     weight. The rhythm term (``rhythm_weight``) keeps a periodic style's pulse.
     """
-    blend = make_blend(style, sr, style_weights, rhythm_weight, rhythm_seconds)
+    chosen = Settings.of(settings, **values)
+    for name, setting in describe():
+        if setting.transfer_only and getattr(chosen, name) != DEFAULTS[name]:
+            raise AudioStyleError(f"`{name}` does not apply to a texture (it has no content)")
+    chosen = dataclasses.replace(chosen, init="noise")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
+            seconds > 0 and math.isfinite(seconds)):
+        raise AudioStyleError(f"`seconds` must be a positive number, got {seconds!r}")
+    run = _setup(extractor, options, chosen, device)
+    blend = make_blend(style, sr, style_weights, chosen)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
-    if not seconds > 0 or not math.isfinite(seconds):
-        raise AudioStyleError(f"seconds must be a positive number, got {seconds}")
-    settings = Settings(domain, iterations, refine_iterations, 0.0, optimizer, learning_rate,
-                         griffin_lim_iterations, progress)
-    return _run(
-        blend, None, init="noise", length_seconds=seconds, mono=mono,
-        chunk_seconds=chunk_seconds, extractor=extractor, options=options,
-        working_sr=working_sr, seed=seed, device=device,
-        output_sr=output_sr or style_sr, settings=settings,
-    )
+    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What the arguments of a synthesis give before any audio is read: the settings, the
+    extractor on its device, its options as a style target records them, and the seeded
+    noise generator."""
+
+    settings: Settings
+    net: Extractor
+    by_name: bool
+    options: OptionPairs
+    device: torch.device
+    generator: torch.Generator
+
+
+def _setup(
+    extractor: str | Extractor,
+    options: Mapping[str, Any] | None,
+    settings: Settings,
+    device: str | torch.device | None,
+) -> _Setup:
+    """Check what the audio does not decide (device, extractor, domain, rhythm term) and
+    seed the random numbers."""
+    torch.manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+    target_device = resolve_device(device)
+    net = build_extractor(extractor, options, settings.working_sr).to(target_device)
+    domain = settings.domain or net.default_domain
+    if domain not in net.domains:
+        raise AudioStyleError(f"Extractor {net.name!r} works on the waveform only; use "
+                              "`domain` waveform")
+    if settings.rhythm_weight > 0 and net.frame_rate is None:
+        raise AudioStyleError(f"the rhythm term needs feature maps over time; the {net.name} "
+                              "extractor's are not (leave `rhythm_weight` at 0)")
+    return _Setup(settings, net, isinstance(extractor, str),
+                  option_pairs(options, settings.working_sr), target_device, generator)
 
 
 def _run(
+    run: _Setup,
     blend: Blend,
     content: Audio | None,
-    *,
-    init: str,
     length_seconds: float | None,
-    mono: bool,
-    chunk_seconds: float,
-    extractor: str | Extractor,
-    options: dict[str, Any] | None,
-    working_sr: int | None,
-    seed: int,
-    device: str | torch.device | None,
     output_sr: int,
-    settings: Settings,
+    progress: bool,
 ) -> Result:
-    if not chunk_seconds > 0 or not math.isfinite(chunk_seconds):
-        raise AudioStyleError(f"chunk_seconds must be a positive number, got {chunk_seconds}")
-    check_rate(output_sr, "output rate")
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    target_device = resolve_device(device)
-    net = build_extractor(extractor, options, working_sr).to(target_device)
+    """Everything after the checks: the target, the chunks, the result (see the module's
+    docstring)."""
+    settings, net, generator, target_device = run.settings, run.net, run.generator, run.device
     rate = net.sample_rate
-
     style_loss = make_style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
     lags = style_loss.rhythm_lags
     content_wave = None
     if content is not None:
-        content_wave = at_rate(to_mono(content) if mono else content, net, lags)
+        content_wave = at_rate(to_mono(content) if settings.mono else content, net, lags)
     if any(isinstance(style, StyleTarget) for style in blend.styles):
-        if not isinstance(extractor, str):
-            raise AudioStyleError("style statistics (a StyleTarget) need the extractor by name")
+        if not run.by_name:
+            raise AudioStyleError("style statistics (a StyleTarget) need the `extractor` by "
+                                  "name")
         for style in blend.styles:
             if isinstance(style, StyleTarget):
-                style.check(net.name, option_pairs(options, working_sr), lags)
-    style_wave = load_target(style_loss, blend, content_wave, chunk_seconds, target_device)
+                style.check(net.name, run.options, lags)
+    style_wave = load_target(style_loss, blend, content_wave, settings.chunk_seconds,
+                             target_device)
     if content is not None:
         if is_silent(content_wave):
             log.warning("%s: all samples are zero: the result will be a texture of the style",
@@ -284,12 +258,12 @@ def _run(
         channels, length = content_wave.shape
         out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
     else:
-        channels = 1 if mono else style_wave.shape[0]
+        channels = 1 if settings.mono else style_wave.shape[0]
         length = round(length_seconds * rate)
         check_length(length, net, "the requested length", lags)
         out_length = max(1, round(length_seconds * output_sr))
 
-    spans = plan_chunks(length, *chunk_sizes(chunk_seconds, channels, net, lags))
+    spans = plan_chunks(length, *chunk_sizes(settings.chunk_seconds, channels, net, lags))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
     # the content, or of the style when there is no (audible) content
     reference = style_wave if content_wave is None or is_silent(content_wave) else content_wave
@@ -311,8 +285,8 @@ def _run(
                 wave, stages, loss_ratio, distance = optimise_chunk(
                     net, style_loss,
                     None if content_wave is None else content_wave[:, start:stop],
-                    init=init, shape=(channels, stop - start), like=like, generator=generator,
-                    device=target_device, settings=settings, label=label,
+                    shape=(channels, stop - start), like=like, generator=generator,
+                    device=target_device, settings=settings, label=label, progress=progress,
                 )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
             if not chunks:
@@ -350,4 +324,4 @@ def _unchanged(
     return chunk, {}, 1.0, distance / chunk.shape[0]
 
 
-__all__ = ["INITS", "Result", "texture", "transfer"]
+__all__ = ["Result", "texture", "transfer"]

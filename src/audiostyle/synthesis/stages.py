@@ -8,8 +8,6 @@ the spectrogram domain), refine it in the waveform domain, and re-analyse the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import Tensor
@@ -18,23 +16,7 @@ from ..extractors import Extractor
 from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
 from .optimiser import Trace, optimise
-
-#: Waveform iterations after a spectrogram-domain stage when the caller does not say.
-DEFAULT_REFINE_ITERATIONS = 40
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How each chunk is optimised (the arguments of :func:`audiostyle.transfer`)."""
-
-    domain: str | None
-    iterations: int | None
-    refine_iterations: int | None
-    content_weight: float
-    optimizer: str
-    learning_rate: float | None
-    griffin_lim_iterations: int
-    progress: bool
+from .settings import DEFAULT_REFINE_ITERATIONS, Settings
 
 
 def optimise_chunk(
@@ -42,13 +24,13 @@ def optimise_chunk(
     style_loss: StyleLoss,
     content: np.ndarray | None,
     *,
-    init: str,
     shape: tuple[int, int],
     like: Tensor,
     generator: torch.Generator,
     device: torch.device,
     settings: Settings,
     label: str,
+    progress: bool = True,
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
     """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
 
@@ -57,7 +39,7 @@ def optimise_chunk(
     loss relative to the start and its style loss per channel.
     """
     channels, length = shape
-    if init == "content":
+    if settings.init == "content":
         begin = content.astype(np.float32, copy=True)
         for channel in np.flatnonzero(~np.any(content, axis=1)):  # silent: start from noise
             begin[channel] = net.noise(like, length, generator)[0].numpy()
@@ -73,15 +55,15 @@ def optimise_chunk(
     space = make_domain(settings.domain or net.default_domain, net, start,
                         griffin_lim_iterations=settings.griffin_lim_iterations)
     iterations = settings.iterations or net.default_iterations
-    best, trace = _stage(loss, space, iterations, settings, label)
+    best, trace = _stage(loss, space, iterations, settings, label, progress)
     stages = {space.name: trace}
     with torch.no_grad():
-        wave = space.decode(best, reference=start if init == "content" else None)
+        wave = space.decode(best, reference=start if settings.init == "content" else None)
     refine = settings.refine_iterations
     refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
     if space.name != "waveform" and refine > 0 and not trace.interrupted:
         polish = WaveformDomain(net, wave)
-        best, stages["waveform"] = _stage(loss, polish, refine, settings, label,
+        best, stages["waveform"] = _stage(loss, polish, refine, settings, label, progress,
                                           reference_loss=trace.initial_loss)
         wave = polish.decode(best).detach()
     with torch.no_grad():
@@ -98,6 +80,7 @@ def _stage(
     iterations: int,
     settings: Settings,
     label: str,
+    progress: bool,
     reference_loss: float | None = None,
 ) -> tuple[Tensor, Trace]:
     """One optimisation run of ``loss`` in domain ``space``."""
@@ -105,7 +88,7 @@ def _stage(
         lambda x: space.objective(loss, x), space.initial, iterations=iterations,
         optimizer=settings.optimizer,
         learning_rate=settings.learning_rate or space.adam_learning_rate,
-        reference_loss=reference_loss, progress=settings.progress,
+        reference_loss=reference_loss, progress=progress,
         description=f"{label}/{space.name}",
     )
 

@@ -22,17 +22,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._util import described
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample
 from ..io.devices import resolve_device
 from .chunking import DEFAULT_CHUNK_SECONDS, chunk_sizes, plan_chunks
 from .losses import StyleLoss, mix_targets
+from .settings import DEFAULT_RHYTHM_SECONDS, Settings
 
 #: Extractor options as the command line writes them: sorted ``(key, text)`` pairs.
 OptionPairs = tuple[tuple[str, str], ...]
-#: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
-DEFAULT_RHYTHM_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class StyleTarget:
                                   f"over {rhythm_lags} frames; compute them with the same "
                                   "rhythm_seconds")
         if (extractor, options) != (self.extractor, self.options):
-            made, wanted = _described(self.extractor, self.options), _described(extractor, options)
+            made, wanted = described(self.extractor, self.options), described(extractor, options)
             raise AudioStyleError(f"these style statistics were computed for {made}, not "
                                   f"{wanted}; compute them with the same extractor and options")
 
@@ -89,11 +89,6 @@ def option_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
-
-
-def _described(extractor: str, options: OptionPairs) -> str:
-    inner = ", ".join(f"{key}={value}" for key, value in options)
-    return f"{extractor} ({inner})" if inner else extractor
 
 
 #: One style: a sound (path, Audio, array) or its statistics from :func:`style_target`.
@@ -117,7 +112,7 @@ class Blend:
     @property
     def main(self) -> Audio | StyleTarget:
         """The style of largest weight (noise starts and a texture's channels follow it)."""
-        return self.styles[max(range(len(self.styles)), key=self.weights.__getitem__)]
+        return main_style(self.styles, self.weights)
 
 
 def style_target(
@@ -150,29 +145,32 @@ def make_blend(
     style: Style | Sequence[Style],
     sr: int | None,
     weights: Sequence[float] | None,
-    rhythm_weight: float,
-    rhythm_seconds: float,
-    strength: float = 1.0,
+    settings: Settings,
 ) -> Blend:
-    """Check and gather what the target is made of (see :class:`Blend`)."""
+    """Check and gather what the target is made of (see :class:`Blend`): the styles (sounds
+    read, statistics as they are), their weights, and the strength and rhythm term of
+    ``settings``."""
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise AudioStyleError("no style given")
+    weights = [1.0] * len(styles) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(styles):
+        raise AudioStyleError(f"{len(weights)} `style_weights` for {len(styles)} styles; give "
+                              "one weight per style")
+    if not all(w >= 0 and math.isfinite(w) for w in weights) or sum(weights) <= 0:
+        raise AudioStyleError(f"`style_weights` must be >= 0 with a positive sum, got {weights}")
     names = ["style"] if len(styles) == 1 else [f"style {i + 1}" for i in range(len(styles))]
     loaded = [s if isinstance(s, StyleTarget) else as_audio(s, sr, name=n)
               for s, n in zip(styles, names, strict=True)]
-    weights = [1.0] * len(loaded) if weights is None else [float(w) for w in weights]
-    if len(weights) != len(loaded):
-        raise AudioStyleError(f"{len(weights)} style weights for {len(loaded)} styles; give "
-                              "one weight per style")
-    if not all(w >= 0 and math.isfinite(w) for w in weights) or sum(weights) <= 0:
-        raise AudioStyleError(f"style weights must be >= 0 with a positive sum, got {weights}")
-    if not rhythm_weight >= 0 or not math.isfinite(rhythm_weight):
-        raise AudioStyleError(f"rhythm_weight must be >= 0, got {rhythm_weight}")
-    if not rhythm_seconds > 0 or not math.isfinite(rhythm_seconds):
-        raise AudioStyleError(f"rhythm_seconds must be a positive number, got {rhythm_seconds}")
     total = sum(weights)
-    return Blend(loaded, [w / total for w in weights], strength, rhythm_weight, rhythm_seconds)
+    return Blend(loaded, [w / total for w in weights], settings.strength,
+                 settings.rhythm_weight, settings.rhythm_seconds)
+
+
+def main_style(styles: Sequence[Any], weights: Sequence[float] | None) -> Any:
+    """The style of largest weight (the first of those; equal weights when None)."""
+    weights = [1.0] * len(styles) if weights is None else weights
+    return styles[max(range(len(styles)), key=weights.__getitem__)]
 
 
 def make_style_loss(net: Extractor, rhythm_weight: float, rhythm_seconds: float) -> StyleLoss:

@@ -1,0 +1,153 @@
+"""The synthesis settings: one dataclass, and every place that takes settings derives from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import audiostyle
+from audiostyle.cli import main
+from audiostyle.cli.options import settings as settings_of_args
+from audiostyle.cli.parser import FLAGS, build_parser
+from audiostyle.errors import AudioStyleError
+from audiostyle.runs.batch import plan, read_manifest
+from audiostyle.runs.jobs import Job
+from audiostyle.synthesis.settings import DEFAULTS, FIELDS, Setting, Settings, describe
+from conftest import SR
+
+
+def _other_value(name: str, setting: Setting):
+    """A valid value of the setting that is not its default."""
+    default = DEFAULTS[name]
+    if setting.kind is bool:
+        return not default
+    if setting.kind is str:
+        return next(c for c in setting.choices if c != default)
+    if setting.low is not None and setting.high is not None:
+        value = (setting.low + setting.high) / 2
+        return setting.kind(round(value)) if setting.kind is int else value
+    base = default if default is not None else (setting.low or 0)
+    return setting.kind(base + 3)
+
+
+def _text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@pytest.fixture
+def files(tmp_path, melody, bongos):
+    sf.write(tmp_path / "c.wav", melody[:SR], SR)
+    sf.write(tmp_path / "s.wav", bongos[:SR], SR)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", FIELDS)
+def test_each_setting_reaches_the_cli_a_manifest_row_and_the_job_key(name, files):
+    setting = dict(describe())[name]
+    value = _other_value(name, setting)
+    # the command line: its flag sets the field
+    argv = ["transfer", "c.wav", "s.wav", "-o", "o.wav"]
+    argv += [setting.flags[0]] if setting.kind is bool else [setting.flags[0], _text(value)]
+    assert getattr(settings_of_args(build_parser().parse_args(argv)), name) == value
+    assert FLAGS[name] == setting.flags[0]
+    # a manifest row: its column sets the field of the row's job
+    needed = {setting.needs: 1.0} if setting.needs else {}
+    manifest = files / "jobs.csv"
+    columns = ["content", "style", name, *needed]
+    manifest.write_text(",".join(columns) + "\n" + ",".join(
+        ["c.wav", "s.wav", _text(value), *map(str, needed.values())]) + "\n")
+    [entry] = plan(read_manifest(manifest), files, extractor="shallow", options={},
+                   settings=Settings())
+    assert entry.error == ""
+    assert getattr(entry.job.synthesis_settings, name) == value
+    # the job key: the value changes it
+    plain = Job.make(files / "c.wav", files / "s.wav", "shallow", settings=needed)
+    assert entry.job.key != plain.key
+    assert entry.job.synthesis_settings == Settings.of(needed, **{name: value})
+
+
+def test_defaults_keep_the_keys_jobs_had():
+    """The command line used to give jobs exactly these settings at their defaults (and
+    strength, rhythm only when set): finished outputs keep their names."""
+    assert Settings().key_items() == (("content_weight", 0.0), ("griffin_lim_iterations", 100),
+                                      ("init", "content"), ("optimizer", "lbfgs"), ("seed", 0))
+    rhythm = dict(Settings(rhythm_weight=0.5).key_items())
+    assert rhythm["rhythm_weight"] == 0.5 and rhythm["rhythm_seconds"] == 2.0
+    assert "rhythm_seconds" not in dict(Settings(rhythm_seconds=1.0).key_items())
+    assert "strength" not in dict(Settings(strength=1.0).key_items())
+    assert dict(Settings(strength=0.5).key_items())["strength"] == 0.5
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("iterations", 0, "iterations must be at least 1, got 0"),
+    ("strength", 1.5, "strength must be between 0 and 1, got 1.5"),
+    ("chunk_seconds", -1.0, "chunk_seconds must be a positive number, got -1.0"),
+    ("content_weight", float("nan"), "content_weight must be a finite number, got nan"),
+    ("seed", 1.5, "seed must be an integer, got 1.5"),
+    ("domain", "time", "domain 'time' is not one of spectrogram, waveform"),
+    ("output_sr", 100, "output_sr must be between 8000 and 192000, got 100"),
+    ("mono", "yes", "mono must be True or False, got 'yes'"),
+])
+def test_bad_values_name_the_parameter(name, value, message):
+    with pytest.raises(AudioStyleError) as caught:
+        Settings(**{name: value})
+    assert str(caught.value) == message
+    # the command line names its flag instead
+    assert caught.value.naming(FLAGS).startswith(FLAGS[name] + " ")
+
+
+def test_unknown_setting_is_refused_with_a_suggestion():
+    with pytest.raises(AudioStyleError) as caught:
+        Settings.of(iteration=3)
+    assert str(caught.value).startswith("unknown synthesis setting 'iteration'. Did you mean "
+                                        "'iterations'?")
+
+
+def test_arguments_are_checked_before_any_audio_is_read(tmp_path):
+    missing = str(tmp_path / "nope.wav")  # reading it would be the first error otherwise
+    for values, message in [({"iterations": 0}, "iterations must be at least 1"),
+                            ({"domain": "spectrogram"}, "use domain waveform"),
+                            ({"rhythm_weight": 1.0}, "the rhythm term needs feature maps"),
+                            ({"nope": 1}, "unknown synthesis setting 'nope'")]:
+        with pytest.raises(AudioStyleError, match=message):
+            audiostyle.transfer(missing, missing, extractor="mcdermott", **values)
+    with pytest.raises(AudioStyleError, match="Unknown device 'tpu'"):
+        audiostyle.transfer(missing, missing, device="tpu")
+
+
+def test_texture_refuses_the_settings_about_a_content(bongos):
+    for name in ("init", "content_weight", "strength"):
+        setting = dict(describe())[name]
+        assert setting.transfer_only
+        with pytest.raises(AudioStyleError, match=f"{name} does not apply to a texture"):
+            audiostyle.texture(bongos, seconds=1, sr=SR,
+                               **{name: _other_value(name, setting)})
+
+
+def test_settings_object_and_keywords_give_the_same_result(melody, bongos):
+    quick = {"iterations": 2, "refine_iterations": 1, "griffin_lim_iterations": 4,
+             "seed": 3}
+    options = {"filters": 16}
+    by_keywords = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, options=options,
+                                      progress=False, **quick)
+    by_object = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, options=options,
+                                    progress=False, settings=Settings(**quick))
+    np.testing.assert_array_equal(by_keywords.audio.samples, by_object.audio.samples)
+
+
+def test_cli_error_names_the_flag(files, capsys):
+    code = main(["transfer", str(files / "c.wav"), str(files / "s.wav"), "-o",
+                 str(files / "o.wav"), "-e", "mcdermott", "--domain", "spectrogram", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "use --domain waveform" in err and "\n" not in err
+    assert not (files / "o.wav").exists()
+
+
+def test_every_setting_is_documented():
+    for name, setting in describe():
+        assert setting.help and setting.flags[0].startswith("--"), name
+        field = next(f for f in dataclasses.fields(Settings) if f.name == name)
+        assert field.default == DEFAULTS[name]
