@@ -66,7 +66,7 @@ def synthesis(texture: str, extractor: str, scale: float = 1.0) -> dict:
     import audiostyle
     from audiostyle.extractors import get_extractor
     from audiostyle.synthesis.losses import StyleLoss
-    from audiostyle.synthesis.stages import DEFAULT_REFINE_ITERATIONS
+    from audiostyle.synthesis.settings import DEFAULT_REFINE_ITERATIONS
 
     style = _texture(texture, SECONDS)
     net = get_extractor(extractor)

@@ -67,8 +67,7 @@ def test_mixing_statistics_is_mixing_the_squared_distances():
     waves = [torch.from_numpy(tone(f, 0.5))[None] for f in (220.0, 1500.0)]
     parts = []
     for wave in waves:
-        loss.set_target([(net.analyse(wave), 1.0)])
-        parts.append(loss.targets)
+        parts.append(loss.statistics([(net.analyse(wave), 1.0)]))
     x = net.analyse(torch.from_numpy(tone(440.0, 0.5))[None]).requires_grad_(True)
     statistic = net.statistic
     mixed = mix_targets([(parts[0], 0.25), (parts[1], 0.75)])["conv"]

@@ -25,6 +25,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def number_text(value: float | str | None, spec: str = ".2f") -> str:
+    """``value`` formatted by ``spec``; ``"n/a"`` for None and NaN, never ``-0.0``. A JSON
+    string ``"inf"``, ``"-inf"`` or ``"nan"`` counts as its number."""
+    number = math.nan if value is None else float(value)
+    if math.isnan(number):
+        return "n/a"
+    text = format(number, spec)
+    return format(0.0, spec) if math.isfinite(number) and float(text) == 0 else text
+
+
 def described(name: str, items: Iterable[tuple[str, Any]]) -> str:
     """``name (key=value, …)`` of the ``items`` whose value is not None, sorted by key;
     ``name`` alone without any, the inner list alone without a name."""

@@ -1,8 +1,8 @@
-"""Differentiable DSP building blocks: STFT and log-magnitude spectrograms, Griffin-Lim,
-mel filterbanks."""
+"""Differentiable DSP building blocks: STFT and log-magnitude spectrograms, Griffin-Lim, and
+the McDermott toolbox's filterbanks and cochlear model (:mod:`.filterbanks`, :mod:`.cochlea`).
+Mel filters come from librosa."""
 
 from .griffinlim import griffin_lim, spectral_convergence
-from .mel import mel_filterbank
 from .stft import Spectrogram
 
-__all__ = ["Spectrogram", "griffin_lim", "mel_filterbank", "spectral_convergence"]
+__all__ = ["Spectrogram", "griffin_lim", "spectral_convergence"]

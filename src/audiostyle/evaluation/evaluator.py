@@ -20,7 +20,6 @@ Details of each metric are in :mod:`audiostyle.evaluation.metrics`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,11 +28,14 @@ import numpy as np
 import torch
 
 from .. import extractors as registry
+from .._util import number_text
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor
 from ..io.audio import Audio, AudioLike, as_audio, resample, to_mono
+from ..io.devices import resolve_device
+from ..synthesis.losses import StyleLoss
 from .metrics import ContentReference, Sanity, copy_score, sanity
-from .style_match import statistics_snr
+from .style_match import snr_to, target_loss
 
 #: Rate (Hz) at which the content and copy metrics compare sounds.
 ANALYSIS_SR = 22050
@@ -105,27 +107,28 @@ class Evaluation:
                  "  style match: statistics SNR to the style, dB (higher = closer)"]
         for name, m in self.style_match.items():
             against = "" if m.gain_db is None else (
-                f"   content {_num(m.content_snr_db, '.1f')} dB, "
-                f"gain {_num(m.gain_db, '+.1f')} dB")
-            lines.append(f"    {name:12} {_num(m.snr_db, '6.1f')} dB{against}")
+                f"   content {number_text(m.content_snr_db, '.1f')} dB, "
+                f"gain {number_text(m.gain_db, '+.1f')} dB")
+            lines.append(f"    {name:12} {number_text(m.snr_db, '6.1f')} dB{against}")
         if self.content is not None:
             c = self.content
             lines += ["  content kept: correlation with the content (1 = kept, 0 = unrelated)",
-                      f"    chroma {_num(c.chroma)}   onsets {_num(c.onsets)}   "
-                      f"envelopes {_num(c.envelopes)}"]
+                      f"    chroma {number_text(c.chroma)}   onsets {number_text(c.onsets)}   "
+                      f"envelopes {number_text(c.envelopes)}"]
         s = self.sanity
         lines += [
-            f"  copy check: {_num(self.copy)}  (max normalised cross-correlation with the "
+            f"  copy check: {number_text(self.copy)}  (max normalised cross-correlation with the "
             "style; near 1 = a replay of the style)",
-            f"  sanity: loudness {_num(s.loudness_lufs, '.1f')} LUFS, peak "
-            f"{_num(s.peak_dbfs, '.1f')} dBFS, clipped {100 * s.clipped_fraction:.2f} %, "
+            f"  sanity: loudness {number_text(s.loudness_lufs, '.1f')} LUFS, peak "
+            f"{number_text(s.peak_dbfs, '.1f')} dBFS, clipped {100 * s.clipped_fraction:.2f} %, "
             f"silent {100 * s.silent_fraction:.0f} %, non-finite {s.nonfinite}",
         ]
         return "\n".join(lines + [f"  note: {note}" for note in self.notes])
 
 
 class Evaluator:
-    """Evaluates outputs of one style (and content) pair; the inputs are analysed once.
+    """Evaluates outputs of one style (and content) pair; the inputs are analysed once (the
+    style's statistics under each extractor, the content's reference envelopes).
 
     Args:
         style: the style sound (path, :class:`~audiostyle.io.audio.Audio` or array with ``sr``).
@@ -151,27 +154,26 @@ class Evaluator:
     ) -> None:
         self.style = as_audio(style, sr, name="style")
         self.content = None if content is None else as_audio(content, sr, name="content")
-        self.device = device
+        self.device = resolve_device(device)
         self.notes: list[str] = []
         self._style_mono = _mono(self.style)
         self._reference = None if self.content is None else ContentReference(
             _mono(self.content), ANALYSIS_SR)
         self._strict = extractors is not None if skip_unavailable is None else not skip_unavailable
-        self._nets: dict[str, Extractor] = {}
-        self._styles: dict[str, Audio] = {}  # the style, mono at each extractor's rate
+        self._losses: dict[str, StyleLoss] = {}  # each matching the style's statistics
         self._content_snr: dict[str, float | None] = {}
         for name, choice in _choices(extractors).items():
             try:
                 net = choice if isinstance(choice, Extractor) else build_extractor(name, choice)
-                self._nets[name] = net
-                self._styles[name] = resample(to_mono(self.style), net.sample_rate)
+                style_mono = resample(to_mono(self.style), net.sample_rate)
+                self._losses[name] = target_loss(style_mono, net.to(self.device), self.device)
                 self._content_snr[name] = None if self.content is None else self._snr(
                     self.content, name)["mean"]
             except AudioStyleError as exc:
                 if self._strict:
                     raise
                 self.notes.append(f"{name} not used: {exc}")
-                self._nets.pop(name, None)
+                self._losses.pop(name, None)
 
     def __call__(self, output: AudioLike, sr: int | None = None) -> Evaluation:
         """All metrics of ``output`` (path, Audio or array with ``sr``)."""
@@ -183,7 +185,7 @@ class Evaluator:
         if checks.nonfinite:
             notes.append(f"{checks.nonfinite} NaN/infinite samples were read as 0")
         matches = {}
-        for name in self._nets:
+        for name in self._losses:
             try:
                 layers = self._snr(clean, name)
             except AudioStyleError as exc:
@@ -208,8 +210,7 @@ class Evaluator:
         )
 
     def _snr(self, audio: Audio, name: str) -> dict[str, float]:
-        return statistics_snr(audio, self._styles[name], extractor=self._nets[name],
-                              device=self.device)
+        return snr_to(self._losses[name], audio, self.device)
 
 
 def evaluate(
@@ -256,10 +257,3 @@ def _choices(extractors: ExtractorChoice) -> dict[str, dict[str, Any] | Extracto
 def _mono(audio: Audio) -> np.ndarray:
     """``(time,)`` float32 at :data:`ANALYSIS_SR`."""
     return resample(to_mono(audio), ANALYSIS_SR).samples[0]
-
-
-def _num(value: float | None, spec: str = ".2f") -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    text = format(value, spec)
-    return format(0.0, spec) if math.isfinite(value) and float(text) == 0 else text

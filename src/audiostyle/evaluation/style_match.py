@@ -64,10 +64,27 @@ def statistics_snr(
     """
     target_device = resolve_device(device)
     net = build_extractor(extractor, options).to(target_device)
+    return snr_to(target_loss(target, net, target_device, sr), estimate, target_device, sr)
+
+
+def target_loss(
+    target: AudioLike, net: Extractor, device: torch.device, sr: int | None = None
+) -> StyleLoss:
+    """The style loss of ``net`` (on ``device``) matching ``target``'s statistics: analyse a
+    target once, then score any number of sounds against it with :func:`snr_to`."""
     loss = StyleLoss(net)
-    loss.set_target([(net.analyse(_wave(target, sr, net, target_device)), 1.0)])
+    loss.set_target([(net.analyse(_wave(target, sr, net, device)), 1.0)])
+    return loss
+
+
+def snr_to(
+    loss: StyleLoss, estimate: AudioLike, device: torch.device, sr: int | None = None
+) -> dict[str, float]:
+    """:func:`statistics_snr` of ``estimate`` against the target of ``loss``
+    (:func:`target_loss`, its extractor on ``device``)."""
+    net = loss.extractor
     with torch.no_grad():
-        distances = loss.layer_distances(net(_wave(estimate, sr, net, target_device)))
+        distances = loss.layer_distances(net(_wave(estimate, sr, net, device)))
     snr = {name: -to_db(max(float(d), 0.0)) for name, d in distances.items()}
     finite = [v for v in snr.values() if np.isfinite(v)]
     snr["mean"] = float(np.mean(finite)) if finite else float("inf")

@@ -3,10 +3,12 @@ its weights are :mod:`audiostyle.networks.musicnn`."""
 
 from __future__ import annotations
 
+import librosa
+import numpy as np
 import torch
 from torch import Tensor
 
-from ..dsp import Spectrogram, mel_filterbank
+from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from ..networks import musicnn
 from ..networks.musicnn import HOP, LAYERS, N_FFT, N_MELS, PATCH_FRAMES, POOLS, SAMPLE_RATE
@@ -52,7 +54,10 @@ class VggMttExtractor(Extractor):
         super().__init__(sample_rate, Spectrogram(N_FFT, HOP))
         self.layers = tuple(layers)
         self.depth = max(LAYERS.index(layer) for layer in self.layers) + 1
-        self.register_buffer("mel", mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).float(),
+        # librosa's Slaney mel filters (musicnn's), computed in float64 like librosa's
+        # melspectrogram before they are rounded
+        mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, dtype=np.float64)
+        self.register_buffer("mel", torch.from_numpy(mel).float(),
                              persistent=False)
         tensors = load("vgg-mtt")
         for name, value in musicnn.torch_layout(tensors).items():

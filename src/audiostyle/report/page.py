@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .._util import file_digest, slug
+from .._util import file_digest, number_text, slug
 from ..errors import AudioStyleError
 from ..io.audio import load_audio, to_mono
 from .plots import LogSpectrogram, colour_range, log_spectrogram, save_spectrogram
@@ -279,15 +279,11 @@ def _float(value: float | str | None) -> float:
 
 
 def _num(value: float | str | None, spec: str) -> str:
+    """:func:`number_text` typeset: ``∞`` for infinities, a true minus sign."""
     number = _float(value)
-    if math.isnan(number):
-        return "n/a"
     if math.isinf(number):
         return ("+" if "+" in spec else "") + "∞" if number > 0 else "−∞"
-    text = format(number, spec)
-    if float(text) == 0:  # no "−0.0"
-        text = format(0.0, spec)
-    return text.replace("-", "−")
+    return number_text(number, spec).replace("-", "−")
 
 
 def _tag(value: float) -> str:

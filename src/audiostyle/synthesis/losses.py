@@ -25,9 +25,11 @@ RHYTHM = ":rhythm"
 class StyleLoss(nn.Module):
     """``Σ_layers w_l · ‖S_l(x) − S_l*‖² / ‖S_l*‖²`` summed over the batch.
 
-    ``S`` is the extractor's :attr:`~Extractor.statistic`. The target ``S*`` is computed once by
-    :meth:`set_target` (a weighted mix of one or several signals) and reused; calling the loss
-    before that raises.
+    ``S`` is the extractor's :attr:`~Extractor.statistic`. The target ``S*`` is given once by
+    :meth:`load_target` (statistics from :meth:`statistics`, possibly mixed by
+    :func:`mix_targets`) or :meth:`set_target` (both at once) and reused. Targets that do not
+    fit this loss raise :class:`AudioStyleError`; calling the loss before a target is given is
+    a programming error (``RuntimeError``).
 
     With ``rhythm_weight > 0`` each layer also gets a term ``"<layer>:rhythm"`` that matches
     the :class:`~audiostyle.extractors.statistics.Autocorrelation` of its maps over
@@ -67,9 +69,10 @@ class StyleLoss(nn.Module):
         self._targets: dict[str, object] | None = None
 
     @torch.no_grad()
-    def set_target(self, inputs: Iterable[tuple[Tensor, float]]) -> None:
-        """Compute the target from ``(input, weight)`` pairs, inputs as :meth:`Extractor.analyse`
-        returns them. Each input's statistics are averaged over its batch (channels).
+    def statistics(self, inputs: Iterable[tuple[Tensor, float]]) -> dict[str, object]:
+        """The weighted mix of the statistics of ``(input, weight)`` pairs per term of this
+        loss (see :meth:`Statistic.target`), inputs as :meth:`Extractor.analyse` returns them.
+        Each input's statistics are averaged over its batch (channels).
 
         Inputs are analysed one at a time and reduced to their statistics at once, so a long
         sound given as several pieces (an iterable that makes them on demand) never has all
@@ -83,18 +86,15 @@ class StyleLoss(nn.Module):
                 targets[key] = targets[key] + part if key in targets else part
             del features
         if not targets:
-            raise ValueError("set_target needs at least one input")
-        self._targets = targets
+            raise AudioStyleError("no sound to compute the style statistics of")
+        return targets
 
-    @property
-    def targets(self) -> dict[str, object]:
-        """The target of each layer (see :meth:`Statistic.target`), for :meth:`load_target`."""
-        if self._targets is None:
-            raise RuntimeError("StyleLoss: call set_target() before reading the targets")
-        return dict(self._targets)
+    def set_target(self, inputs: Iterable[tuple[Tensor, float]]) -> None:
+        """Match the :meth:`statistics` of ``inputs``."""
+        self.load_target(self.statistics(inputs))
 
     def load_target(self, targets: Mapping[str, object]) -> None:
-        """Use targets computed before (:attr:`targets` of a loss on the same extractor)."""
+        """Match ``targets`` (:meth:`statistics` of a loss on the same extractor and terms)."""
         missing = set(self.layer_weights) - set(targets)
         if missing:
             raise AudioStyleError(f"these style statistics lack {', '.join(sorted(missing))}; "
@@ -104,7 +104,7 @@ class StyleLoss(nn.Module):
     def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Relative squared distance of each layer to its target (batch-summed, float64)."""
         if self._targets is None:
-            raise RuntimeError("StyleLoss: call set_target() before evaluating the loss")
+            raise RuntimeError("StyleLoss: load_target() before evaluating the loss")
         out = {}
         for key, target in self._targets.items():
             statistic = self._statistics[key]
@@ -119,7 +119,7 @@ class StyleLoss(nn.Module):
 
 
 def mix_targets(parts: Sequence[tuple[Mapping[str, object], float]]) -> dict[str, object]:
-    """``Σ w · targets`` per layer, for ``(targets, w)`` pairs (:attr:`StyleLoss.targets`),
+    """``Σ w · targets`` per layer, for ``(targets, w)`` pairs (:meth:`StyleLoss.statistics`),
     parts of weight 0 left out (so a mix with one non-zero weight of 1 is that target, to the
     bit). For squared distances, matching the mix is matching the weighted sum of the
     distances to each part: ``Σ wᵢ‖S − Sᵢ‖² = ‖S − Σ wᵢSᵢ‖² + const`` when ``Σ wᵢ = 1``."""

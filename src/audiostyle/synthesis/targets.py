@@ -215,16 +215,15 @@ def statistics_of(
 ) -> dict[str, object]:
     """The statistics of ``wave`` ``(channels, time)`` at the extractor's rate, per term of
     ``style_loss``, computed piece by piece (:func:`style_pieces`)."""
-    style_loss.set_target(style_pieces(wave, style_loss.extractor, chunk_seconds, device,
-                                        style_loss.rhythm_lags))
-    return style_loss.targets
+    return style_loss.statistics(style_pieces(wave, style_loss.extractor, chunk_seconds, device,
+                                              style_loss.rhythm_lags))
 
 
 def style_pieces(
     style: np.ndarray, net: Extractor, chunk_seconds: float, device: torch.device, lags: int = 0
 ) -> Iterator[tuple[Tensor, float]]:
     """The style ``(channels, time)`` as ``(analysed piece, weight)`` pairs for
-    :meth:`StyleLoss.set_target`, made one at a time: pieces as long as content chunks,
+    :meth:`StyleLoss.statistics`, made one at a time: pieces as long as content chunks,
     weighted by their length, so a long style needs no more memory than a chunk."""
     chunk, _ = chunk_sizes(chunk_seconds, style.shape[0], net, lags)
     length = style.shape[1]
