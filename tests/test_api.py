@@ -14,7 +14,7 @@ import audiostyle
 from audiostyle.cli.parser import build_parser
 
 PUBLIC = [
-    "Audio", "AudioStyleError", "Evaluation", "Extractor", "Result", "SynthesisError",
+    "Audio", "AudioStyleError", "Evaluation", "Extractor", "Result", "Settings", "SynthesisError",
     "evaluate", "extractors", "get_extractor", "load_audio", "save_audio", "statistics_snr",
     "stats", "texture", "transfer",
 ]

@@ -159,3 +159,24 @@ def test_waveform_domain_runs_end_to_end(net, melody, bongos):
                                  domain="waveform", iterations=10, progress=False)
     assert list(result.stages) == ["waveform"]
     assert result.loss_db < -3
+
+
+def test_tags_name_what_plays(net):
+    """musicnn's tag head on the demo sounds: the bongo loop is tagged as drums / beat, the
+    Canon's harmonic tone as piano / classical / slow (the port's tags are musicnn's)."""
+    from audiostyle.demo import bongo_loop, canon_melody
+    from audiostyle.io.audio import Audio, resample
+    from audiostyle.networks.musicnn import MTT_TAGS
+
+    def top(samples: np.ndarray, count: int = 3) -> list[str]:
+        wave = resample(Audio(samples[None], SR, "x"), 16000).samples
+        with torch.no_grad():
+            probabilities = net.tag_probabilities(torch.from_numpy(wave))[0]
+        return [MTT_TAGS[i] for i in probabilities.argsort(descending=True)[:count]]
+
+    drums = top(bongo_loop(SR, seconds=9.0))
+    tune = top(canon_melody(SR, note_seconds=1.2))
+    assert {"drums", "beat"} <= set(drums), drums
+    assert "piano" in tune and not {"drums", "beat"} & set(tune), tune
+    with pytest.raises(AudioStyleError, match="at least 3 s"):
+        net.tag_probabilities(torch.zeros(1, 16000))

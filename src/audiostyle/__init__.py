@@ -5,7 +5,8 @@
 ['shallow']
 
 Main entry points: :func:`transfer` (content + style → new sound), :func:`texture` (style →
-new texture of any length), :func:`evaluate` (metrics of a result), the extractors in
+new texture of any length), :class:`Settings` (every synthesis setting, with its default and
+valid range), :func:`evaluate` (metrics of a result), the extractors in
 :mod:`audiostyle.extractors`, and the audio helpers :func:`load_audio` / :func:`save_audio`.
 """
 
@@ -20,6 +21,7 @@ from .evaluation.style_match import statistics_snr, stats
 from .extractors import Extractor, get_extractor
 from .io.audio import Audio, load_audio, save_audio
 from .synthesis.pipeline import Result, texture, transfer
+from .synthesis.settings import Settings
 
 __version__ = "0.1.0"
 
@@ -29,6 +31,7 @@ __all__ = [
     "Evaluation",
     "Extractor",
     "Result",
+    "Settings",
     "SynthesisError",
     "evaluate",
     "extractors",
