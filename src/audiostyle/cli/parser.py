@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 FLAGS = {
     **{name: setting.flags[0] for name, setting in describe()},
     "device": "--device", "extractor": "--extractor", "options": "--option",
-    "style_weights": "--style-weights", "seconds": "--seconds",
+    "style_weights": "--style-weights", "seconds": "--seconds", "engine": "--engine",
 }
 
 

@@ -18,7 +18,9 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
-        raise AudioStyleError(f"Unknown `device` {device!r}; use auto, cpu, cuda or mps") from None
+        raise AudioStyleError(
+            f"Unknown device {device!r}; use `device` auto, cpu, cuda or mps"
+        ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise AudioStyleError("`device` cuda: no CUDA GPU is available here; use `device` cpu")
     if resolved.type == "mps" and not torch.backends.mps.is_available():

@@ -93,7 +93,7 @@ def import_ray() -> Any:
         return importlib.import_module("ray")
     except ImportError:
         raise AudioStyleError("the ray engine needs Ray: pip install 'audiostyle[ray]' (or use "
-                              "--engine local)") from None
+                              "the local engine: `engine` local)") from None
 
 
 def _put(ray: Any, sounds: dict[str, Any], path: str) -> Any:

@@ -159,4 +159,4 @@ def make_domain(
         return WaveformDomain(extractor, start)
     if name == "spectrogram":
         return SpectrogramDomain(extractor, start, griffin_lim_iterations)
-    raise AudioStyleError(f"Unknown `domain` {name!r}; use one of {', '.join(DOMAINS)}")
+    raise AudioStyleError(f"Unknown domain {name!r}; use `domain` {' or '.join(DOMAINS)}")
