@@ -98,6 +98,15 @@ class Stitcher:
         self._samples[:, self.end : stop] = piece[:, shared:]
         self.end = stop
 
+    def preview(self, start: int, piece: np.ndarray) -> np.ndarray:
+        """What :meth:`add` would have joined, ``(channels, start + n)``, leaving this as it
+        is."""
+        joined = Stitcher(*self._samples.shape)
+        joined._samples[:, : self.end] = self.samples
+        joined.end = self.end
+        joined.add(start, piece)
+        return joined.samples
+
     @property
     def samples(self) -> np.ndarray:
         """What has been joined so far, ``(channels, end)``."""

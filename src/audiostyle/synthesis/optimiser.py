@@ -3,7 +3,8 @@
 One *iteration* is one evaluation of the loss and its gradient (a forward and a backward pass),
 so iteration counts cost the same for every optimiser. The loop keeps the best iterate, stops
 cleanly on Ctrl-C (returning the best so far) and on a NaN loss, and shows a progress bar with
-the loss in dB relative to its starting value.
+the loss in dB relative to its starting value. An optional observer sees every iteration (and
+can ask for the best iterate so far); raising ``KeyboardInterrupt`` in it stops like Ctrl-C.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def to_db(ratio: float) -> float:
     return 10 * math.log10(ratio) if ratio > 0 else -math.inf
 
 
+#: ``observer(trace, best)``, called after every iteration: the trace so far and a function
+#: that returns the best iterate so far (detached, shaped like the start). Raising
+#: ``KeyboardInterrupt`` in it stops the optimisation as Ctrl-C does (the best is kept).
+Observer = Callable[[Trace, Callable[[], Tensor]], None]
+
+
 class _BudgetSpent(Exception):
     """Raised inside the closure once the evaluation budget is used up."""
 
@@ -73,6 +80,7 @@ def optimise(
     reference_loss: float | None = None,
     progress: bool = True,
     description: str = "optimising",
+    observer: Observer | None = None,
 ) -> tuple[Tensor, Trace]:
     """Minimise ``loss_fn(x)`` from ``x = start`` for ``iterations`` loss evaluations.
 
@@ -86,6 +94,7 @@ def optimise(
         reference_loss: divide losses by this (default: by the first loss), so that a
             second stage reports losses relative to the first stage's start.
         progress: show a progress bar (on stderr).
+        observer: called after every iteration (see :data:`Observer`).
 
     Returns:
         ``(best x, trace)``; the best iterate seen, detached.
@@ -135,6 +144,8 @@ def optimise(
             best = x.detach() * unit
         bar.update(1)
         bar.set_postfix_str(f"loss {to_db(relative):6.1f} dB", refresh=False)
+        if observer is not None:
+            observer(trace, lambda: best)
         return loss
 
     if optimizer == "lbfgs":

@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor, check_length
@@ -49,6 +50,39 @@ from .targets import (
 
 log = logging.getLogger(__name__)
 
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running synthesis is, as its observer sees it after every iteration.
+
+    Attributes:
+        stage: the domain being optimised (``"spectrogram"``, or ``"waveform"`` for the
+            refinement or a waveform-domain run).
+        chunk: index of the chunk being optimised (from 0), of ``chunks``.
+        iteration: iterations done in this stage of this chunk, of ``iterations``.
+        loss_db: the last loss, in dB relative to the chunk's start; ``best_db`` the best.
+    """
+
+    stage: str
+    chunk: int
+    chunks: int
+    iteration: int
+    iterations: int
+    loss_db: float
+    best_db: float
+    _snapshot: Callable[[], Audio]
+
+    def snapshot(self) -> Audio:
+        """The result so far at the output rate: the chunks done, joined to the best iterate
+        of this one (decoded now: Griffin-Lim in the spectrogram domain). Shorter than the
+        result while later chunks are still to come."""
+        return self._snapshot()
+
+
+#: Called with a :class:`Progress` after every iteration; raising ``KeyboardInterrupt`` in it
+#: stops the synthesis as Ctrl-C does (the best result so far is returned).
+Observer = Callable[[Progress], None]
 
 
 @dataclass
@@ -110,6 +144,7 @@ def transfer(
     options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
+    observer: Observer | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
     **values: Any,
 ) -> Result:
@@ -140,13 +175,16 @@ def transfer(
             :class:`~audiostyle.synthesis.settings.Settings` for each one's meaning, default
             and valid range. With ``strength`` the target is
             ``(1 − strength)·S(content) + strength·S(style)`` (0 returns the content).
+        observer: called after every iteration with a :class:`Progress` (stage, iteration,
+            loss, and the result so far on demand); raising ``KeyboardInterrupt`` in it stops
+            the work as Ctrl-C does, keeping the best result so far.
     """
     chosen = Settings.of(settings, **values)
     run = _setup(extractor, options, chosen, device)
     content_audio = as_audio(content, sr, name="content")
     blend = make_blend(style, sr, style_weights, chosen)
     return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
-                progress)
+                progress, observer)
 
 
 def texture(
@@ -159,6 +197,7 @@ def texture(
     options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
+    observer: Observer | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
     **values: Any,
 ) -> Result:
@@ -185,7 +224,7 @@ def texture(
     blend = make_blend(style, sr, style_weights, chosen)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
-    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress)
+    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress, observer)
 
 
 @dataclass(frozen=True)
@@ -232,6 +271,7 @@ def _run(
     length_seconds: float | None,
     output_sr: int,
     progress: bool,
+    observer: Observer | None = None,
 ) -> Result:
     """Everything after the checks: the target, the chunks, the result (see the module's
     docstring)."""
@@ -287,6 +327,10 @@ def _run(
                     None if content_wave is None else content_wave[:, start:stop],
                     shape=(channels, stop - start), like=like, generator=generator,
                     device=target_device, settings=settings, label=label, progress=progress,
+                    observer=None if observer is None else _watch(
+                        observer, index, len(spans),
+                        lambda piece, at=start: _output(stitcher.preview(at, piece), rate,
+                                                        output_sr, length, out_length)),
                 )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
             if not chunks:
@@ -304,7 +348,7 @@ def _run(
                     stitcher.end / rate, length / rate)
         out_length = max(1, round(stitcher.end * output_sr / rate))
 
-    result_audio = resample(Audio(stitcher.samples, rate, "result"), output_sr, out_length)
+    result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
     total = sum(n for n, _, _ in scores)
     return Result(
         audio=result_audio, stages=merge_stages(chunks, [n / total for n, _, _ in scores]),
@@ -313,6 +357,30 @@ def _run(
         style_distance_db=to_db(sum(n * d for n, _, d in scores) / total),
         chunks=chunks, stopped_early=interrupted,
     )
+
+
+def _output(samples: np.ndarray, rate: int, output_sr: int, length: int,
+            out_length: int) -> Audio:
+    """The result ``(channels, n)`` at the working ``rate``, of a whole of ``length`` samples
+    there and ``out_length`` at ``output_sr``, resampled to ``output_sr``."""
+    n = samples.shape[1]
+    size = out_length if n == length else max(1, round(n * output_sr / rate))
+    return resample(Audio(samples, rate, "result"), output_sr, size)
+
+
+def _watch(
+    observer: Observer, chunk: int, chunks: int, joined: Callable[[np.ndarray], Audio]
+) -> Callable[[str, int, Trace, Callable[[], Tensor]], None]:
+    """The chunk observer (:data:`.stages.ChunkObserver`) that tells ``observer``; ``joined``
+    makes the result so far from this chunk's piece ``(channels, n)``."""
+
+    def watch(stage: str, budget: int, trace: Trace, wave: Callable[[], Tensor]) -> None:
+        observer(Progress(
+            stage, chunk, chunks, trace.iterations, budget, to_db(trace.losses[-1]),
+            trace.best_db, lambda: joined(wave().cpu().numpy().astype(np.float32)),
+        ))
+
+    return watch
 
 
 def _unchanged(
@@ -324,4 +392,4 @@ def _unchanged(
     return chunk, {}, 1.0, distance / chunk.shape[0]
 
 
-__all__ = ["Result", "texture", "transfer"]
+__all__ = ["Observer", "Progress", "Result", "texture", "transfer"]

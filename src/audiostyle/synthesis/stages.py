@@ -8,6 +8,8 @@ the spectrogram domain), refine it in the waveform domain, and re-analyse the re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -17,6 +19,12 @@ from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
 from .optimiser import Trace, optimise
 from .settings import DEFAULT_REFINE_ITERATIONS, Settings
+
+#: ``observer(stage, budget, trace, wave)`` after every iteration of a chunk: the domain name,
+#: the stage's iteration budget, its trace so far, and a function that decodes the best iterate
+#: into the chunk's waveform ``(channels, time)`` at the extractor's rate (Griffin-Lim in the
+#: spectrogram domain, so only on demand).
+ChunkObserver = Callable[[str, int, Trace, Callable[[], Tensor]], None]
 
 
 def optimise_chunk(
@@ -31,12 +39,14 @@ def optimise_chunk(
     settings: Settings,
     label: str,
     progress: bool = True,
+    observer: ChunkObserver | None = None,
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
     """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
 
     ``like`` ``(channels, time)`` is what noise starts are drawn like
-    (:meth:`Extractor.noise`). Returns the waveform, the trace of each stage, the result's
-    loss relative to the start and its style loss per channel.
+    (:meth:`Extractor.noise`); ``observer`` sees every iteration (:data:`ChunkObserver`).
+    Returns the waveform, the trace of each stage, the result's loss relative to the start and
+    its style loss per channel.
     """
     channels, length = shape
     if settings.init == "content":
@@ -55,16 +65,18 @@ def optimise_chunk(
     space = make_domain(settings.domain or net.default_domain, net, start,
                         griffin_lim_iterations=settings.griffin_lim_iterations)
     iterations = settings.iterations or net.default_iterations
-    best, trace = _stage(loss, space, iterations, settings, label, progress)
+    reference = start if settings.init == "content" else None
+    best, trace = _stage(loss, space, iterations, settings, label, progress, observer,
+                         reference)
     stages = {space.name: trace}
     with torch.no_grad():
-        wave = space.decode(best, reference=start if settings.init == "content" else None)
+        wave = space.decode(best, reference=reference)
     refine = settings.refine_iterations
     refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
     if space.name != "waveform" and refine > 0 and not trace.interrupted:
         polish = WaveformDomain(net, wave)
         best, stages["waveform"] = _stage(loss, polish, refine, settings, label, progress,
-                                          reference_loss=trace.initial_loss)
+                                          observer, reference_loss=trace.initial_loss)
         wave = polish.decode(best).detach()
     with torch.no_grad():
         features = net(wave)
@@ -81,15 +93,27 @@ def _stage(
     settings: Settings,
     label: str,
     progress: bool,
+    observer: ChunkObserver | None,
+    reference: Tensor | None = None,
     reference_loss: float | None = None,
 ) -> tuple[Tensor, Trace]:
-    """One optimisation run of ``loss`` in domain ``space``."""
+    """One optimisation run of ``loss`` in domain ``space`` (``reference``: the waveform whose
+    phase decoding starts from)."""
+
+    def decoded(best: Callable[[], Tensor]) -> Callable[[], Tensor]:
+        def wave() -> Tensor:  # (a random Griffin-Lim phase must not move the global seed)
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                return space.decode(best(), reference=reference).detach()
+        return wave
+
+    watch = None if observer is None else (
+        lambda trace, best: observer(space.name, iterations, trace, decoded(best)))
     return optimise(
         lambda x: space.objective(loss, x), space.initial, iterations=iterations,
         optimizer=settings.optimizer,
         learning_rate=settings.learning_rate or space.adam_learning_rate,
         reference_loss=reference_loss, progress=progress,
-        description=f"{label}/{space.name}",
+        description=f"{label}/{space.name}", observer=watch,
     )
 
 
