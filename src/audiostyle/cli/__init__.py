@@ -1,5 +1,5 @@
 """Command line: ``audiostyle transfer | texture | evaluate | grid | batch | demo | extractors |
-stats | classify | weights``.
+stats | classify | weights | studio``.
 
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;

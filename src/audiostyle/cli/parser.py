@@ -262,4 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use this file instead of finding or downloading the original")
     q.add_argument("--force", action="store_true", help="reinstall even if verified")
     q.set_defaults(run=run_weights_install)
+
+    from ..studio.command import add_parser as add_studio
+    add_studio(commands, [common])
     return parser

@@ -1,0 +1,256 @@
+"""The server's side of the job queue: jobs in memory, one worker process, events.
+
+Jobs wait in a queue (at most ``max_queue``) and run one at a time in the worker process
+(:mod:`audiostyle.studio.worker`), which is started with the server and started again when it
+dies: the job it held fails with a message, the next one runs. Every job keeps the list of its
+events (``queued``, ``running``, ``progress``, ``snapshot``, ``evaluating``, then ``done``,
+``failed`` or ``cancelled``), numbered from 0, which the server streams (server-sent events)
+to any number of readers; :meth:`Runner.wait` wakes them when anything happens. All state is
+touched from the event loop only; the worker's messages are read by a thread and handed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import queue
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import AudioStyleError
+from . import worker
+from .jobspec import planned_iterations
+from .store import Store, new_id
+
+log = logging.getLogger(__name__)
+
+#: Events after which a job is over.
+FINAL = ("done", "failed", "cancelled")
+
+
+class QueueFull(AudioStyleError):
+    """The queue holds as many jobs as it may."""
+
+
+@dataclass
+class Job:
+    id: str
+    spec: dict[str, Any]
+    estimate: float | None = None
+    state: str = "queued"
+    events: list[dict[str, Any]] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+
+    def summary(self) -> dict[str, Any]:
+        last = next((e for e in reversed(self.events) if e["event"] in ("progress", "snapshot")),
+                    None)
+        return {"id": self.id, "state": self.state, "job": self.spec, "estimate": self.estimate,
+                "created": self.created, "progress": last, "events": len(self.events)}
+
+
+class Runner:
+    """The queue and its worker, for one data folder."""
+
+    def __init__(self, store: Store, *, threads: int, max_queue: int) -> None:
+        self.store = store
+        self.threads = threads
+        self.max_queue = max_queue
+        self.jobs: dict[str, Job] = {}
+        self.waiting: deque[str] = deque()
+        self.running: str | None = None
+        self.rates: dict[str, dict[str, float]] = self._read_rates()
+        self._measuring: set[str] = set()
+        self._context = multiprocessing.get_context("spawn")
+        self._changed = asyncio.Event()
+        self._stopping = False
+        self._pump: asyncio.Task | None = None
+
+    # --- life ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._start_worker()
+        self._pump = asyncio.get_running_loop().create_task(self._read_outbox())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        with contextlib.suppress(OSError, ValueError):
+            self._inbox.put(None)
+        self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        if self.running:
+            self.store.discard_work(self.running)
+
+    def _start_worker(self) -> None:
+        self._inbox = self._context.Queue()
+        self._outbox = self._context.Queue()
+        self._cancel = self._context.Event()
+        self._process = self._context.Process(
+            target=worker.main, name="audiostyle-studio-worker", daemon=True,
+            args=(self._inbox, self._outbox, self._cancel, str(self.store.root), self.threads))
+        self._process.start()
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._process.pid
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def submit(self, spec: dict[str, Any], seconds: float, channels: int) -> Job:
+        if len(self.waiting) >= self.max_queue:
+            raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); wait for one "
+                            "to finish or cancel one")
+        job = Job(new_id(), spec, self.estimate(spec, seconds, channels))
+        self.jobs[job.id] = job
+        self.waiting.append(job.id)
+        self._post(job, "queued", position=len(self.waiting))
+        self._dispatch()
+        return job
+
+    def cancel(self, ident: str) -> bool:
+        """Cancel a waiting job (removed) or the running one (stops, keeps its best)."""
+        job = self.jobs.get(ident)
+        if job is None or job.state in FINAL:
+            return False
+        if ident in self.waiting:
+            self.waiting.remove(ident)
+            self._post(job, "cancelled", message="cancelled before it started")
+            self._positions()
+        else:
+            self._cancel.set()
+            self._post(job, "cancelling")
+        return True
+
+    async def wait(self, timeout: float) -> None:
+        """Until anything happens (or ``timeout`` seconds)."""
+        changed = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout)
+
+    # --- expected time ---------------------------------------------------------------------
+
+    def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> float | None:
+        """Expected seconds for ``spec`` on ``seconds`` of ``channels`` content, from this
+        machine's measurement of the extractor; None until measured (a measurement is then
+        queued for the worker)."""
+        key = _rate_key(spec["extractor"], spec["options"])
+        rates = self.rates.get(key)
+        if rates is None:
+            self.measure(spec["extractor"], spec["options"])
+            return None
+        work = seconds * channels
+        first = rates.get(spec["domain"], max(rates.values()))
+        return work * (spec["iterations"] * first
+                       + spec["refine_iterations"] * rates.get("waveform", first))
+
+    def measure(self, extractor: str, options: dict[str, str]) -> None:
+        key = _rate_key(extractor, options)
+        if key not in self.rates and key not in self._measuring:
+            self._measuring.add(key)
+            self._inbox.put(("measure", key, {"extractor": extractor, "options": options}))
+
+    # --- inside ------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self.running is None and self.waiting:
+            ident = self.waiting.popleft()
+            self.running = ident
+            self._cancel.clear()
+            self._inbox.put(("job", ident, self.jobs[ident].spec))
+            self._positions()
+
+    def _positions(self) -> None:
+        for position, ident in enumerate(self.waiting, start=1):
+            self._post(self.jobs[ident], "queued", position=position)
+
+    def _post(self, job: Job, event: str, **data: Any) -> None:
+        job.events.append({"seq": len(job.events), "event": event, "time": time.time(), **data})
+        if event in ("running", "done", "failed", "cancelled"):
+            job.state = event
+        old, self._changed = self._changed, asyncio.Event()
+        old.set()
+
+    async def _read_outbox(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            message = await loop.run_in_executor(None, self._next_message)
+            if message is not None:
+                self._handle(*message)
+            elif not self._process.is_alive() and not self._stopping:
+                self._worker_died()
+
+    def _next_message(self) -> tuple | None:
+        try:
+            return self._outbox.get(timeout=0.2)
+        except (queue.Empty, OSError, ValueError, EOFError):
+            return None
+
+    def _handle(self, ident: str | None, event: str, data: dict[str, Any]) -> None:
+        if event == "measured":
+            self._measuring.discard(ident)
+            if "rates" in data:
+                self.rates[ident] = data["rates"]
+                self._write_rates()
+            else:
+                log.warning("measurement %s failed: %s", ident, data.get("error"))
+            return
+        job = self.jobs.get(ident or "")
+        if job is None:
+            return
+        if "traceback" in data:
+            log.error("job %s: %s", ident, data.pop("traceback"))
+        self._post(job, event, **data)
+        if event in FINAL:
+            if event == "done":
+                self._learn_rates(job, data["record"])
+            self.running = None
+            self._dispatch()
+
+    def _worker_died(self) -> None:
+        code = self._process.exitcode
+        ident, self.running = self.running, None
+        log.error("the worker process ended (exit code %s); starting a new one", code)
+        self._start_worker()
+        self._measuring.clear()
+        if ident is not None:
+            self.store.discard_work(ident)
+            self._post(self.jobs[ident], "failed", message=f"the worker process ended while "
+                       f"running this job (exit code {code}); nothing was kept, and a new "
+                       "worker takes the next job")
+        self._dispatch()
+
+    def _learn_rates(self, job: Job, record: dict[str, Any]) -> None:
+        """A finished job's own speed replaces the measurement of its extractor."""
+        work = record["audio_seconds"] * record["channels"]
+        rates = {name: stage["seconds"] / stage["iterations"] / work
+                 for name, stage in record["stages"].items() if stage["iterations"]}
+        if rates and planned_iterations(job.spec) >= 8:
+            self.rates[_rate_key(job.spec["extractor"], job.spec["options"])] = rates
+            self._write_rates()
+
+    def _read_rates(self) -> dict[str, dict[str, float]]:
+        path = self.store.root / "speed.json"
+        with contextlib.suppress(OSError, ValueError):
+            return json.loads(path.read_text(encoding="utf-8"))
+        return {}
+
+    def _write_rates(self) -> None:
+        path = self.store.root / "speed.json"
+        tmp = path.with_name(".speed.json.part")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(self.rates), encoding="utf-8")
+            tmp.replace(path)
+
+
+def _rate_key(extractor: str, options: dict[str, str]) -> str:
+    return extractor + "".join(f" {k}={v}" for k, v in sorted(options.items()))

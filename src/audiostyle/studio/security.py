@@ -1,0 +1,122 @@
+"""Who may talk to the studio: an ASGI middleware in front of every route.
+
+- **Host**: on a loopback address the ``Host`` header must name a loopback host (127.0.0.1,
+  localhost, [::1]), so a page on another site cannot reach the studio by DNS rebinding.
+- **Token** (required whenever the studio listens beyond loopback): every request carries it,
+  as ``Authorization: Bearer TOKEN``, an ``X-Studio-Token`` header, or the cookie set when the
+  page is opened once with ``?token=TOKEN`` (the address the studio prints), as Jupyter does.
+- **Origin**: a state-changing request (POST, PUT, PATCH, DELETE) whose ``Origin`` is not the
+  studio's own, or that a browser marks as cross-site (``Sec-Fetch-Site``), is refused, token or
+  not: no other site can start jobs or delete results.
+
+Every response also carries a content security policy that lets the page load nothing from
+anywhere but the studio itself.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+COOKIE = "audiostyle_studio"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
+     b"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+     b"form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def is_loopback(host: str) -> bool:
+    return host.strip("[]") in LOOPBACK or host.startswith("127.")
+
+
+class Guard:
+    """Wraps the ASGI ``app``; ``token`` None means loopback only, no token."""
+
+    def __init__(self, app: Any, *, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope["headers"]}
+        problem = self._problem(scope, headers)
+        if problem is not None:
+            await _refuse(send, *problem)
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if self.token and scope["method"] == "GET" and "token" in query:
+            rest = {k: v for k, v in query.items() if k != "token"}
+            await _redirect(send, scope["path"] + ("?" + urlencode(rest, doseq=True)
+                                                   if rest else ""), self.token)
+            return
+
+        async def secured(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+    def _problem(self, scope: dict, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = headers.get("host", "")
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.token is None and not is_loopback(hostname):
+            return 403, (f"host {host!r} refused: this studio answers only on its loopback "
+                         "address (start it with --host and a token to serve other hosts)")
+        if self.token is not None and not self._has_token(scope, headers):
+            return 401, ("an access token is required: open the address the studio printed "
+                         "(…/?token=…), or send it as 'Authorization: Bearer TOKEN'")
+        if scope["method"] not in SAFE_METHODS:
+            origin = headers.get("origin")
+            scheme = scope.get("scheme", "http")
+            if origin is not None and origin != f"{scheme}://{host}":
+                return 403, f"cross-origin request from {origin} refused"
+            if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+                return 403, "cross-site request refused"
+        return None
+
+    def _has_token(self, scope: dict, headers: dict[str, str]) -> bool:
+        given = []
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given.append(auth[7:].strip())
+        given.append(headers.get("x-studio-token", ""))
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed cookie header is no token
+            cookie = SimpleCookie()
+        if COOKIE in cookie:
+            given.append(cookie[COOKIE].value)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given += query.get("token", [])
+        return any(secrets.compare_digest(g.encode(), self.token.encode()) for g in given if g)
+
+
+async def _refuse(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(send: Any, location: str, token: str) -> None:
+    cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+    await send({"type": "http.response.start", "status": 303,
+                "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
+                            (b"content-length", b"0"), *HEADERS]})
+    await send({"type": "http.response.body", "body": b""})

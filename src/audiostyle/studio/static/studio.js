@@ -1,0 +1,341 @@
+// audiostyle studio page: inputs, settings, live jobs (server-sent events), result cards.
+// Everything from the server or the user is shown with textContent, never as HTML.
+"use strict";
+
+const state = { info: null, content: null, styles: [], extractor: null, preset: "default" };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+async function api(method, url, body, type = "application/json") {
+  const options = { method, headers: {} };
+  if (body !== undefined) {
+    options.body = type === "application/json" ? JSON.stringify(body) : body;
+    options.headers["Content-Type"] = type;
+  }
+  const response = await fetch(url, options);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+  return { ok: response.ok, status: response.status, data };
+}
+
+const num = (v, digits = 1) => (v === null || v === undefined || v === "nan") ? "n/a"
+  : v === "inf" ? "∞" : v === "-inf" ? "−∞" : Number(v).toFixed(digits).replace("-", "−");
+const seconds = (s) => s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`;
+
+// --- inputs ----------------------------------------------------------------------------
+
+function soundCard(sound, role) {
+  const card = el("div", { class: "sound", "data-id": sound.id });
+  card.append(el("div", { class: "name", text: sound.name }),
+    el("div", { class: "muted stat", text:
+      `${sound.seconds.toFixed(2)} s · ${sound.sr} Hz · ${sound.channels === 1 ? "mono" : sound.channels === 2 ? "stereo" : sound.channels + " channels"}` }),
+    el("audio", { controls: "", preload: "metadata", src: sound.audio }),
+    el("img", { class: "spec", src: sound.spectrogram, alt: `spectrogram of ${sound.name}`, width: "320", height: "150" }));
+  for (const note of sound.notes || []) card.append(el("div", { class: "note", text: note }));
+  if (role === "style") {
+    const weight = el("input", { type: "number", min: "0", step: "0.1", value: "1", class: "weight" });
+    weight.addEventListener("input", () => { sound.weight = Number(weight.value); estimate(); });
+    card.append(el("label", {}, "weight ", weight),
+      el("button", { type: "button", text: "remove", onclick: () => {
+        state.styles = state.styles.filter((s) => s !== sound); card.remove(); estimate(); } }));
+  }
+  return card;
+}
+
+function addSound(sound, role) {
+  if (role === "content") {
+    state.content = sound;
+    $("content-sounds").replaceChildren(soundCard(sound, role));
+  } else {
+    sound.weight = 1;
+    state.styles.push(sound);
+    $("style-sounds").append(soundCard(sound, role));
+  }
+  estimate();
+}
+
+async function upload(file, role) {
+  const error = $(role === "content" ? "content-error" : "styles-error");
+  error.textContent = `reading ${file.name}…`;
+  const limit = state.info.limits.upload_mb * 1048576;
+  if (file.size > limit) {
+    error.textContent = `${file.name}: larger than this studio takes (${state.info.limits.upload_mb} MB)`;
+    return;
+  }
+  const { ok, data } = await api("POST", `/api/inputs?name=${encodeURIComponent(file.name)}`,
+    file, "application/octet-stream");
+  error.textContent = ok ? "" : data.error;
+  if (ok) addSound(data, role);
+}
+
+async function demo(name, role) {
+  const { ok, data } = await api("POST", `/api/inputs/demo/${name}`);
+  if (ok) addSound(data, role);
+  else $(role === "content" ? "content-error" : "styles-error").textContent = data.error;
+}
+
+function setUpDrops() {
+  for (const role of ["content", "style"]) {
+    const zone = $(`${role}-drop`);
+    zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault(); zone.classList.remove("over");
+      const files = [...e.dataTransfer.files];
+      for (const file of role === "content" ? files.slice(0, 1) : files) upload(file, role);
+    });
+    $(`${role}-file`).addEventListener("change", (e) => {
+      for (const file of e.target.files) upload(file, role);
+      e.target.value = "";
+    });
+  }
+  document.querySelectorAll("button[data-demo]").forEach((b) =>
+    b.addEventListener("click", () => demo(b.dataset.demo, b.dataset.role)));
+}
+
+// --- settings ----------------------------------------------------------------------------
+
+function setUpSettings() {
+  const select = $("extractor");
+  for (const ex of state.info.extractors) select.append(el("option", { value: ex.name, text: ex.name }));
+  select.value = "shallow";
+  select.addEventListener("change", showExtractor);
+  for (const name of Object.keys(state.info.presets)) {
+    const radio = el("input", { type: "radio", name: "preset", value: name });
+    if (name === state.preset) radio.checked = true;
+    radio.addEventListener("change", () => { state.preset = name; estimate(); });
+    $("preset").append(el("label", {}, radio, ` ${name} `));
+  }
+  $("strength").addEventListener("input", () => {
+    $("strength-value").textContent = Number($("strength").value).toFixed(2);
+  });
+  for (const id of ["iterations", "refine", "domain", "seed"]) $(id).addEventListener("change", estimate);
+  $("start").addEventListener("click", start);
+  $("export").addEventListener("click", exportPage);
+  showExtractor();
+}
+
+function showExtractor() {
+  const ex = state.info.extractors.find((e) => e.name === $("extractor").value);
+  state.extractor = ex;
+  $("extractor-about").textContent = ex.description;
+  const weights = $("weights");
+  weights.replaceChildren();
+  if (ex.weights) {
+    const ready = ex.weights.state === "verified";
+    weights.append(el("span", { class: ready ? "muted" : "note",
+      text: ready ? "weights installed" : `weights ${ex.weights.state}` }));
+    if (!ready && ex.weights.installable) {
+      const button = el("button", { type: "button", text: "install weights" });
+      button.addEventListener("click", async () => {
+        button.disabled = true; button.textContent = "installing…";
+        const { ok, data } = await api("POST", `/api/weights/${ex.weights.name}/install`);
+        if (ok) { ex.weights.state = data.state; showExtractor(); }
+        else { button.textContent = "install weights"; button.disabled = false; $("extractor-error").textContent = data.error; }
+      });
+      weights.append(" ", button);
+    } else if (!ready) weights.append(el("span", { class: "muted", text: ` (${ex.weights.how})` }));
+  }
+  const domain = $("domain");
+  domain.replaceChildren(el("option", { value: "", text: `default (${ex.default_domain})` }),
+    ...ex.domains.map((d) => el("option", { value: d, text: d })));
+  const options = $("options");
+  options.replaceChildren(el("span", { class: "muted", text: "extractor options:" }));
+  for (const [key, value] of Object.entries(ex.options)) {
+    const input = el("input", { "data-option": key, placeholder: String(value) });
+    input.addEventListener("change", estimate);
+    options.append(el("label", { class: "opt" }, `${key} `, input));
+  }
+  estimate();
+}
+
+function request() {
+  const options = {};
+  document.querySelectorAll("[data-option]").forEach((i) => { if (i.value.trim()) options[i.dataset.option] = i.value.trim(); });
+  return {
+    content: state.content ? state.content.id : null,
+    styles: state.styles.map((s) => ({ id: s.id, weight: s.weight })),
+    extractor: $("extractor").value, options,
+    strength: Number($("strength").value), preset: state.preset,
+    seed: $("seed").value, iterations: $("iterations").value || null,
+    refine_iterations: $("refine").value || null, domain: $("domain").value || null,
+  };
+}
+
+function showErrors(errors) {
+  document.querySelectorAll("#settings .error, #inputs .error").forEach((e) => {
+    if (e.id !== "content-error" && e.id !== "styles-error") e.textContent = "";
+  });
+  for (const [field, message] of Object.entries(errors || {})) {
+    const target = $(`${field}-error`) || $("request-error");
+    target.textContent = message;
+  }
+}
+
+let estimateTimer = null;
+function estimate() {
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(async () => {
+    if (!state.content || !state.styles.length) { $("estimate").textContent = ""; return; }
+    const { ok, data } = await api("POST", "/api/estimate", request());
+    if (!ok) { $("estimate").textContent = ""; return; }
+    const its = `${data.iterations} + ${data.refine_iterations} iterations`;
+    if (data.measuring) {
+      $("estimate").textContent = `${its}; measuring this machine's speed…`;
+      estimateTimer = setTimeout(estimate, 2000);
+    } else {
+      $("estimate").textContent = `${its}; expected about ${seconds(data.seconds)} on this machine`;
+    }
+  }, 250);
+}
+
+async function start() {
+  const { ok, data } = await api("POST", "/api/jobs", request());
+  showErrors(ok ? {} : (data.errors || { request: data.error }));
+  if (ok) watch(data);
+}
+
+// --- running jobs --------------------------------------------------------------------------
+
+function watch(job) {
+  $("queue-empty").hidden = true;
+  const view = {
+    stage: el("span", { class: "stat", text: "queued" }),
+    numbers: el("span", { class: "stat" }),
+    canvas: el("canvas", { class: "curve", width: "320", height: "90" }),
+    snapshots: el("div", { class: "snapshots" }),
+    losses: [],
+  };
+  const cancel = el("button", { type: "button", class: "cancel", text: "cancel" });
+  const card = el("div", { class: "job", "data-job": job.id },
+    el("div", {}, el("b", { text: "job " + job.id + " " }), view.stage, " ", view.numbers, " ", cancel),
+    el("div", { class: "row" }, view.canvas, view.snapshots));
+  $("jobs").prepend(card);
+  cancel.addEventListener("click", () => api("POST", `/api/jobs/${job.id}/cancel`));
+  const source = new EventSource(`/api/jobs/${job.id}/events`);
+  const on = (name, fn) => source.addEventListener(name, (e) => fn(JSON.parse(e.data)));
+  on("queued", (e) => { view.stage.textContent = `queued, position ${e.position}`; });
+  on("running", () => { view.stage.textContent = "starting…"; });
+  const progress = (e) => {
+    view.losses.push([e.iteration, e.loss_db]);
+    const eta = e.iteration ? e.elapsed / e.iteration * (e.total - e.iteration) : null;
+    view.stage.textContent = `${e.stage}${e.chunks > 1 ? ` (chunk ${e.chunk + 1}/${e.chunks})` : ""}`;
+    view.numbers.textContent = `iteration ${e.iteration}/${e.total} · loss ${num(e.loss_db)} dB · ETA ${eta === null ? "…" : seconds(eta)}`;
+    drawCurve(view.canvas, view.losses, e.total);
+  };
+  on("progress", progress);
+  on("snapshot", (e) => { progress(e); view.snapshots.append(snapshotPlayer(job.id, e)); });
+  on("cancelling", () => { view.stage.textContent = "stopping: keeping the best so far…"; cancel.disabled = true; });
+  on("evaluating", () => { view.stage.textContent = "measuring the result…"; cancel.disabled = true; });
+  on("done", (e) => { source.close(); card.remove(); showResult(e.record, true); idle(); });
+  const end = (e) => {
+    source.close(); cancel.remove();
+    view.stage.textContent = e.message;
+    view.stage.className = "error";
+    idle();
+  };
+  on("failed", end);
+  on("cancelled", end);
+}
+
+function idle() { $("queue-empty").hidden = $("jobs").children.length > 0; }
+
+function snapshotPlayer(ident, snap) {
+  return el("figure", { class: "snapshot" },
+    el("audio", { controls: "", preload: "metadata", src: `/api/jobs/${ident}/snapshots/${snap.index}` }),
+    el("figcaption", {}, `iteration ${snap.iteration} · ${snap.stage} · ${num(snap.loss_db)} dB `,
+      el("a", { href: `/api/jobs/${ident}/snapshots/${snap.index}`, download: `snapshot-${snap.iteration}.wav`, text: "keep (WAV)" })));
+}
+
+function drawCurve(canvas, points, total) {
+  const g = canvas.getContext("2d");
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  const finite = points.filter(([, y]) => Number.isFinite(y));
+  if (finite.length < 2) return;
+  const ys = finite.map(([, y]) => y);
+  const top = Math.max(...ys, 0), bottom = Math.min(...ys);
+  const span = Math.max(top - bottom, 1);
+  g.strokeStyle = "#2b6"; g.lineWidth = 1.5; g.beginPath();
+  finite.forEach(([x, y], i) => {
+    const px = 4 + (canvas.width - 8) * x / Math.max(total, 1);
+    const py = 4 + (canvas.height - 8) * (top - y) / span;
+    if (i) g.lineTo(px, py); else g.moveTo(px, py);
+  });
+  g.stroke();
+  g.fillStyle = "#555"; g.font = "10px sans-serif";
+  g.fillText(`${num(top)} dB`, 4, 12); g.fillText(`${num(bottom)} dB`, 4, canvas.height - 4);
+}
+
+// --- results ---------------------------------------------------------------------------------
+
+function showResult(record, first) {
+  $("results-empty").hidden = true;
+  const files = `/api/results/${record.id}/files`;
+  const m = record.metrics || {};
+  const match = (m.style_match || {})[record.job.extractor] || {};
+  const rows = [
+    ["style SNR", `${num(match.snr_db)} dB (gain ${num(match.gain_db)} dB over the content)`],
+    ["content kept", m.content ? `chroma ${num(m.content.chroma, 2)} · onsets ${num(m.content.onsets, 2)} · envelopes ${num(m.content.envelopes, 2)}` : "n/a"],
+    ["copy check", `${num(m.copy, 2)} (near 1 = a replay of the style)`],
+    ["level", m.sanity ? `${num(m.sanity.loudness_lufs)} LUFS · peak ${num(m.sanity.peak_dbfs)} dBFS` : "n/a"],
+    ["settings", `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
+    ["time", `${seconds(record.seconds)}${record.cancelled ? " · cancelled: the best result so far" : ""}`],
+  ];
+  const styles = record.styles.map((s) => `${s.name}${record.styles.length > 1 ? ` ×${s.weight}` : ""}`).join(" + ");
+  const card = el("div", { class: "card", "data-result": record.id },
+    el("div", { class: "name", text: `${record.content.name} ← ${styles}` }),
+    el("audio", { controls: "", preload: "metadata", src: `${files}/result.wav`, class: "result" }),
+    el("div", { class: "figs" },
+      ...[["result", "result"], ["content", "content"], ["style", "style"]].map(([file, label]) =>
+        el("figure", {}, el("img", { class: "spec", src: `${files}/spectrogram-${file}.png`, alt: `spectrogram of the ${label}`, width: "320", height: "150" }),
+          el("figcaption", { text: label })))),
+    el("table", { class: "m" }, ...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v })))),
+    el("div", { class: "links" },
+      el("a", { href: `${files}/result.wav?download`, download: "", text: "download WAV" }),
+      el("a", { href: `${files}/result.flac?download`, download: "", text: "download FLAC" }),
+      el("button", { type: "button", text: "delete", onclick: async () => {
+        const { ok } = await api("DELETE", `/api/results/${record.id}`);
+        if (ok) { card.remove(); $("results-empty").hidden = $("results").children.length > 0; }
+      } })));
+  if ((record.snapshots || []).length) {
+    const list = el("div", { class: "snapshots" }, ...record.snapshots.map((s) => snapshotPlayer(record.id, s)));
+    card.append(el("details", {}, el("summary", { text: `snapshots along the way (${record.snapshots.length})` }), list));
+  }
+  if (first) $("results").prepend(card); else $("results").append(card);
+}
+
+async function exportPage() {
+  const { ok, data } = await api("POST", "/api/export", {});
+  const link = $("export-link");
+  if (ok) { link.href = data.url; link.hidden = false; link.textContent = "open the listening page"; }
+  else { link.hidden = false; link.removeAttribute("href"); link.textContent = data.error; }
+}
+
+// --- start -------------------------------------------------------------------------------------
+
+async function main() {
+  const info = await api("GET", "/api/info");
+  if (!info.ok) { $("status").textContent = info.data.error; return; }
+  state.info = info.data;
+  $("status").textContent = `limits: ${state.info.limits.upload_mb} MB, ${state.info.limits.seconds} s per sound`;
+  setUpDrops();
+  setUpSettings();
+  const jobs = await api("GET", "/api/jobs");
+  for (const job of jobs.data || []) if (!["done", "failed", "cancelled"].includes(job.state)) watch(job);
+  const results = await api("GET", "/api/results");
+  for (const record of results.data || []) showResult(record, false);
+  idle();
+}
+
+main();

@@ -1,0 +1,177 @@
+"""The studio's worker process: runs one job at a time and reports as it goes.
+
+It is a spawned process (no fork of a server that already runs threads) that ignores Ctrl-C
+and takes ``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
+:func:`~audiostyle.studio.jobspec.check_job`) or ``"measure"`` (time a few iterations of an
+extractor, for the expected-time estimate). It posts ``(id, event, data)`` messages to its
+outbox. A job's files go to ``DATA/work/ID/``; the finished result is moved into
+``DATA/results/`` with its record written last (:func:`.store.finish_result`), so a crash
+(this process dying) leaves nothing in the history. Cancelling sets the shared ``cancel``
+event (the server clears it when it hands over a job): the transfer's observer then stops it
+as Ctrl-C does, and the best result so far becomes the result.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..audio import Audio, load_audio, save_audio
+from ..errors import AudioStyleError, SynthesisError
+from ..evaluation import evaluate
+from ..transfer import Progress, transfer
+from .jobspec import planned_iterations
+from .store import Store, draw_spectrograms, finish_result
+
+#: Snapshots per job (about; one every planned / SNAPSHOTS iterations, and at each stage end).
+SNAPSHOTS = 8
+#: Shortest time between two progress events, in seconds (snapshots and stage ends always go).
+PROGRESS_SECONDS = 0.1
+#: Length of the sounds a measurement times, in seconds.
+MEASURE_SECONDS = 2.0
+
+
+def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
+    """The worker's loop (the target of the spawned process); ``None`` ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(threads)
+    store = Store.__new__(Store)  # the server owns the folder; no clean-up from here
+    store.root = Path(root)
+    outbox.put((None, "ready", {}))
+    while (task := inbox.get()) is not None:
+        kind, ident, payload = task
+        if kind == "job":
+            _run_job(store, ident, payload, outbox, cancel)
+        else:
+            _measure(ident, payload, outbox)
+
+
+def _run_job(store: Store, ident: str, job: dict[str, Any], outbox: Any, cancel: Any) -> None:
+    def post(event: str, **data: Any) -> None:
+        outbox.put((ident, event, data))
+
+    work = store.work_folder(ident)
+    try:
+        (work / "snapshots").mkdir(parents=True)
+        content_input = store.input(job["content"])
+        style_inputs = [store.input(i) for i, _ in job["styles"]]
+        content = _load(content_input)
+        styles = [_load(s) for s in style_inputs]
+        post("running", seconds=content.seconds, channels=content.channels)
+        began = time.perf_counter()
+        record = _transfer(job, content, styles, work, post, cancel, began)
+        post("evaluating")
+        main = max(range(len(styles)), key=lambda i: job["styles"][i][1])
+        record["metrics"] = evaluate(
+            load_audio(work / "result.wav"), style=styles[main], content=content,
+            extractors={job["extractor"]: job["options"]}).as_dict()
+        draw_spectrograms({work / "spectrogram-result.png": load_audio(work / "result.wav"),
+                           work / "spectrogram-content.png": content,
+                           work / "spectrogram-style.png": styles[main]})
+        record.update(id=ident, job=job, finished=time.time(),
+                      content={"id": content_input.id, "name": content_input.info["name"]},
+                      styles=[{"id": s.id, "name": s.info["name"], "weight": w}
+                              for s, (_, w) in zip(style_inputs, job["styles"], strict=True)])
+        finish_result(work, store.root / "results", record)
+        post("done", record=record)
+    except (AudioStyleError, SynthesisError) as exc:
+        store.discard_work(ident)
+        post("failed", message=str(exc))
+    except MemoryError:
+        store.discard_work(ident)
+        post("failed", message="out of memory; try a shorter sound or the preview preset")
+    except OSError as exc:
+        store.discard_work(ident)
+        where = f"{exc.filename}: " if exc.filename else ""
+        post("failed", message=f"{where}{exc.strerror or exc}; nothing was kept")
+    except Exception as exc:  # a bug: one line for the page, the traceback in the server log
+        store.discard_work(ident)
+        post("failed", message=f"internal error: {type(exc).__name__}: {exc}",
+             traceback=traceback.format_exc())
+
+
+def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Path, post,
+              cancel: Any, began: float) -> dict[str, Any]:
+    """Run the transfer with snapshots into ``work/snapshots``; write the result files;
+    returns the record's synthesis part."""
+    planned = planned_iterations(job)
+    every = max(1, planned // SNAPSHOTS)
+    snapshots: list[dict[str, Any]] = []
+    last = [0.0]
+
+    def observer(progress: Progress) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        first = progress.stage == job["domain"]
+        done = progress.iteration + (0 if first else job["iterations"])
+        overall = progress.chunk * planned + done
+        now = time.perf_counter()
+        data = {"stage": progress.stage, "chunk": progress.chunk, "chunks": progress.chunks,
+                "iteration": overall, "total": progress.chunks * planned,
+                "loss_db": progress.loss_db, "best_db": progress.best_db,
+                "elapsed": now - began}
+        end = progress.iteration == progress.iterations
+        if done % every == 0 or end:
+            index = len(snapshots)
+            save_audio(work / "snapshots" / f"{index}.wav", progress.snapshot())
+            snapshots.append({**data, "index": index})
+            post("snapshot", **data, index=index)
+        elif now - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = now
+        post("progress", **data)
+
+    weights = [w for _, w in job["styles"]]
+    result = transfer(
+        content, styles, style_weights=weights, strength=job["strength"],
+        extractor=job["extractor"], options=job["options"], domain=job["domain"],
+        iterations=job["iterations"], refine_iterations=job["refine_iterations"],
+        seed=job["seed"], progress=False, observer=observer,
+    )
+    save_audio(work / "result.wav", result.audio)
+    if result.audio.channels <= 8:
+        save_audio(work / "result.flac", result.audio)
+    return {
+        "seconds": time.perf_counter() - began, "cancelled": result.interrupted,
+        "loss_db": result.loss_db, "style_distance_db": result.style_distance_db,
+        "stages": {name: {"iterations": t.iterations, "best_db": t.best_db,
+                          "seconds": t.seconds, "losses_db": [_db(v) for v in t.losses]}
+                   for name, t in result.stages.items()},
+        "snapshots": snapshots, "audio_seconds": result.audio.seconds,
+        "channels": result.audio.channels, "sr": result.audio.sr,
+    }
+
+
+def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
+    """Seconds per iteration per second of one channel, in each stage of ``payload``'s
+    extractor and options: a few iterations on the demo sounds."""
+    from ..demo import bongo_loop, canon_melody
+
+    sr = 22050
+    n = int(MEASURE_SECONDS * sr)
+    try:
+        result = transfer(canon_melody(sr)[:n], bongo_loop(sr, seconds=MEASURE_SECONDS), sr=sr,
+                          extractor=payload["extractor"], options=payload["options"],
+                          iterations=4, refine_iterations=2, griffin_lim_iterations=10,
+                          progress=False)
+    except (AudioStyleError, SynthesisError, MemoryError) as exc:
+        outbox.put((key, "measured", {"error": str(exc)}))
+        return
+    rates = {name: t.seconds / t.iterations / MEASURE_SECONDS
+             for name, t in result.stages.items()}
+    outbox.put((key, "measured", {"rates": rates}))
+
+
+def _load(found) -> Audio:
+    audio = load_audio(found.sound)
+    return Audio(audio.samples, audio.sr, found.info["name"])
+
+
+def _db(value: float) -> float | None:
+    return None if value <= 0 else round(float(10 * np.log10(value)), 3)

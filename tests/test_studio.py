@@ -1,0 +1,281 @@
+"""The studio's server through an in-process test client: uploads, jobs and their events,
+snapshots, cancel, results on disk, and the access rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("starlette", reason="the studio extra is missing: pip install -e '.[studio]'")
+from starlette.testclient import TestClient
+
+from audiostyle.studio.app import create_app
+from audiostyle.studio.config import StudioConfig
+from conftest import NASTY_NAME, SR
+
+LOCAL = "http://127.0.0.1:7860"
+#: A job that takes about a second (small network, few iterations).
+TINY = {"extractor": "shallow", "options": {"filters": "64"}, "iterations": 6,
+        "refine_iterations": 3, "seed": 1}
+
+
+def _wav(samples: np.ndarray, sr: int = SR, fmt: str = "WAV") -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples.T if samples.ndim == 2 else samples, sr, format=fmt)
+    return buffer.getvalue()
+
+
+def _client(data, **settings) -> TestClient:
+    config = StudioConfig(data=data, threads=1, **settings).with_token()
+    return TestClient(create_app(config), base_url=LOCAL if config.local else
+                      f"http://{config.host}:7860")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return tmp_path_factory.mktemp("studio")
+
+
+@pytest.fixture(scope="module")
+def client(data):
+    with _client(data, max_seconds=20, max_queue=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def sounds(client, melody, bongos):
+    """A stereo 44.1 kHz content and a mono FLAC style, uploaded."""
+    import soxr
+
+    left = soxr.resample(melody[:SR], SR, 44100)
+    stereo = np.stack([left, 0.5 * left])
+    content = _upload(client, "tune.wav", _wav(stereo, 44100))
+    style = _upload(client, NASTY_NAME.replace(".wav", ".flac"), _wav(bongos[:SR], fmt="FLAC"))
+    return content, style
+
+
+def _upload(client, name, data, status=201):
+    response = client.post("/api/inputs", params={"name": name}, content=data)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _events(client, ident) -> list[dict]:
+    """Every event of a job, read from its event stream (which ends with the job)."""
+    response = client.get(f"/api/jobs/{ident}/events")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = []
+    for block in response.text.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line
+                      and not line.startswith(":"))
+        if "data" in fields:
+            event = json.loads(fields["data"])
+            assert event["event"] == fields["event"] and str(event["seq"]) == fields["id"]
+            events.append(event)
+    return events
+
+
+def _submit(client, content, style, **settings):
+    body = {"content": content["id"], "styles": [{"id": style["id"], "weight": 1}], **TINY,
+            **settings}
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_upload_is_decoded_and_shown(client, sounds):
+    content, style = sounds
+    assert (content["seconds"], content["sr"], content["channels"]) == (1.0, 44100, 2)
+    assert style["name"] == NASTY_NAME.replace(".wav", ".flac") and style["channels"] == 1
+    played, sr = sf.read(io.BytesIO(client.get(content["audio"]).content))
+    assert sr == 44100 and played.shape == (44100, 2)
+    picture = client.get(content["spectrogram"])
+    assert picture.headers["content-type"] == "image/png" and picture.content[:4] == b"\x89PNG"
+    # the name is kept for display only: never a path
+    stored = list((client.app.app.state.store.root / "inputs" / style["id"]).iterdir())
+    assert sorted(p.name for p in stored) == ["input.json", "play.wav", "sound.flac",
+                                              "spectrogram.png"]
+
+
+def test_bad_uploads_get_the_loaders_one_line_message(client, data, melody):
+    before = set((data / "inputs").iterdir())
+    text = client.post("/api/inputs", params={"name": "notes.wav"}, content=b"just text\n")
+    assert text.status_code == 400
+    assert text.json()["error"].startswith("notes.wav: not a readable audio file")
+    empty = client.post("/api/inputs", params={"name": "../../etc/passwd"}, content=b"")
+    assert empty.json()["error"] == "passwd: file is empty (0 bytes)"
+    long = client.post("/api/inputs", params={"name": "long.wav"},
+                       content=_wav(np.zeros(SR * 21, np.float32)))
+    assert long.status_code == 400 and "longer than this studio takes (20 s" in long.json()["error"]
+    truncated = _wav(melody[:SR])[:-20000]
+    shown = _upload(client, "cut.wav", truncated)
+    assert any("cut.wav: file is truncated" in note for note in shown["notes"])
+    assert set((data / "inputs").iterdir()) - before == {data / "inputs" / shown["id"]}
+
+
+def test_an_upload_over_the_size_limit_is_refused(tmp_path, melody):
+    with _client(tmp_path, max_upload_mb=0.01) as small:
+        response = small.post("/api/inputs", params={"name": "big.wav"},
+                              content=_wav(melody[:SR]))
+        assert response.status_code == 413
+        assert response.json()["error"] == ("big.wav: larger than this studio takes (0.01 MB; "
+                                            "see --max-upload-mb)")
+        assert not any((tmp_path / "inputs").iterdir())
+
+
+def test_bad_settings_are_messages_per_field(client, sounds):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "strength": 2,
+            "iterations": 0, "seed": "x", "options": {"filterz": "3"}, "preset": "fast"}
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"strength", "iterations", "seed", "options", "preset"}
+    assert "between 0 and 1" in errors["strength"]
+    assert "no option 'filterz'" in errors["options"]
+    short = _upload(client, "click.wav", _wav(np.full(200, 0.5, np.float32)))
+    response = client.post("/api/jobs", json={**body, "strength": 1, "iterations": 2,
+                                              "seed": 0, "options": {}, "preset": "preview",
+                                              "content": short["id"]})
+    assert "click.wav: too short for the shallow extractor" in response.json()["errors"]["content"]
+
+
+def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
+    content, style = sounds
+    job = _submit(client, content, style)
+    events = _events(client, job["id"])
+    names = [e["event"] for e in events]
+    assert names[0] == "queued" and names[1] == "running" and names[-2:] == ["evaluating",
+                                                                            "done"]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    steps = [e for e in events if e["event"] in ("progress", "snapshot")]
+    iterations = [e["iteration"] for e in steps]
+    assert iterations == sorted(iterations) and iterations[-1] == 9 == steps[-1]["total"]
+    assert [e["stage"] for e in steps] == sorted(e["stage"] for e in steps)  # spectrogram first
+    snapshots = [e for e in events if e["event"] == "snapshot"]
+    assert len(snapshots) >= 3
+    for snap in snapshots:
+        audio, sr = sf.read(io.BytesIO(client.get(
+            f"/api/jobs/{job['id']}/snapshots/{snap['index']}").content))
+        assert sr == 44100 and audio.shape == (44100, 2)
+    record = events[-1]["record"]
+    assert record["cancelled"] is False and record["job"]["iterations"] == 6
+    assert record["metrics"]["style_match"]["shallow"]["gain_db"] > 0
+    files = f"/api/results/{job['id']}/files"
+    for name in ("result.wav", "result.flac"):
+        audio, sr = sf.read(io.BytesIO(client.get(f"{files}/{name}").content))
+        assert sr == 44100 and audio.shape == (44100, 2)
+    final = sf.read(io.BytesIO(client.get(f"{files}/result.wav").content))[0]
+    last = sf.read(io.BytesIO(client.get(
+        f"/api/jobs/{job['id']}/snapshots/{snapshots[-1]['index']}").content))[0]
+    np.testing.assert_array_equal(final, last)  # the last snapshot is the result
+    download = client.get(f"{files}/result.wav?download")
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert client.get(f"{files}/../record.json").status_code == 404
+    assert client.get("/api/results").json()[0]["id"] == job["id"]
+
+
+def test_cancel_keeps_the_best_result_so_far(client, sounds):
+    content, style = sounds
+    job = _submit(client, content, style, iterations=2000)
+    waiting = _submit(client, content, style)
+    assert client.get(f"/api/jobs/{waiting['id']}").json()["state"] == "queued"
+    assert client.post(f"/api/jobs/{waiting['id']}/cancel").status_code == 200
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/jobs/{job['id']}").json()["progress"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+    events = _events(client, job["id"])
+    assert events[-1]["event"] == "done"
+    record = events[-1]["record"]
+    assert record["cancelled"] is True and record["stages"]["spectrogram"]["iterations"] < 2000
+    audio = sf.read(io.BytesIO(client.get(
+        f"/api/results/{job['id']}/files/result.wav").content))[0]
+    assert audio.shape == (44100, 2) and np.any(audio)
+    assert [e["event"] for e in _events(client, waiting["id"])][-1] == "cancelled"
+
+
+def test_a_crashing_worker_fails_its_job_not_the_server(client, sounds):
+    content, style = sounds
+    runner = client.app.app.state.runner
+    job = _submit(client, content, style, iterations=2000)
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/jobs/{job['id']}").json()["progress"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.kill(runner.worker_pid, signal.SIGKILL)
+    events = _events(client, job["id"])
+    assert events[-1]["event"] == "failed"
+    assert "the worker process ended while running this job" in events[-1]["message"]
+    assert client.get(f"/api/results/{job['id']}").status_code == 404
+    assert not runner.store.work_folder(job["id"]).exists()
+    again = _submit(client, content, style, iterations=2, refine_iterations=0)
+    assert _events(client, again["id"])[-1]["event"] == "done"
+
+
+def test_a_full_queue_is_a_message(client, sounds):
+    content, style = sounds
+    jobs = [_submit(client, content, style, iterations=2000)]
+    jobs += [_submit(client, content, style) for _ in range(2)]
+    response = client.post("/api/jobs", json={"content": content["id"], **TINY,
+                                              "styles": [{"id": style["id"]}]})
+    assert response.status_code == 503 and "the queue is full" in response.json()["error"]
+    for job in reversed(jobs):
+        client.post(f"/api/jobs/{job['id']}/cancel")
+    for job in jobs:
+        assert _events(client, job["id"])[-1]["event"] in ("done", "cancelled")
+
+
+def test_cross_site_requests_are_refused(client, sounds):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], **TINY}
+    evil = client.post("/api/jobs", json=body, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403 and "cross-origin" in evil.json()["error"]
+    marked = client.post("/api/jobs", json=body, headers={"Sec-Fetch-Site": "cross-site"})
+    assert marked.status_code == 403
+    rebound = client.get("/api/results", headers={"Host": "evil.example:7860"})
+    assert rebound.status_code == 403
+    same = client.post("/api/estimate", json=body, headers={"Origin": LOCAL})
+    assert same.status_code == 200
+
+
+def test_other_hosts_need_the_token(tmp_path):
+    config = StudioConfig(data=tmp_path, host="0.0.0.0", threads=1).with_token()
+    assert config.token
+    with TestClient(create_app(config), base_url="http://192.0.2.1:7860") as remote:
+        assert remote.get("/api/results").status_code == 401
+        assert remote.get("/").status_code == 401
+        assert remote.get("/api/results", headers={"Authorization": "Bearer nope"}).status_code \
+            == 401
+        ok = remote.get("/api/results", headers={"Authorization": f"Bearer {config.token}"})
+        assert ok.status_code == 200 and ok.json() == []
+        opened = remote.get(f"/?token={config.token}", follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/"
+        assert "HttpOnly" in opened.headers["set-cookie"]
+        assert remote.get("/").status_code == 200  # the cookie now carries the token
+        evil = remote.post("/api/export", headers={"Origin": "http://evil.example"})
+        assert evil.status_code == 403
+
+
+def test_restart_keeps_the_history_delete_and_export(client, data):
+    done = client.get("/api/results").json()
+    assert done
+    with _client(data) as again:
+        assert again.get("/api/results").json() == done
+        page = again.post("/api/export", json={})
+        assert page.status_code == 201
+        html = again.get(page.json()["url"]).text
+        assert "&lt;img src=x onerror=alert(1)&gt;.flac" in html and "<img src=x" not in html
+        gone = done[0]["id"]
+        assert again.delete(f"/api/results/{gone}").status_code == 200
+        assert again.get(f"/api/results/{gone}").status_code == 404
+        assert gone not in [r["id"] for r in again.get("/api/results").json()]
