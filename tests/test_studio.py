@@ -148,6 +148,32 @@ def test_bad_settings_are_messages_per_field(client, sounds):
     assert "click.wav: too short for the shallow extractor" in response.json()["errors"]["content"]
 
 
+def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, sounds):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow",
+            "options": {"filters": "96"}}
+    first = client.post("/api/estimate", json=body).json()
+    assert first["measuring"] is True and first["seconds"] is None
+    assert (first["iterations"], first["refine_iterations"]) == (120, 40)
+    deadline = time.monotonic() + 60
+    while (answer := client.post("/api/estimate", json=body).json())["seconds"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    rates = client.app.app.state.runner.rates["shallow filters=96"]
+    # 1 s of two channels: 120 spectrogram and 40 waveform iterations at the measured rates
+    assert answer["seconds"] == pytest.approx(2 * (120 * rates["spectrogram"]
+                                                   + 40 * rates["waveform"]))
+    best = client.post("/api/estimate", json={**body, "preset": "best"}).json()
+    assert best["seconds"] == pytest.approx(2 * answer["seconds"])
+
+
+def test_the_command_checks_its_options(capsys):
+    from audiostyle.cli import main
+
+    assert main(["studio", "--port", "99999", "--no-browser"]) == 2
+    assert capsys.readouterr().err == "audiostyle: error: --port 99999: must be 0–65535\n"
+
+
 def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
     content, style = sounds
     job = _submit(client, content, style)

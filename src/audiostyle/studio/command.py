@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import threading
 import webbrowser
@@ -64,5 +66,10 @@ def run(args: argparse.Namespace) -> int:
                                            timeout_graceful_shutdown=2))
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()
-    server.run()
+    # uvicorn stops on Ctrl-C, then raises it again: a plain KeyboardInterrupt here, not the
+    # CLI's "keeping the best result" handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    print("audiostyle studio: stopped", file=sys.stderr)
     return 0
