@@ -24,7 +24,6 @@ from typing import Any
 
 from ..errors import AudioStyleError
 from . import worker
-from .jobspec import planned_iterations
 from .store import Store, new_id
 
 log = logging.getLogger(__name__)
@@ -140,9 +139,10 @@ class Runner:
     # --- expected time ---------------------------------------------------------------------
 
     def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> float | None:
-        """Expected seconds for ``spec`` on ``seconds`` of ``channels`` content, from this
-        machine's measurement of the extractor; None until measured (a measurement is then
-        queued for the worker)."""
+        """Expected seconds of optimisation for ``spec`` on ``seconds`` of ``channels``
+        content, from this machine's measurement of the extractor with these options (kept in
+        ``DATA/speed.json``); None until measured (a measurement is then queued for the
+        worker). Snapshots, the evaluation and the pictures come on top."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -211,8 +211,6 @@ class Runner:
             log.error("job %s: %s", ident, data.pop("traceback"))
         self._post(job, event, **data)
         if event in FINAL:
-            if event == "done":
-                self._learn_rates(job, data["record"])
             self.running = None
             self._dispatch()
 
@@ -228,15 +226,6 @@ class Runner:
                        f"running this job (exit code {code}); nothing was kept, and a new "
                        "worker takes the next job")
         self._dispatch()
-
-    def _learn_rates(self, job: Job, record: dict[str, Any]) -> None:
-        """A finished job's own speed replaces the measurement of its extractor."""
-        work = record["audio_seconds"] * record["channels"]
-        rates = {name: stage["seconds"] / stage["iterations"] / work
-                 for name, stage in record["stages"].items() if stage["iterations"]}
-        if rates and planned_iterations(job.spec) >= 8:
-            self.rates[_rate_key(job.spec["extractor"], job.spec["options"])] = rates
-            self._write_rates()
 
     def _read_rates(self) -> dict[str, dict[str, float]]:
         path = self.store.root / "speed.json"
