@@ -67,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()
     # uvicorn stops on Ctrl-C, then raises it again: a plain KeyboardInterrupt here, not the
-    # CLI's "keeping the best result" handler
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # CLI's "keeping the best result" handler (nor asyncio's, which would cancel the shutdown)
+    signal.signal(signal.SIGINT, _stop)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     print("audiostyle studio: stopped", file=sys.stderr)
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
