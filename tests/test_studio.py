@@ -208,6 +208,19 @@ def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
     assert client.get(f"{files}/../record.json").status_code == 404
     assert client.get("/api/results").json()[0]["id"] == job["id"]
 
+    kept = client.post(f"/api/results/{job['id']}/snapshots/{snapshots[1]['index']}/keep")
+    assert kept.status_code == 201
+    done = _events(client, kept.json()["id"])[-1]
+    assert done["event"] == "done"
+    assert done["record"]["kept_from"]["iteration"] == snapshots[1]["iteration"]
+    assert "gain_db" in done["record"]["metrics"]["style_match"]["shallow"]
+    picked = sf.read(io.BytesIO(client.get(
+        f"/api/results/{done['record']['id']}/files/result.wav").content))[0]
+    chosen = sf.read(io.BytesIO(client.get(
+        f"/api/jobs/{job['id']}/snapshots/{snapshots[1]['index']}").content))[0]
+    np.testing.assert_array_equal(picked, chosen)
+    assert client.post(f"/api/results/{job['id']}/snapshots/99/keep").status_code == 404
+
 
 def test_cancel_keeps_the_best_result_so_far(client, sounds):
     content, style = sounds
@@ -246,6 +259,23 @@ def test_a_crashing_worker_fails_its_job_not_the_server(client, sounds):
     assert not runner.store.work_folder(job["id"]).exists()
     again = _submit(client, content, style, iterations=2, refine_iterations=0)
     assert _events(client, again["id"])[-1]["event"] == "done"
+
+
+def test_a_disk_error_is_a_message_and_leaves_no_result(client, sounds, data):
+    content, style = sounds
+    before = client.get("/api/results").json()
+    work = data / "work"
+    work.rename(data / "work.real")
+    work.write_text("a file where the work folder should be\n")
+    try:
+        job = _submit(client, content, style)
+        last = _events(client, job["id"])[-1]
+    finally:
+        work.unlink()
+        (data / "work.real").rename(work)
+    assert last["event"] == "failed"
+    assert last["message"].endswith("Not a directory; nothing was kept")
+    assert client.get("/api/results").json() == before
 
 
 def test_a_full_queue_is_a_message(client, sounds):

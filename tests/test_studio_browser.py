@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SR
+from conftest import NASTY_NAME, SR
 from test_page_browser import CHROMIUM, IMAGES, browser  # noqa: F401  (the fixture)
 
 pytest.importorskip("uvicorn", reason="the studio extra is missing: pip install -e '.[studio]'")
@@ -47,7 +47,8 @@ def studio(tmp_path):
 
 def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # noqa: F811
     sf.write(tmp_path / "tune.wav", melody[: 2 * SR], SR)
-    sf.write(tmp_path / "bongos.flac", bongos[:SR], SR)
+    style_name = NASTY_NAME.replace(".wav", ".flac")  # a name that is also HTML
+    sf.write(tmp_path / style_name, bongos[:SR], SR)
     (tmp_path / "notes.wav").write_text("not a sound\n")
     page = browser.new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     problems: list[str] = []
@@ -59,16 +60,18 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
 
     page.on("console", console)
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.on("request", lambda r: r.url.startswith(studio) or r.url.startswith("data:")
             or problems.append(f"outside request: {r.url}"))
     try:
         page.goto(studio, wait_until="load")
         page.wait_for_selector("#extractor option[value=shallow]", state="attached")
         page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
-        page.set_input_files("#style-file", str(tmp_path / "bongos.flac"))
+        page.set_input_files("#style-file", str(tmp_path / style_name))
         page.wait_for_function(AUDIO_READY, arg="#content-sounds audio", timeout=20_000)
         page.wait_for_function(AUDIO_READY, arg="#style-sounds audio", timeout=20_000)
         assert page.locator("#content-sounds .stat").inner_text() == "2.00 s · 22050 Hz · mono"
+        assert page.get_by_text(style_name, exact=True).count() == 1  # shown as text
 
         page.set_input_files("#style-file", str(tmp_path / "notes.wav"))
         page.wait_for_function("() => document.querySelector('#styles-error').textContent"

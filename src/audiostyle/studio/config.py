@@ -1,19 +1,33 @@
-"""The studio's settings (``audiostyle studio`` options)."""
+"""The studio's settings (``audiostyle studio`` options) and their defaults.
+
+Light on purpose: the CLI imports it to build its parser, so it imports nothing more.
+"""
 
 from __future__ import annotations
 
 import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import platformdirs
+HOST = "127.0.0.1"
+PORT = 7860
+#: Largest upload in MiB and longest in seconds (snapshots of a long sound are large).
+MAX_UPLOAD_MB = 100.0
+MAX_SECONDS = 120.0
+#: Jobs that may wait at once.
+MAX_QUEUE = 16
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-from .security import is_loopback
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address, IPv6 with or without brackets) is this machine."""
+    return host.strip("[]") in LOOPBACK or host.startswith("127.")
 
 
 def default_data_dir() -> Path:
     """Where results are kept unless ``--data`` says: the user's data folder."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("audiostyle")) / "studio"
 
 
@@ -32,12 +46,12 @@ class StudioConfig:
     """
 
     data: Path = field(default_factory=default_data_dir)
-    host: str = "127.0.0.1"
-    port: int = 7860
+    host: str = HOST
+    port: int = PORT
     token: str | None = None
-    max_upload_mb: float = 100.0
-    max_seconds: float = 600.0
-    max_queue: int = 16
+    max_upload_mb: float = MAX_UPLOAD_MB
+    max_seconds: float = MAX_SECONDS
+    max_queue: int = MAX_QUEUE
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @property
@@ -46,7 +60,8 @@ class StudioConfig:
 
     def with_token(self) -> StudioConfig:
         """This configuration, with a fresh token when the host is not a loopback one."""
+        import secrets
+
         if self.local or self.token:
             return self
-        return StudioConfig(self.data, self.host, self.port, secrets.token_urlsafe(24),
-                            self.max_upload_mb, self.max_seconds, self.max_queue, self.threads)
+        return replace(self, token=secrets.token_urlsafe(24))

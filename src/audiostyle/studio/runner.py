@@ -38,9 +38,13 @@ class QueueFull(AudioStyleError):
 
 @dataclass
 class Job:
+    """A transfer (``kind="job"``, ``spec`` the checked job) or a snapshot to keep as a
+    result (``kind="keep"``, ``spec`` what :mod:`.worker` needs for it)."""
+
     id: str
     spec: dict[str, Any]
     estimate: float | None = None
+    kind: str = "job"
     state: str = "queued"
     events: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)
@@ -48,7 +52,8 @@ class Job:
     def summary(self) -> dict[str, Any]:
         last = next((e for e in reversed(self.events) if e["event"] in ("progress", "snapshot")),
                     None)
-        return {"id": self.id, "state": self.state, "job": self.spec, "estimate": self.estimate,
+        return {"id": self.id, "kind": self.kind, "state": self.state, "job": self.spec,
+                "estimate": self.estimate,
                 "created": self.created, "progress": last, "events": len(self.events)}
 
 
@@ -106,10 +111,23 @@ class Runner:
     # --- jobs ----------------------------------------------------------------------------
 
     def submit(self, spec: dict[str, Any], seconds: float, channels: int) -> Job:
+        """Queue a checked job (:func:`.jobspec.check_job`) for ``seconds`` of ``channels``
+        content."""
+        return self._queue(Job(new_id(), spec, self.estimate(spec, seconds, channels)))
+
+    def keep(self, record: dict[str, Any], index: int) -> Job:
+        """Queue making snapshot ``index`` of the result ``record`` a result of its own."""
+        snapshot = next((s for s in record["snapshots"] if s["index"] == index), None)
+        if snapshot is None:
+            raise AudioStyleError(f"result {record['id']} has no snapshot {index}")
+        spec = {"source": record["id"], "index": index, "job": record["job"],
+                "snapshot": snapshot}
+        return self._queue(Job(new_id(), spec, kind="keep"))
+
+    def _queue(self, job: Job) -> Job:
         if len(self.waiting) >= self.max_queue:
             raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); wait for one "
                             "to finish or cancel one")
-        job = Job(new_id(), spec, self.estimate(spec, seconds, channels))
         self.jobs[job.id] = job
         self.waiting.append(job.id)
         self._post(job, "queued", position=len(self.waiting))
@@ -166,7 +184,7 @@ class Runner:
             ident = self.waiting.popleft()
             self.running = ident
             self._cancel.clear()
-            self._inbox.put(("job", ident, self.jobs[ident].spec))
+            self._inbox.put((self.jobs[ident].kind, ident, self.jobs[ident].spec))
             self._positions()
 
     def _positions(self) -> None:

@@ -21,8 +21,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from .config import is_loopback
+
 COOKIE = "audiostyle_studio"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 HEADERS = [
     (b"content-security-policy",
@@ -33,10 +34,6 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-
-
-def is_loopback(host: str) -> bool:
-    return host.strip("[]") in LOOPBACK or host.startswith("127.")
 
 
 class Guard:

@@ -67,10 +67,13 @@ class Input:
 
 
 class Store:
-    """The data folder ``root`` (created when missing)."""
+    """The data folder ``root`` (created when missing); ``clean``: remove what a crash left
+    (only the server does, when it starts)."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, *, clean: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
+        if not clean:
+            return
         for name in ("inputs", "work", "results", "exports"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         for leftover in [*self.root.glob("*/.*.part"), *(self.root / "work").iterdir()]:

@@ -29,7 +29,8 @@ from ..transfer import Progress, transfer
 from .jobspec import planned_iterations
 from .store import Store, draw_spectrograms, finish_result
 
-#: Snapshots per job (about; one every planned / SNAPSHOTS iterations, and at each stage end).
+#: Snapshots per job (about: one every 1/SNAPSHOTS of all its iterations, over all chunks,
+#: and one at each stage's end in the last chunk).
 SNAPSHOTS = 8
 #: Shortest time between two progress events, in seconds (snapshots and stage ends always go).
 PROGRESS_SECONDS = 0.1
@@ -41,22 +42,26 @@ def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
     """The worker's loop (the target of the spawned process); ``None`` ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
-    store = Store.__new__(Store)  # the server owns the folder; no clean-up from here
-    store.root = Path(root)
+    store = Store(root, clean=False)
     outbox.put((None, "ready", {}))
     while (task := inbox.get()) is not None:
         kind, ident, payload = task
-        if kind == "job":
-            _run_job(store, ident, payload, outbox, cancel)
-        else:
+        if kind == "measure":
             _measure(ident, payload, outbox)
+        else:
+            _run_job(store, kind, ident, payload, outbox, cancel)
 
 
-def _run_job(store: Store, ident: str, job: dict[str, Any], outbox: Any, cancel: Any) -> None:
+def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbox: Any,
+             cancel: Any) -> None:
+    """A transfer (``kind="job"``, ``payload`` the job) or a snapshot kept as a result of
+    its own (``kind="keep"``: ``payload`` has the ``source`` result's id, the snapshot's
+    ``index`` and the source's ``job``), made into a finished result."""
     def post(event: str, **data: Any) -> None:
         outbox.put((ident, event, data))
 
     work = store.work_folder(ident)
+    job = payload["job"] if kind == "keep" else payload
     try:
         (work / "snapshots").mkdir(parents=True)
         content_input = store.input(job["content"])
@@ -65,7 +70,10 @@ def _run_job(store: Store, ident: str, job: dict[str, Any], outbox: Any, cancel:
         styles = [_load(s) for s in style_inputs]
         post("running", seconds=content.seconds, channels=content.channels)
         began = time.perf_counter()
-        record = _transfer(job, content, styles, work, post, cancel, began)
+        if kind == "keep":
+            record = _keep(store, payload, work)
+        else:
+            record = _transfer(job, content, styles, work, post, cancel, began)
         post("evaluating")
         main = max(range(len(styles)), key=lambda i: job["styles"][i][1])
         record["metrics"] = evaluate(
@@ -101,7 +109,6 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
     """Run the transfer with snapshots into ``work/snapshots``; write the result files;
     returns the record's synthesis part."""
     planned = planned_iterations(job)
-    every = max(1, planned // SNAPSHOTS)
     snapshots: list[dict[str, Any]] = []
     last = [0.0]
 
@@ -116,8 +123,8 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
                 "iteration": overall, "total": progress.chunks * planned,
                 "loss_db": progress.loss_db, "best_db": progress.best_db,
                 "elapsed": now - began}
-        end = progress.iteration == progress.iterations
-        if done % every == 0 or end:
+        end = progress.iteration == progress.iterations and progress.chunk + 1 == progress.chunks
+        if overall % max(1, progress.chunks * planned // SNAPSHOTS) == 0 or end:
             index = len(snapshots)
             save_audio(work / "snapshots" / f"{index}.wav", progress.snapshot())
             snapshots.append({**data, "index": index})
@@ -134,9 +141,7 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         iterations=job["iterations"], refine_iterations=job["refine_iterations"],
         seed=job["seed"], progress=False, observer=observer,
     )
-    save_audio(work / "result.wav", result.audio)
-    if result.audio.channels <= 8:
-        save_audio(work / "result.flac", result.audio)
+    _save(work, result.audio)
     return {
         "seconds": time.perf_counter() - began, "cancelled": result.interrupted,
         "loss_db": result.loss_db, "style_distance_db": result.style_distance_db,
@@ -146,6 +151,26 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         "snapshots": snapshots, "audio_seconds": result.audio.seconds,
         "channels": result.audio.channels, "sr": result.audio.sr,
     }
+
+
+def _keep(store: Store, payload: dict[str, Any], work: Path) -> dict[str, Any]:
+    """The source result's snapshot as this result's audio; the record's synthesis part."""
+    source = store.result_folder(payload["source"])
+    if source is None:
+        raise AudioStyleError("the result of that snapshot was deleted")
+    audio = load_audio(source / "snapshots" / f"{payload['index']}.wav")
+    _save(work, audio)
+    return {"seconds": 0.0, "cancelled": False, "snapshots": [],
+            "kept_from": {"id": payload["source"], **payload["snapshot"]}, "stages": {},
+            "loss_db": payload["snapshot"]["loss_db"], "audio_seconds": audio.seconds,
+            "channels": audio.channels, "sr": audio.sr}
+
+
+def _save(work: Path, audio: Audio) -> None:
+    """The result as WAV and (up to 8 channels) FLAC."""
+    save_audio(work / "result.wav", audio)
+    if audio.channels <= 8:
+        save_audio(work / "result.flac", audio)
 
 
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:

@@ -251,11 +251,18 @@ function watch(job) {
 
 function idle() { $("queue-empty").hidden = $("jobs").children.length > 0; }
 
-function snapshotPlayer(ident, snap) {
+function snapshotPlayer(ident, snap, finished = false) {
+  const url = `/api/jobs/${ident}/snapshots/${snap.index}`;
+  const caption = el("figcaption", {}, `iteration ${snap.iteration} · ${snap.stage} · ${num(snap.loss_db)} dB `,
+    el("a", { href: url, download: `snapshot-${snap.iteration}.wav`, text: "WAV" }));
+  if (finished) {
+    caption.append(" ", el("button", { type: "button", class: "keep", text: "keep as a result", onclick: async () => {
+      const { ok, data } = await api("POST", `/api/results/${ident}/snapshots/${snap.index}/keep`);
+      if (ok) watch(data); else $("request-error").textContent = data.error;
+    } }));
+  }
   return el("figure", { class: "snapshot" },
-    el("audio", { controls: "", preload: "metadata", src: `/api/jobs/${ident}/snapshots/${snap.index}` }),
-    el("figcaption", {}, `iteration ${snap.iteration} · ${snap.stage} · ${num(snap.loss_db)} dB `,
-      el("a", { href: `/api/jobs/${ident}/snapshots/${snap.index}`, download: `snapshot-${snap.iteration}.wav`, text: "keep (WAV)" })));
+    el("audio", { controls: "", preload: "metadata", src: url }), caption);
 }
 
 function drawCurve(canvas, points, total) {
@@ -292,6 +299,7 @@ function showResult(record, first) {
     ["settings", `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
     ["time", `${seconds(record.seconds)}${record.cancelled ? " · cancelled: the best result so far" : ""}`],
   ];
+  if (record.kept_from) rows.push(["kept from", `snapshot at iteration ${record.kept_from.iteration} (${record.kept_from.stage}, ${num(record.kept_from.loss_db)} dB) of result ${record.kept_from.id}`]);
   const styles = record.styles.map((s) => `${s.name}${record.styles.length > 1 ? ` ×${s.weight}` : ""}`).join(" + ");
   const card = el("div", { class: "card", "data-result": record.id },
     el("div", { class: "name", text: `${record.content.name} ← ${styles}` }),
@@ -309,7 +317,7 @@ function showResult(record, first) {
         if (ok) { card.remove(); $("results-empty").hidden = $("results").children.length > 0; }
       } })));
   if ((record.snapshots || []).length) {
-    const list = el("div", { class: "snapshots" }, ...record.snapshots.map((s) => snapshotPlayer(record.id, s)));
+    const list = el("div", { class: "snapshots" }, ...record.snapshots.map((s) => snapshotPlayer(record.id, s, true)));
     card.append(el("details", {}, el("summary", { text: `snapshots along the way (${record.snapshots.length})` }), list));
   }
   if (first) $("results").prepend(card); else $("results").append(card);
