@@ -60,6 +60,8 @@ COMMANDS = {
     "classify": "--device --quiet --seconds --top --verbose -q -v",
     "weights list": "--quiet --verbose -q -v",
     "weights install": "--force --from --quiet --verbose -q -v",
+    "studio": "--data --host --max-seconds --max-upload-mb --no-browser --port --quiet --threads "
+              "--verbose -q -v",
 }
 
 

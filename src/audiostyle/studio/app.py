@@ -46,11 +46,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import weights as weight_store
-from ..audio import Audio, save_audio
+from .._util import slug, to_json
 from ..demo import bongo_loop, canon_melody
 from ..errors import AudioStyleError
-from ..evaluation import to_json
-from ..jobs import slug
+from ..io.audio import Audio, save_audio
 from .config import StudioConfig
 from .export import export_page
 from .jobspec import PRESETS, FieldErrors, check_job, extractor_menu

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..page import Clip, Column, write_page
+from ..report.page import Clip, Column, write_page
 from .store import Store
 
 

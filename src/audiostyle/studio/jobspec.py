@@ -21,10 +21,11 @@ import numpy as np
 
 from .. import extractors
 from .. import weights as weight_store
-from ..audio import load_audio
-from ..domains import DOMAINS
 from ..errors import AudioStyleError
-from ..transfer import DEFAULT_REFINE_ITERATIONS, build_extractor, check_length
+from ..extractors import build_extractor, check_length
+from ..io.audio import load_audio
+from ..synthesis.domains import DOMAINS
+from ..synthesis.stages import DEFAULT_REFINE_ITERATIONS
 from .store import Store
 
 #: Quality presets: a factor on the extractor's default iterations (and refinement).

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import Audio, is_silent, load_audio, save_audio, to_mono
+from .._util import to_json, write_text
 from ..errors import AudioStyleError
-from ..evaluation import to_json
-from ..plots import colour_range, log_spectrogram, save_spectrogram
+from ..io.audio import Audio, is_silent, load_audio, save_audio, to_mono
+from ..report.plots import colour_range, log_spectrogram, save_spectrogram
 
 #: Extensions an upload keeps (libsndfile mostly reads the format from the bytes anyway).
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".w64")
@@ -186,9 +186,7 @@ def _spectrogram(audio: Audio):
 
 
 def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(to_json(value), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, to_json(value))
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..audio import Audio, load_audio, save_audio
 from ..errors import AudioStyleError, SynthesisError
 from ..evaluation import evaluate
-from ..transfer import Progress, transfer
+from ..io.audio import Audio, load_audio, save_audio
+from ..synthesis.pipeline import Progress, transfer
 from .jobspec import planned_iterations
 from .store import Store, draw_spectrograms, finish_result
 
