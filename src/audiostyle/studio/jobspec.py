@@ -6,8 +6,9 @@ A job request is JSON (``POST /api/jobs``)::
      "options": {"filters": "512"}, "strength": 1.0, "preset": "default", "seed": 0,
      "iterations": null, "refine_iterations": null, "domain": null}
 
-:func:`check_job` applies the same checks as :func:`audiostyle.transfer` (it builds the
-extractor and checks every input's length with the API's own functions) and returns the job
+:func:`check_job` applies the same checks as :func:`audiostyle.transfer` (the settings'
+fields through :class:`audiostyle.Settings`; it builds the extractor and checks every input's
+length with the API's own functions) and returns the job
 as plain data with its iteration counts settled, or raises :class:`FieldErrors`: one message
 per field.
 """
@@ -25,11 +26,12 @@ from ..errors import AudioStyleError
 from ..extractors import build_extractor, check_length
 from ..io.audio import load_audio
 from ..synthesis.domains import DOMAINS
-from ..synthesis.stages import DEFAULT_REFINE_ITERATIONS
+from ..synthesis.settings import DEFAULT_REFINE_ITERATIONS, DEFAULTS, describe
 from .store import Store
 
 #: Quality presets: a factor on the extractor's default iterations (and refinement).
 PRESETS = {"preview": 0.25, "default": 1.0, "best": 2.0}
+_SETTINGS = dict(describe())
 
 
 class FieldErrors(AudioStyleError):
@@ -78,19 +80,18 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
             errors["styles"] = "a style is not one of the uploaded sounds"
             break
         styles.append(found)
-        weights.append(_number(item.get("weight", 1.0), "styles", errors, low=0.0))
+        weights.append(_weight(item.get("weight", 1.0), errors))
     if not styles and "styles" not in errors:
         errors["styles"] = "choose at least one style sound"
     elif "styles" not in errors and not sum(weights) > 0:
         errors["styles"] = "style weights must be >= 0 with a positive sum"
-    strength = _number(body.get("strength", 1.0), "strength", errors, low=0.0, high=1.0)
-    seed = _integer(body.get("seed", 0), "seed", errors, low=0)
+    strength = _setting(body, "strength", errors)
+    seed = _setting(body, "seed", errors)
     preset = body.get("preset", "default")
     if preset not in PRESETS:
         errors["preset"] = f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}"
-    iterations = _optional_integer(body.get("iterations"), "iterations", errors, low=1)
-    refine = _optional_integer(body.get("refine_iterations"), "refine_iterations", errors,
-                               low=0)
+    iterations = _setting(body, "iterations", errors)
+    refine = _setting(body, "refine_iterations", errors)
     name = body.get("extractor", "shallow")
     options = body.get("options") or {}
     net = None
@@ -149,35 +150,28 @@ def _length_problem(info: dict[str, Any], net: extractors.Extractor) -> str | No
     return None
 
 
-def _number(value: Any, field: str, errors: dict[str, str], *, low: float,
-            high: float = math.inf) -> float:
+def _weight(value: Any, errors: dict[str, str]) -> float:
+    """A style's weight (a number >= 0); 0, with a message in ``errors``, when it is bad."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not low <= number <= high:
-        span = f"between {low:g} and {high:g}" if high < math.inf else f">= {low:g}"
-        errors.setdefault(field, f"must be a number {span}, got {value!r}")
-        return low
+    if not number >= 0:
+        errors.setdefault("styles", f"a weight must be a number >= 0, got {value!r}")
+        return 0.0
     return number
 
 
-def _integer(value: Any, field: str, errors: dict[str, str], *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        errors.setdefault(field, f"must be a whole number >= {low}, got {value!r}")
-        return low
+def _setting(body: dict[str, Any], name: str, errors: dict[str, str]) -> Any:
+    """Field ``name`` of ``body`` (JSON or form text; ``""`` = unset) checked as the
+    :class:`~audiostyle.synthesis.settings.Settings` field of that name; its default, with a
+    message in ``errors``, when it is bad."""
+    value = body.get(name, DEFAULTS[name])
     try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if number < low:
-        errors.setdefault(field, f"must be a whole number >= {low}, got {value!r}")
-        return low
-    return number
-
-
-def _optional_integer(value: Any, field: str, errors: dict[str, str], *, low: int) -> int | None:
-    return None if value in (None, "") else _integer(value, field, errors, low=low)
+        return _SETTINGS[name].parse(name, DEFAULTS[name] if value == "" else value)
+    except AudioStyleError as exc:
+        errors.setdefault(name, str(exc).replace("`", ""))
+        return DEFAULTS[name]
 
 
 def _plain(value: Any) -> Any:
