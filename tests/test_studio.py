@@ -16,6 +16,7 @@ import soundfile as sf
 pytest.importorskip("starlette", reason="the studio extra is missing: pip install -e '.[studio]'")
 from starlette.testclient import TestClient
 
+from audiostyle import AudioStyleError, Settings
 from audiostyle.studio.app import create_app
 from audiostyle.studio.config import StudioConfig
 from conftest import NASTY_NAME, SR
@@ -140,6 +141,10 @@ def test_bad_settings_are_messages_per_field(client, sounds):
     errors = response.json()["errors"]
     assert set(errors) == {"strength", "iterations", "seed", "options", "preset"}
     assert "between 0 and 1" in errors["strength"]
+    for field, value in [("strength", 2), ("iterations", 0)]:  # the library's own check
+        with pytest.raises(AudioStyleError) as caught:
+            Settings(**{field: value})
+        assert errors[field] == str(caught.value).replace("`", "")
     assert "no option 'filterz'" in errors["options"]
     short = _upload(client, "click.wav", _wav(np.full(200, 0.5, np.float32)))
     response = client.post("/api/jobs", json={**body, "strength": 1, "iterations": 2,
