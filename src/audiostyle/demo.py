@@ -37,14 +37,16 @@ def harmonic_note(freq: float, seconds: float, sr: int, *, partials: int = 8) ->
     return (tone * envelope * release / ks.size**0.5).astype(np.float32)
 
 
-def canon_melody(sr: int = 22050, *, note_seconds: float = 0.75) -> np.ndarray:
-    """Pachelbel's Canon, first eight half notes with bass: ``(samples,)`` at ``sr`` Hz.
+def canon_melody(sr: int = 22050, *, note_seconds: float = 0.75,
+                 semitones: int = 0) -> np.ndarray:
+    """Pachelbel's Canon, first eight half notes with bass: ``(samples,)`` at ``sr`` Hz,
+    transposed by ``semitones``.
 
     6 s long at the default ``note_seconds``; peak 0.5.
     """
     notes = [
-        harmonic_note(_midi_hz(top), note_seconds, sr)
-        + 0.6 * harmonic_note(_midi_hz(bass), note_seconds, sr, partials=5)
+        harmonic_note(_midi_hz(top + semitones), note_seconds, sr)
+        + 0.6 * harmonic_note(_midi_hz(bass + semitones), note_seconds, sr, partials=5)
         for top, bass in zip(_CANON_TOP, _CANON_BASS, strict=False)
     ]
     melody = np.concatenate(notes)

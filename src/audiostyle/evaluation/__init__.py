@@ -3,6 +3,9 @@
 - :mod:`.style_match`: a sound's style statistics (:func:`~.style_match.stats`) and the
   statistics SNR between two sounds (:func:`~.style_match.statistics_snr`);
 - :mod:`.metrics`: signal metrics on arrays (content kept, copy check, sanity);
+- :mod:`.transcription` and :mod:`.note_score`: Basic Pitch's notes of a sound (ONNX in
+  onnxruntime) and the note F1 of an output against the content, the content measure no
+  loss uses;
 - :mod:`.evaluator`: :func:`~.evaluator.evaluate` / :class:`~.evaluator.Evaluator`, all of
   them for one result.
 """

@@ -10,7 +10,10 @@ inputs once. What the numbers mean:
   McDermott & Simoncelli called a texture synthesis successful above 20 dB). The content's own
   SNR is given too, and the *gain* (output − content) says how far the transfer moved.
 - **content kept**: chroma similarity (melody/harmony), onset-envelope correlation (rhythm)
-  and log-mel envelope correlation (timing of the spectral shape), 1 = kept, 0 = unrelated.
+  and log-mel envelope correlation (timing of the spectral shape), 1 = kept, 0 = unrelated;
+  and, as a measure no extractor's loss uses, the note F1 of a Basic Pitch transcription of the
+  output against the content's (:mod:`audiostyle.evaluation.note_score`; skipped with a note when its
+  weights are not installed; unreliable under noisy or percussive textures).
 - **copy**: maximum normalised cross-correlation with the style; near 1 = a replay of the
   style rather than a transfer (lower is better).
 - **sanity**: peak, clipping, non-finite samples, silence and loudness (LUFS).
@@ -34,11 +37,13 @@ from ..extractors import Extractor, build_extractor
 from ..io.audio import Audio, AudioLike, as_audio, resample, to_mono
 from ..io.devices import resolve_device
 from ..synthesis.losses import StyleLoss
+from . import transcription
 from .metrics import ContentReference, Sanity, copy_score, sanity
+from .note_score import NoteReference, NoteScore
 from .style_match import snr_to, target_loss
 
-#: Rate (Hz) at which the content and copy metrics compare sounds.
-ANALYSIS_SR = 22050
+#: Rate (Hz) at which the content, note and copy metrics compare sounds (Basic Pitch's).
+ANALYSIS_SR = transcription.SR
 
 ExtractorChoice = str | Iterable[str] | Mapping[str, Mapping[str, Any] | Extractor] | None
 
@@ -70,11 +75,13 @@ class StyleMatch:
 @dataclass(frozen=True)
 class ContentKept:
     """Similarity with the content (see :mod:`audiostyle.evaluation.metrics`; 1 = kept,
-    0 = unrelated)."""
+    0 = unrelated), and the note F1 of the output's transcription (None when it could not be
+    computed)."""
 
     chroma: float
     onsets: float
     envelopes: float
+    transcription: NoteScore | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,11 @@ class Evaluation:
             lines += ["  content kept: correlation with the content (1 = kept, 0 = unrelated)",
                       f"    chroma {number_text(c.chroma)}   onsets {number_text(c.onsets)}   "
                       f"envelopes {number_text(c.envelopes)}"]
+            if (t := c.transcription) is not None:
+                lines.append(f"    note F1 {number_text(t.f1)}   (precision "
+                             f"{number_text(t.precision)}, recall {number_text(t.recall)}: "
+                             f"{t.matched} of the output's {t.output_notes} transcribed notes "
+                             f"match the content's {t.content_notes})")
         s = self.sanity
         lines += [
             f"  copy check: {number_text(self.copy)}  (max normalised cross-correlation with the "
@@ -157,8 +169,10 @@ class Evaluator:
         self.device = resolve_device(device)
         self.notes: list[str] = []
         self._style_mono = _mono(self.style)
-        self._reference = None if self.content is None else ContentReference(
-            _mono(self.content), ANALYSIS_SR)
+        content_mono = None if self.content is None else _mono(self.content)
+        self._reference = None if content_mono is None else ContentReference(
+            content_mono, ANALYSIS_SR)
+        self._notes = None if content_mono is None else self._note_reference(content_mono)
         self._strict = extractors is not None if skip_unavailable is None else not skip_unavailable
         self._losses: dict[str, StyleLoss] = {}  # each matching the style's statistics
         self._content_snr: dict[str, float | None] = {}
@@ -202,12 +216,21 @@ class Evaluator:
                 chroma=self._reference.chroma_similarity(mono),
                 onsets=self._reference.onset_correlation(mono),
                 envelopes=self._reference.envelope_correlation(mono),
+                transcription=None if self._notes is None else self._notes.score(mono),
             )
         return Evaluation(
             name=audio.name, seconds=audio.seconds, sr=audio.sr, channels=audio.channels,
             style_match=matches, content=kept, copy=copy_score(mono, self._style_mono),
             sanity=checks, notes=tuple(notes),
         )
+
+    def _note_reference(self, content: np.ndarray) -> NoteReference | None:
+        """The content's transcription, or None with a note when the model cannot run."""
+        try:
+            return NoteReference(content)
+        except AudioStyleError as exc:
+            self.notes.append(f"note F1 not computed: {exc}")
+            return None
 
     def _snr(self, audio: Audio, name: str) -> dict[str, float]:
         return snr_to(self._losses[name], audio, self.device)

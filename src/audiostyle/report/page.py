@@ -65,6 +65,9 @@ LEGEND = (
      "higher = kept"),
     ("envelopes", "correlation of the log-mel band envelopes with the content (timing of "
      "syllables and notes): higher = kept"),
+    ("note F1", "onset-only note F1 of a Basic Pitch transcription of the result against the "
+     "content's (pitch within 50 cents, onset within 50 ms; no loss uses it): 1 = every note "
+     "kept; few notes are heard under noisy or percussive textures"),
     ("copy", "largest normalised cross-correlation with the style: near 1 = a replay of the "
      "style rather than a transfer; lower is better"),
     ("level", "integrated loudness (ITU-R BS.1770-4) and peak level"),
@@ -246,6 +249,10 @@ def _metrics(clip: Clip, extractor: str) -> str:
         lines.append(("content", f"chroma {_num(content['chroma'], '.2f')} · onsets "
                       f"{_num(content['onsets'], '.2f')} · envelopes "
                       f"{_num(content['envelopes'], '.2f')}", False))
+        if content.get("transcription"):
+            notes = content["transcription"]
+            lines.append(("note F1", f"{_num(notes['f1'], '.2f')} ({notes['matched']} of "
+                          f"{notes['content_notes']} content notes)", False))
     if "copy" in m:
         lines.append(("copy", _num(m["copy"], ".2f"), False))
     checks = m.get("sanity")

@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "soundnet": "audiostyle.networks.soundnet.sound8:WEIGHTS",
     "vgg19": "audiostyle.networks.vgg19:WEIGHTS",
     "vgg-mtt": "audiostyle.networks.musicnn:WEIGHTS",
+    "basic-pitch": "audiostyle.evaluation.transcription:WEIGHTS",
 }
 
 
