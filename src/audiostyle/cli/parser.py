@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score OUTPUT files against the style (and content): statistics SNR to "
         "the style under each extractor (dB, higher = closer; the content's own SNR and the "
         "gain are shown), chroma / onset / envelope correlation with the content (1 = kept), "
+        "note F1 of a Basic Pitch transcription against the content's (onsets within 50 ms, "
+        "pitch within 50 cents; needs `audiostyle weights install basic-pitch`), "
         "copy check (max normalised cross-correlation with the style; near 1 = a replay), "
         "and sanity (loudness in LUFS, peak, clipping, silence, NaN).")
     p.add_argument("outputs", nargs="+", metavar="OUTPUT", help="sound files to score")

@@ -123,10 +123,10 @@ class Evaluation:
                       f"    chroma {number_text(c.chroma)}   onsets {number_text(c.onsets)}   "
                       f"envelopes {number_text(c.envelopes)}"]
             if (t := c.transcription) is not None:
-                lines.append(f"    note F1 {number_text(t.f1)}   (precision "
-                             f"{number_text(t.precision)}, recall {number_text(t.recall)}: "
-                             f"{t.matched} of the output's {t.output_notes} transcribed notes "
-                             f"match the content's {t.content_notes})")
+                lines.append(f"    note F1 {number_text(t.f1)}   precision "
+                             f"{number_text(t.precision)}   recall {number_text(t.recall)}   "
+                             f"({t.matched} of {t.content_notes} content notes among the "
+                             f"output's {t.output_notes})")
         s = self.sanity
         lines += [
             f"  copy check: {number_text(self.copy)}  (max normalised cross-correlation with the "
