@@ -194,3 +194,16 @@ def test_evaluate_without_the_model_skips_the_note_f1_with_a_note(monkeypatch, m
     assert result.content.transcription is None and result.content.chroma > 0.99
     assert any(n.startswith("note F1 not computed: weights") for n in result.notes)
     assert "note F1 not computed" in result.summary()
+
+
+@needs_model
+def test_a_long_sound_in_several_batches_keeps_its_notes_on_time(canon):
+    """Three Canons in a row (11 windows, two network calls): the notes of each repetition
+    are the Canon's, shifted by its length."""
+    content = canon_melody(SR)
+    seconds = content.size / SR
+    looped = canon.transcriber.notes(np.tile(content, 3))
+    assert transcription.windows(np.tile(content, 3)).shape[0] > transcription.BATCH
+    shifted = Notes(np.concatenate([canon.notes.intervals + k * seconds for k in range(3)]),
+                    np.tile(canon.notes.pitches, 3))
+    assert note_score(shifted, looped).f1 > 0.9

@@ -49,6 +49,8 @@ OVERLAP = OVERLAP_FRAMES * HOP
 #: MIDI note of the first of the 88 keys (A0).
 LOWEST_MIDI = 21
 KEYS = 88
+#: Windows per network call (bounds the memory of long sounds).
+BATCH = 8
 #: Basic Pitch's default thresholds on the onset and frame posteriors.
 ONSET_THRESHOLD = 0.5
 FRAME_THRESHOLD = 0.3
@@ -209,9 +211,11 @@ class Transcriber:
     def posteriors(self, samples: np.ndarray) -> dict[str, np.ndarray]:
         """``{"note", "onset"}``: ``(frames, 88)`` posteriors of mono ``samples`` ``(time,)``
         at :data:`SR` Hz."""
-        outputs = self._session.run(list(_OUTPUTS.values()), {_INPUT: windows(samples)})
-        return {name: unwrap(out, len(samples)) for name, out in zip(_OUTPUTS, outputs,
-                                                                      strict=True)}
+        batch = windows(samples)
+        runs = [self._session.run(list(_OUTPUTS.values()), {_INPUT: batch[i:i + BATCH]})
+                for i in range(0, len(batch), BATCH)]
+        return {name: unwrap(np.concatenate([run[k] for run in runs]), len(samples))
+                for k, name in enumerate(_OUTPUTS)}
 
     def notes(self, samples: np.ndarray) -> Notes:
         """The :class:`Notes` of mono ``samples`` ``(time,)`` at :data:`SR` Hz."""
