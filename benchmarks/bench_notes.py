@@ -32,8 +32,8 @@ def transcription_time(kind: str, seconds: float, repeats: int = 3) -> dict:
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from audiostyle import transcription
-    from audiostyle.note_score import NoteReference
+    from audiostyle.evaluation import transcription
+    from audiostyle.evaluation.note_score import NoteReference
 
     y = _signal(kind, seconds)
     began = time.perf_counter()

@@ -12,7 +12,7 @@ inputs once. What the numbers mean:
 - **content kept**: chroma similarity (melody/harmony), onset-envelope correlation (rhythm)
   and log-mel envelope correlation (timing of the spectral shape), 1 = kept, 0 = unrelated;
   and, as a measure no extractor's loss uses, the note F1 of a Basic Pitch transcription of the
-  output against the content's (:mod:`audiostyle.evaluation.note_score`; skipped with a note when its
+  output against the content's (:mod:`.note_score`; skipped with a note when its
   weights are not installed; unreliable under noisy or percussive textures).
 - **copy**: maximum normalised cross-correlation with the style; near 1 = a replay of the
   style rather than a transfer (lower is better).

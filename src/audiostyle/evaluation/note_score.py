@@ -1,9 +1,9 @@
 """Note F1: how many of the content's transcribed notes the output still plays.
 
 A content measure that no extractor's loss optimises: the content and the output are both
-transcribed by Basic Pitch (:mod:`audiostyle.evaluation.transcription`) and the output's notes are matched
-one to one against the content's by mir_eval (``transcription.match_notes``): a pair matches
-when the pitches are within 50 cents and the onsets within 50 ms. Offsets are ignored
+transcribed by Basic Pitch (:mod:`.transcription`) and the output's notes are matched one to
+one against the content's by mir_eval (``transcription.match_notes``): a pair matches when
+the pitches are within 50 cents and the onsets within 50 ms. Offsets are ignored
 (mir_eval's *onset-only* note metric): how long a note rings is the style's business (a
 bongo's decay, a string's sustain) and offsets are the least reliable part of a
 transcription, while pitch and onset are the melody and rhythm a transfer must keep.
