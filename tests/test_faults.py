@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -335,3 +336,45 @@ def test_harness_matches_the_real_command(files):
     )
     assert proc.returncode == 2
     assert proc.stderr == f"audiostyle: error: {files / 'inputs' / 'nope.wav'}: no such file\n"
+
+
+#: A run whose phase recovery lasts long enough for a Ctrl-C to land in it.
+ENDLESS_PHASE = ["-X", "filters=256", "--iterations", "2", "--refine", "0",
+                 "--gl-iterations", "100000000", "-q"]
+
+
+def test_ctrl_c_during_phase_recovery_saves_the_best_result(cli, files):
+    before = _hashes(files / "inputs")
+    child = cli.start(["transfer", files / "inputs" / "content.wav",
+                       files / "inputs" / "style.wav", "-o", files / "out" / "r.wav",
+                       *ENDLESS_PHASE], files, prelude="cli_slow_phase")
+    child.wait_for("phase recovery started")
+    time.sleep(0.5)  # well inside its iterations
+    os.kill(child.pid, signal.SIGINT)
+    run = child.wait(120)
+    assert run.status == 130, run.stderr
+    assert "saved the best result so far to" in run.stderr, run.stderr
+    assert "nothing was written" not in run.stderr and "Traceback" not in run.stderr
+    out, sr = sf.read(files / "out" / "r.wav")
+    assert sr == SR and out.shape == (SR,) and np.all(np.isfinite(out))
+    assert np.sqrt(np.mean(out**2)) > 1e-3
+    assert [p.name for p in (files / "out").iterdir()] == ["r.wav"]
+    assert _hashes(files / "inputs") == before
+
+
+def test_batch_ctrl_c_during_phase_recovery_says_what_is_kept(cli, files):
+    manifest = files / "m.csv"
+    manifest.write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
+    child = cli.start(["batch", manifest, "-o", files / "out", *ENDLESS_PHASE], files,
+                      prelude="cli_slow_phase")
+    child.wait_for("phase recovery started")
+    time.sleep(0.5)  # well inside its iterations
+    os.kill(child.pid, signal.SIGINT)
+    run = child.wait(60)
+    assert run.status == 130, run.stderr
+    assert run.seconds < 30, run.seconds
+    assert "Traceback" not in run.stderr
+    assert "the interrupted job was not saved" in run.stderr, run.stderr
+    assert not list((files / "out").glob("*.wav"))
+    rows = (files / "out" / "results.csv").read_text().splitlines()
+    assert rows[1].split(",")[1] == "not run"

@@ -35,3 +35,11 @@ class AudioStyleError(ValueError):
 
 class SynthesisError(RuntimeError):
     """The optimisation could not continue (for example, the loss became NaN)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C inside a computation that has a usable result so far: :attr:`partial`."""
+
+    def __init__(self, partial: object) -> None:
+        super().__init__()
+        self.partial = partial

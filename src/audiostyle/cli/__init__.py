@@ -49,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"audiostyle: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("audiostyle: interrupted; nothing was written", file=sys.stderr)
+        print("audiostyle: interrupted before any result existed; nothing was written",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
         print("audiostyle: failed: out of memory; try a smaller --chunk-seconds",
@@ -85,8 +86,8 @@ class _Interrupts:
                 os.write(2, b"\naudiostyle: interrupted while writing the result: finishing "
                             b"the write (Ctrl-C again to quit without it)\n")
                 return
-            os.write(2, b"\naudiostyle: interrupted: keeping the best result so far (Ctrl-C "
-                        b"again to quit at once, without saving)\n")
+            os.write(2, b"\naudiostyle: interrupted: keeping the best result so far, if there "
+                        b"is one yet (Ctrl-C again to quit at once, without saving)\n")
             raise KeyboardInterrupt
         discard_partial_writes()
         os.write(2, b"\naudiostyle: second Ctrl-C: exiting now, without saving\n")

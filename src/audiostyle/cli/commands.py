@@ -4,6 +4,7 @@ what was done; it returns the exit status."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -151,8 +152,8 @@ def run_batch(args: argparse.Namespace) -> int:
                         settings=settings(args), engine=make_engine(args), device=args.device,
                         progress=not args.quiet)
     except KeyboardInterrupt:
-        print("audiostyle: interrupted; finished jobs are kept, run the same command again to "
-              "go on", file=sys.stderr)
+        print("audiostyle: interrupted; finished jobs are kept, the interrupted job was not "
+              "saved: run the same command again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(summary.table())
     return EXIT_FAILED if summary.counts["failed"] else 0
@@ -239,7 +240,8 @@ def _save(
         f"{result.loss_db:.1f} dB from the start, style distance "
         f"{result.style_distance_db:.1f} dB"
     )
-    _print_statistics_snr(result, style)
+    with contextlib.suppress(KeyboardInterrupt):  # the result is saved: only its analysis is
+        _print_statistics_snr(result, style)       # left out
     if result.interrupted:
         part = ""
         if result.audio.seconds < asked_seconds - 0.5 / result.audio.sr:
@@ -248,7 +250,7 @@ def _save(
               f"result so far{part} to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.interrupts.count:
-        print(f"audiostyle: interrupted while writing; the result was saved to {out}",
+        print(f"audiostyle: interrupted after the synthesis; the result was saved to {out}",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..errors import Interrupted
 from .stft import Spectrogram
 
 
@@ -33,18 +34,27 @@ def griffin_lim(
 
     Returns:
         waveform ``(batch, length)``.
+
+    Raises:
+        Interrupted: Ctrl-C during the iterations; its ``partial`` is the waveform of the
+            estimate so far.
     """
     if phase is None:
         phase = 2 * torch.pi * torch.rand(magnitude.shape, generator=generator) - torch.pi
         phase = phase.to(magnitude.device)
-    target = magnitude.to(torch.complex64)
-    estimate = magnitude * torch.exp(1j * phase)
-    previous = estimate
-    for _ in range(iterations):
-        rebuilt = spectrogram.stft(spectrogram.istft(estimate, length))
-        accelerated = rebuilt + momentum * (rebuilt - previous)
-        previous = rebuilt
-        estimate = target * accelerated / (accelerated.abs() + 1e-16)
+    estimate = None
+    try:
+        target = magnitude.to(torch.complex64)
+        estimate = previous = magnitude * torch.exp(1j * phase)
+        for _ in range(iterations):
+            rebuilt = spectrogram.stft(spectrogram.istft(estimate, length))
+            accelerated = rebuilt + momentum * (rebuilt - previous)
+            previous = rebuilt
+            estimate = target * accelerated / (accelerated.abs() + 1e-16)
+    except KeyboardInterrupt:
+        if estimate is None:
+            estimate = magnitude * torch.exp(1j * phase)
+        raise Interrupted(spectrogram.istft(estimate, length)) from None
     return spectrogram.istft(estimate, length)
 
 

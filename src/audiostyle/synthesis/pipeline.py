@@ -348,7 +348,11 @@ def _run(
                     stitcher.end / rate, length / rate)
         out_length = max(1, round(stitcher.end * output_sr / rate))
 
-    result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
+    try:
+        result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
+    except KeyboardInterrupt:  # the result exists: finish it (the CLI quits at a second Ctrl-C)
+        interrupted = True
+        result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
     total = sum(n for n, _, _ in scores)
     return Result(
         audio=result_audio, stages=merge_stages(chunks, [n / total for n, _, _ in scores]),

@@ -9,11 +9,13 @@ the spectrogram domain), refine it in the waveform domain, and re-analyse the re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import Interrupted
 from ..extractors import Extractor
 from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
@@ -25,6 +27,8 @@ from .settings import DEFAULT_REFINE_ITERATIONS, Settings
 #: into the chunk's waveform ``(channels, time)`` at the extractor's rate (Griffin-Lim in the
 #: spectrogram domain, so only on demand).
 ChunkObserver = Callable[[str, int, Trace, Callable[[], Tensor]], None]
+
+T = TypeVar("T")
 
 
 def optimise_chunk(
@@ -70,7 +74,7 @@ def optimise_chunk(
                          reference)
     stages = {space.name: trace}
     with torch.no_grad():
-        wave = space.decode(best, reference=reference)
+        wave = _to_the_end(lambda: space.decode(best, reference=reference), trace)
     refine = settings.refine_iterations
     refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
     if space.name != "waveform" and refine > 0 and not trace.interrupted:
@@ -78,12 +82,25 @@ def optimise_chunk(
         best, stages["waveform"] = _stage(loss, polish, refine, settings, label, progress,
                                           observer, reference_loss=trace.initial_loss)
         wave = polish.decode(best).detach()
-    with torch.no_grad():
-        features = net(wave)
-        final = float(loss.total(features))
-        distance = float(style_loss(features)) / shape[0]
+    def analyse() -> tuple[float, float]:
+        with torch.no_grad():
+            features = net(wave)
+            return float(loss.total(features)), float(style_loss(features)) / shape[0]
+
+    final, distance = _to_the_end(analyse, list(stages.values())[-1])
     ratio = final / trace.initial_loss if trace.initial_loss > 0 else 0.0
     return wave.cpu().numpy().astype(np.float32), stages, ratio, distance
+
+
+def _to_the_end(work: Callable[[], T], trace: Trace) -> T:
+    """``work()``, which the result so far needs: a Ctrl-C inside it marks ``trace``
+    interrupted and keeps what the work has so far (:class:`Interrupted`) or does it again
+    (the CLI quits at a second Ctrl-C)."""
+    try:
+        return work()
+    except KeyboardInterrupt as exc:
+        trace.interrupted = True
+        return exc.partial if isinstance(exc, Interrupted) else work()
 
 
 def _stage(
