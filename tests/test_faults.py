@@ -378,3 +378,47 @@ def test_batch_ctrl_c_during_phase_recovery_says_what_is_kept(cli, files):
     assert not list((files / "out").glob("*.wav"))
     rows = (files / "out" / "results.csv").read_text().splitlines()
     assert rows[1].split(",")[1] == "not run"
+
+
+SMALL = ["-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]
+
+
+def _batch(cli, files, manifest="m.csv"):
+    run = cli.run(["batch", files / manifest, "-o", files / "out", *SMALL], files)
+    assert "Traceback" not in run.stderr, run.stderr
+    return run
+
+
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed", "not audio"])
+def test_resume_reruns_a_damaged_output(cli, files, damage):
+    (files / "m.csv").write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
+    assert _batch(cli, files).status == 0
+    [output] = (files / "out").glob("*.wav")
+    data = bytearray(output.read_bytes())
+    if damage == "truncated":
+        output.write_bytes(data[:1000])
+    elif damage == "one byte changed":
+        data[-7] ^= 0x10
+        output.write_bytes(bytes(data))
+    else:
+        output.write_bytes(b"<html>gone</html>" * 100)
+    run = _batch(cli, files)
+    assert run.status == 0, run.stderr
+    assert "done         1" in run.stdout and "skipped      0" in run.stdout, run.stdout
+    restored, sr = sf.read(output)
+    assert sr == SR and restored.shape == (SR,) and np.all(np.isfinite(restored))
+    again = _batch(cli, files)  # now intact: skipped
+    assert "skipped      1" in again.stdout, again.stdout
+
+
+@pytest.mark.parametrize("text,line,problem", [
+    ('content,style\n"inputs/content.wav,inputs/style.wav\ninputs/content.wav,inputs/style.wav\n',
+     2, "a quote opened in this row is never closed"),
+    ('content,style\ninputs/content.wav,inputs/style.wav\n"inputs/content.wav"x,inputs/s.wav\n',
+     3, "malformed CSV"),
+])
+def test_malformed_csv_is_refused_naming_the_line(cli, files, text, line, problem):
+    (files / "m.csv").write_text(text)
+    run = _batch(cli, files)
+    _refused(run, 2, f"{files / 'm.csv'}:{line}: {problem}")
+    assert list((files / "out").iterdir()) == []

@@ -128,10 +128,10 @@ def batch(
     """
     began = time.perf_counter()
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     engine = engine or LocalEngine()
     entries = plan(read_manifest(manifest), Path(manifest).parent, extractor=extractor,
                    options=options or {}, settings=Settings.of(settings))
+    folder.mkdir(parents=True, exist_ok=True)
     waiting: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry.job is None:
@@ -170,9 +170,7 @@ def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
         rows = [(number, _json_row(path, number, line))
                 for number, line in enumerate(text.splitlines(), 1) if line.strip()]
     else:
-        reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0")
-        rows = [(reader.line_num, {k: v for k, v in row.items() if v not in (None, "")})
-                for row in reader if any((v or "").strip() for v in row.values())]
+        rows = _csv_rows(path, text)
         for line, row in rows:
             if "\0" in row:
                 raise AudioStyleError(f"{path}:{line}: more cells than header columns")
@@ -216,6 +214,27 @@ def plan(
             entry.status, entry.error = "failed", str(exc)
         entries.append(entry)
     return entries
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(last line, cells)`` of each non-empty CSV row (an empty cell's key is absent, extra
+    cells are under ``"\0"``); a malformed row (an unclosed quote) is an error naming the line
+    where it begins."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0", strict=True)
+    rows, begins = [], 1
+    try:
+        if reader.fieldnames is not None:  # the header, read now
+            begins = reader.line_num + 1
+        for row in reader:
+            if any((v or "").strip() for v in row.values() if isinstance(v, str)) or \
+                    "\0" in row:
+                rows.append((reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}))
+            begins = reader.line_num + 1
+    except csv.Error as exc:
+        problem = ("a quote opened in this row is never closed" if "end of data" in str(exc)
+                   else f"malformed CSV ({exc})")
+        raise AudioStyleError(f"{path}:{begins}: {problem}") from None
+    return rows
 
 
 def _json_row(path: Path, line: int, text: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import soundfile as sf
+
 from .._util import file_digest, slug, to_json, write_text
 from ..io.audio import AudioLike, save_audio
 from ..synthesis.pipeline import Result, transfer
@@ -190,21 +192,35 @@ def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) 
         "seconds": result.seconds, "wall_seconds": wall_seconds,
         "iterations": result.iterations, "loss_db": result.loss_db,
         "style_distance_db": result.style_distance_db, "working_sr": result.working_sr,
+        "frames": result.audio.samples.shape[1], "audio_sha256": file_digest(audio),
     }
     write_record(folder, job, record)
     return record
 
 
 def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
-    """The record of a finished ``job`` in ``folder``, or None (missing, stale or no audio)."""
+    """The record of a finished ``job`` in ``folder``, or None: missing, stale, or its audio
+    missing, damaged or changed (not decodable, not the recorded length or SHA-256)."""
     path = folder / f"{job.name}.json"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("key") != job.key or not (folder / str(record.get("audio"))).is_file():
+    if not isinstance(record, dict) or record.get("key") != job.key:
         return None
-    return record
+    return record if _audio_intact(folder / str(record.get("audio")), record) else None
+
+
+def _audio_intact(path: Path, record: Mapping[str, Any]) -> bool:
+    """Whether ``path`` decodes to the recorded number of frames and has the recorded digest
+    (records written before both were kept: whether it decodes)."""
+    try:
+        frames = sf.info(str(path)).frames
+        digest = file_digest(path) if "audio_sha256" in record else None
+    except (OSError, RuntimeError, ValueError):  # soundfile's errors, AudioStyleError
+        return False
+    return (frames > 0 and record.get("frames", frames) == frames
+            and record.get("audio_sha256") == digest)
 
 
 def write_record(folder: Path, job: Job, record: Mapping[str, Any]) -> Path:
