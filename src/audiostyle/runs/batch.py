@@ -226,9 +226,9 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         if reader.fieldnames is not None:  # the header, read now
             begins = reader.line_num + 1
         for row in reader:
-            if any((v or "").strip() for v in row.values() if isinstance(v, str)) or \
-                    "\0" in row:
-                rows.append((reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}))
+            cells = {k: v for k, v in row.items() if v not in (None, "")}
+            if "\0" in cells or any(v.strip() for v in cells.values()):
+                rows.append((reader.line_num, cells))
             begins = reader.line_num + 1
     except csv.Error as exc:
         problem = ("a quote opened in this row is never closed" if "end of data" in str(exc)
