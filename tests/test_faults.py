@@ -422,3 +422,21 @@ def test_malformed_csv_is_refused_naming_the_line(cli, files, text, line, proble
     run = _batch(cli, files)
     _refused(run, 2, f"{files / 'm.csv'}:{line}: {problem}")
     assert list((files / "out").iterdir()) == []
+
+
+def test_file_names_that_are_not_utf8_are_read_and_named(cli, files):
+    folder = os.fsencode(files / "inputs")
+    name = os.fsdecode(folder + b"/bad\xff.wav")  # how such a name comes in argv
+    shutil.copy(files / "inputs" / "content.wav", name)
+    child = cli.start(["stats", name, "-e", "shallow", "-X", "filters=32"], files)
+    run = child.wait()
+    assert run.status == 0, run.stderr
+    assert child.stdout_path.read_bytes().startswith(folder + b"/bad\xff.wav: shallow")
+    out = os.fsdecode(os.fsencode(files / "out") + b"/r\xfe.wav")
+    run = cli.run(["transfer", name, files / "inputs" / "style.wav", "-o", out, *SMALL], files)
+    assert run.status == 0, run.stderr
+    assert sf.info(os.fsencode(out)).frames == SR
+    child = cli.start(["stats", os.fsdecode(folder + b"/gone\xff.wav")], files)
+    assert child.wait().status == 2
+    assert child.stderr_path.read_bytes() == (
+        b"audiostyle: error: " + folder + b"/gone\xff.wav: no such file\n")

@@ -87,7 +87,8 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     if path.stat().st_size == 0:
         raise AudioStyleError(f"{path}: file is empty (0 bytes)")
     try:
-        data, sr = sf.read(path, dtype="float32", always_2d=True)
+        # (as bytes: libsndfile takes any file name, also one that is not UTF-8)
+        data, sr = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
         detail = str(exc).split(":")[-1].strip() or type(exc).__name__
         raise AudioStyleError(

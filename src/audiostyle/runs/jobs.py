@@ -215,7 +215,7 @@ def _audio_intact(path: Path, record: Mapping[str, Any]) -> bool:
     """Whether ``path`` decodes to the recorded number of frames and has the recorded digest
     (records written before both were kept: whether it decodes)."""
     try:
-        frames = sf.info(str(path)).frames
+        frames = sf.info(os.fsencode(path)).frames
         digest = file_digest(path) if "audio_sha256" in record else None
     except (OSError, RuntimeError, ValueError):  # soundfile's errors, AudioStyleError
         return False
