@@ -9,7 +9,9 @@ imported audiostyle once (tests/cli_harness.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -440,3 +442,16 @@ def test_file_names_that_are_not_utf8_are_read_and_named(cli, files):
     assert child.wait().status == 2
     assert child.stderr_path.read_bytes() == (
         b"audiostyle: error: " + folder + b"/gone\xff.wav: no such file\n")
+
+
+def test_grid_page_links_records_that_exist_when_two_styles_have_equal_bytes(cli, files):
+    inputs = files / "inputs"
+    shutil.copy(inputs / "style.wav", inputs / "same.wav")
+    run = cli.run(["grid", "-c", inputs / "content.wav", "-s", inputs / "style.wav",
+                   inputs / "same.wav", "-e", "shallow", "-o", files / "out", *SMALL], files)
+    assert run.status == 0, run.stderr
+    page = (files / "out" / "index.html")
+    links = re.findall(r'href="([^"]+\.json)"', page.read_text())
+    assert len(links) == 2, links
+    for link in links:
+        assert json.loads((files / "out" / link).read_text())["audio"]

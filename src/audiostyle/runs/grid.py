@@ -113,9 +113,11 @@ def grid(
 
 
 def _result(job: Job, record: Mapping[str, Any], folder: Path) -> Clip:
-    """A result's cell: its audio, metrics, synthesis time and record."""
-    return Clip(folder / record["audio"], job.label, metrics=record.get("metrics"),
-                seconds=record["seconds"], record=folder / f"{job.name}.json")
+    """A result's cell: its audio, metrics, synthesis time and record (the one written
+    beside the audio: the job that ran may have another name, inputs with equal bytes)."""
+    audio = folder / record["audio"]
+    return Clip(audio, job.label, metrics=record.get("metrics"), seconds=record["seconds"],
+                record=audio.with_suffix(".json"))
 
 
 def _copy_input(path: str, folder: Path) -> Path:
