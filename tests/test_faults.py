@@ -455,3 +455,32 @@ def test_grid_page_links_records_that_exist_when_two_styles_have_equal_bytes(cli
     assert len(links) == 2, links
     for link in links:
         assert json.loads((files / "out" / link).read_text())["audio"]
+
+
+def test_weights_list_shows_every_entry_with_real_paths(cli, files):
+    old, cache = files / "old-cache", files / "cache"
+    install = cli.run(["weights", "install", "toy"], files, env={"AUDIOSTYLE_CACHE": str(old)},
+                      prelude="cli_toy")
+    assert install.status == 0, install.stderr
+    old.rename(cache)  # the cache moved: the record still names the old place
+    env = {"AUDIOSTYLE_CACHE": str(cache)}
+    run = cli.run(["weights", "list"], files, env=env, prelude="cli_toy")
+    assert run.status == 0, run.stderr
+    assert f"toy          verified   {cache / 'weights' / 'toy.safetensors'}" in run.stdout
+    (cache / "weights" / "toy.json").write_text("{not json")
+    run = cli.run(["weights", "list"], files, env=env, prelude="cli_toy")
+    assert run.status == 0 and run.stderr == "", run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("soundnet     missing") for line in lines), run.stdout
+    assert any(line.startswith("toy          have no readable record") for line in lines)
+
+
+def test_a_reader_that_stops_early_is_no_error(cli, files):
+    fifo = files / "pipe"
+    os.mkfifo(fifo)
+    child = cli.start(["weights", "list"], files, env={"AUDIOSTYLE_CACHE": str(files / "c")},
+                      stdout=str(fifo))
+    os.close(os.open(fifo, os.O_RDONLY))  # `| head -0`: the reader is gone before any output
+    status = json.loads(cli._line(60))["status"]  # (Child.wait would read the pipe)
+    cli.running = None
+    assert status == 141 and child.stderr() == "", child.stderr()

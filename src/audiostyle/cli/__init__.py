@@ -4,7 +4,9 @@ stats | classify | weights | studio``.
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
 Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once, without
-saving). Inputs are read and the output place is checked before any work.
+saving). When the reader of the output stops early (``| head``) the command ends quietly with
+status 141, as a program killed by SIGPIPE would. Inputs are read and the output place is
+checked before any work.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from ..errors import AudioStyleError, SynthesisError
 from ..io.audio import discard_partial_writes
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USER_ERROR
 from .parser import FLAGS, build_parser
+
+#: Exit status when stdout's reader has gone (128 + SIGPIPE, the shell's convention).
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USER_ERROR", "main"]
 
@@ -45,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.interrupts = _interrupt_handler()
     previous = signal.signal(signal.SIGINT, args.interrupts)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, so that a reader that stopped early is seen here
+        return code
+    except BrokenPipeError:  # `| head`: the reader has what it wanted; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except AudioStyleError as exc:
         print(f"audiostyle: error: {exc.naming(FLAGS)}", file=sys.stderr)
         return EXIT_USER_ERROR

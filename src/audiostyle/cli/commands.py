@@ -192,8 +192,8 @@ def run_weights_list(args: argparse.Namespace) -> int:
 
     print(f"weights cache: {weights.cache_dir()}")
     for name in weights.available():
-        state = weights.verify(name)
-        where = weights.store.read_record(name).path if state != "missing" else "-"
+        state = weights.verify(name)  # a bad entry says what is wrong with it; the rest go on
+        where = weights.store.installed_path(name) if state != "missing" else "-"
         print(f"{name:12} {state:10} {where}\n{'':12} {weights.spec(name).description}")
     return 0
 

@@ -50,6 +50,11 @@ def _paths(name: str) -> tuple[Path, Path]:
     return folder / f"{name}.safetensors", folder / f"{name}.json"
 
 
+def installed_path(name: str) -> Path:
+    """Where the weights file of ``name`` is (or would be) in the cache."""
+    return _paths(name)[0]
+
+
 def sha256(path: Path) -> str:
     """Hex SHA-256 of a file."""
     digest = hashlib.sha256()
