@@ -206,4 +206,5 @@ def test_ctrl_c_while_writing_lets_the_write_finish(tmp_path, bongos, monkeypatc
                  "--quiet"])
     assert code == 130
     assert sf.info(out).frames == SR // 2
-    assert f"interrupted while writing; the result was saved to {out}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"interrupted after the synthesis; the result was saved to {out}" in err
