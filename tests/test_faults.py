@@ -484,3 +484,16 @@ def test_a_reader_that_stops_early_is_no_error(cli, files):
     status = json.loads(cli._line(60))["status"]  # (Child.wait would read the pipe)
     cli.running = None
     assert status == 141 and child.stderr() == "", child.stderr()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["batch", "m.csv", "-o", "out", "--workers", "two"],
+     "argument --workers/-j: must be a whole number, got 'two'"),
+    (["texture", "inputs/style.wav", "-o", "out/t.wav", "--seconds", "abc"],
+     "argument --seconds/-s: must be a positive number, got 'abc'"),
+])
+def test_a_flag_that_is_not_a_number_names_itself(cli, files, argv, message):
+    (files / "m.csv").write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
+    run = cli.run(argv, files)
+    _refused(run, 2, message)
+    assert list((files / "out").iterdir()) == []
