@@ -497,3 +497,15 @@ def test_a_flag_that_is_not_a_number_names_itself(cli, files, argv, message):
     run = cli.run(argv, files)
     _refused(run, 2, message)
     assert list((files / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["batch", "grid"])
+def test_an_output_folder_that_is_a_file_is_refused_before_any_work(cli, files, command):
+    (files / "m.csv").write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
+    taken = files / "out" / "c.wav"
+    taken.write_bytes(b"a file")
+    argv = (["batch", "m.csv"] if command == "batch" else
+            ["grid", "-c", "inputs/content.wav", "-s", "inputs/style.wav"])
+    run = cli.run([*argv, "-o", taken, *SMALL], files)
+    _refused(run, 2, f"{taken}: {taken} is not a folder; choose another path")
+    assert taken.read_bytes() == b"a file" and list((files / "out").iterdir()) == [taken]

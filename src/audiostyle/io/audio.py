@@ -280,20 +280,30 @@ def check_output_path(
         raise AudioStyleError(
             f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
         )
-    folder = path.parent
-    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
-        folder = folder.parent  # the deepest folder that exists: new files or folders go there
-    if not folder.is_dir():
-        raise AudioStyleError(f"{path}: {folder} is not a folder; choose another path")
+    check_output_folder(path.parent, named=path)
+    return path
+
+
+def check_output_folder(folder: str | os.PathLike, *, named: Path | None = None) -> Path:
+    """Check before any work that files can be written in ``folder`` (made when missing,
+    by whoever writes there): the deepest part of it that exists is a folder that takes new
+    files. Messages name ``named`` (default: ``folder``). Returns ``folder``."""
+    folder = Path(folder)
+    named = folder if named is None else named
+    where = folder
+    while not where.exists() and not where.is_symlink() and where != where.parent:
+        where = where.parent  # the deepest folder that exists: new files or folders go there
+    if not where.is_dir():
+        raise AudioStyleError(f"{named}: {where} is not a folder; choose another path")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=f".{named.name}.", suffix=".part", dir=where)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         raise AudioStyleError(
-            f"{path}: cannot write in {folder} ({exc.strerror or exc})"
+            f"{named}: cannot write in {where} ({exc.strerror or exc})"
         ) from None
-    return path
+    return folder
 
 
 def save_audio(

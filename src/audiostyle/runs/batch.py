@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from .. import extractors as registry
 from .._util import write_text
 from ..errors import AudioStyleError
+from ..io.audio import check_output_folder
 from ..synthesis.settings import FIELDS, Settings, describe
 from .engines import Engine, LocalEngine, completed
 from .jobs import Job, read_record
@@ -127,7 +128,7 @@ def batch(
     Raises KeyboardInterrupt after writing ``results.csv`` when interrupted.
     """
     began = time.perf_counter()
-    folder = Path(folder)
+    folder = check_output_folder(folder)
     engine = engine or LocalEngine()
     entries = plan(read_manifest(manifest), Path(manifest).parent, extractor=extractor,
                    options=options or {}, settings=Settings.of(settings))

@@ -21,7 +21,7 @@ from .._util import described, file_digest, slug
 from ..errors import AudioStyleError
 from ..evaluation.evaluator import Evaluator
 from ..extractors import build_extractor
-from ..io.audio import load_audio, save_audio
+from ..io.audio import check_output_folder, load_audio, save_audio
 from ..io.devices import resolve_device
 from ..report.page import Clip, Column, write_page
 from ..synthesis.settings import Settings
@@ -67,7 +67,7 @@ def grid(
             if key not in known:
                 raise AudioStyleError(f"extractor {name!r} has no option {key!r}; "
                                       f"options: {', '.join(known) or 'none'}")
-    folder = Path(folder)
+    folder = check_output_folder(folder)
     results = folder / "audio"
     jobs = make_jobs(contents, styles, extractors, options=options, settings=settings)
     unique = {job.key: job for job in jobs}
