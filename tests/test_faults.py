@@ -509,3 +509,11 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(cli, files, 
     run = cli.run([*argv, "-o", taken, *SMALL], files)
     _refused(run, 2, f"{taken}: {taken} is not a folder; choose another path")
     assert taken.read_bytes() == b"a file" and list((files / "out").iterdir()) == [taken]
+
+
+def test_the_time_reported_includes_the_phase_recovery(cli, files):
+    run = _transfer(cli, files, extra=["--gl-iterations", "3000"])
+    assert run.status == 0, run.stderr
+    total, optimising = map(float, re.search(
+        r"wrote .* in ([\d.]+) s \(([\d.]+) s of optimisation\)", run.stdout).groups())
+    assert optimising < total <= run.seconds + 0.05, run.stdout
