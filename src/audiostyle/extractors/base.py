@@ -46,13 +46,20 @@ class Extractor(nn.Module, ABC):
     name: ClassVar[str]
     #: How each output is summarised and compared.
     statistic: ClassVar[Statistic] = Gram()
-    #: Optimisation domains it supports: ``("spectrogram", "waveform")`` for spectral
-    #: extractors (those that set :attr:`spectrogram`), ``("waveform",)`` for the others.
-    domains: ClassVar[tuple[str, ...]] = ("waveform",)
+    #: Optimisation domains it supports: ``("spectrogram", "waveform", "subbands")`` for
+    #: spectral extractors (those that set :attr:`spectrogram`), ``("waveform", "subbands")``
+    #: for the others (the subband domain makes a waveform, so every extractor takes it).
+    domains: ClassVar[tuple[str, ...]] = ("waveform", "subbands")
     #: Domain used when the user does not choose one (one of :attr:`domains`).
     default_domain: ClassVar[str] = "waveform"
     #: Loss evaluations in the default domain when the user does not say.
     default_iterations: ClassVar[int] = 100
+    #: Style strength of a transfer when the user does not say (0 … 1, see
+    #: :mod:`audiostyle.synthesis.strength`), chosen on the trade-off frontier.
+    default_strength: ClassVar[float] = 0.5
+    #: Full weight of the structure term (:mod:`audiostyle.synthesis.structure`) against this
+    #: extractor's style loss, which sets the scale of the strength knob.
+    structure_weight: ClassVar[float] = 1.0
 
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()

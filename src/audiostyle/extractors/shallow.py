@@ -33,10 +33,13 @@ class ShallowExtractor(Extractor):
     """
 
     name = "shallow"
-    domains = ("spectrogram", "waveform")
+    domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
     #: reaches −41 dB on the demo (benchmarks/RESULTS.md: ≤ −40 dB is the paper's result)
     default_iterations = 120
+    #: the structure term's full weight against the Gram loss (which falls to ~1e-3 of its
+    #: start): on pachelbel × cat_milk it keeps chroma 0.70 (0.29 without) at 7.3 dB gain
+    structure_weight = 0.01
 
     def __init__(
         self,

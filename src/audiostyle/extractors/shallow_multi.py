@@ -39,9 +39,10 @@ class ShallowMultiExtractor(Extractor):
     """
 
     name = "shallow-multi"
-    domains = ("spectrogram", "waveform")
+    domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
     default_iterations = 120
+    structure_weight = 0.01
 
     def __init__(
         self,

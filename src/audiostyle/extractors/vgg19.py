@@ -51,7 +51,7 @@ class Vgg19Extractor(Extractor):
     """
 
     name = "vgg19"
-    domains = ("spectrogram", "waveform")
+    domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
 
     def __init__(

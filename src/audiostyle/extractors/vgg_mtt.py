@@ -38,7 +38,7 @@ class VggMttExtractor(Extractor):
     """
 
     name = "vgg-mtt"
-    domains = ("spectrogram", "waveform")
+    domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
 
     def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = DEFAULT_LAYERS) -> None:

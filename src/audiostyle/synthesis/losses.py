@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ..errors import AudioStyleError
 from ..extractors import Extractor
 from ..extractors.statistics import Autocorrelation, Statistic
+from .structure import StructureLoss
 
 #: Floor of target norms, so that a silent target gives large but finite distances.
 _TINY = 1e-30
@@ -148,9 +149,13 @@ class ContentLoss(nn.Module):
 
 
 class TransferLoss(nn.Module):
-    """Style loss plus ``content_weight`` × content loss, on one shared feature pass.
+    """Style loss plus ``content_weight`` × content loss (the paper's, on the same feature
+    maps) plus ``structure_weight`` × the structure term (:class:`~.structure.StructureLoss`:
+    the content's pitch classes, onsets and loudness), on one shared feature pass.
 
-    Input: what :meth:`Extractor.analyse` returns for the signal being optimised.
+    Input: what :meth:`Extractor.analyse` returns for the signal being optimised, and that
+    signal ``(batch, time)`` itself when the domain has it (the structure term then analyses
+    it; without it, the structure term reads the extractor's spectrogram input).
     """
 
     def __init__(
@@ -158,20 +163,28 @@ class TransferLoss(nn.Module):
         style: StyleLoss,
         content: ContentLoss | None = None,
         content_weight: float = 0.0,
+        structure: StructureLoss | None = None,
+        structure_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.style = style
         self.content = content if content_weight > 0 else None
         self.content_weight = content_weight
+        self.structure = structure if structure_weight > 0 else None
+        self.structure_weight = structure_weight
 
-    def forward(self, inputs: Tensor) -> Tensor:
-        return self.total(self.style.extractor.features(inputs))
+    def forward(self, inputs: Tensor, wave: Tensor | None = None) -> Tensor:
+        return self.total(self.style.extractor.features(inputs), inputs, wave)
 
-    def total(self, features: dict[str, Tensor]) -> Tensor:
-        """The loss from already computed feature maps."""
+    def total(self, features: dict[str, Tensor], inputs: Tensor,
+              wave: Tensor | None = None) -> Tensor:
+        """The loss from already computed feature maps of ``inputs`` (made from ``wave``)."""
         loss = self.style(features)
         if self.content is not None:
             loss = loss + self.content_weight * self.content(features)
+        if self.structure is not None:
+            loss = loss + self.structure_weight * self.structure(
+                inputs if wave is None else wave)
         return loss
 
 

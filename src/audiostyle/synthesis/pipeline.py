@@ -35,6 +35,7 @@ from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
 from .settings import DEFAULTS, Settings, describe
+from .strength import schedule
 from .stages import merge_stages, optimise_chunk
 from .targets import (
     Blend,
@@ -173,8 +174,9 @@ def transfer(
             fields); ``values`` override it.
         values: any setting by name (``iterations=60``, ``strength=0.5``, ``seed=1``, …): see
             :class:`~audiostyle.synthesis.settings.Settings` for each one's meaning, default
-            and valid range. With ``strength`` the target is
-            ``(1 − strength)·S(content) + strength·S(style)`` (0 returns the content).
+            and valid range. ``strength`` (0 … 1; None: the extractor's default) says how
+            much style against how much content: 0 returns the content, 1 is the paper's
+            method (statistics only); see :mod:`audiostyle.synthesis.strength`.
         observer: called after every iteration with a :class:`Progress` (stage, iteration,
             loss, and the result so far on demand); raising ``KeyboardInterrupt`` in it stops
             the work as Ctrl-C does, keeping the best result so far.
@@ -182,9 +184,11 @@ def transfer(
     chosen = Settings.of(settings, **values)
     run = _setup(extractor, options, chosen, device)
     content_audio = as_audio(content, sr, name="content")
-    blend = make_blend(style, sr, style_weights, chosen)
+    strength = run.net.default_strength if chosen.strength is None else chosen.strength
+    share, structure_weight = schedule(strength, run.net.structure_weight)
+    blend = make_blend(style, sr, style_weights, chosen, share)
     return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
-                progress, observer)
+                progress, structure_weight=structure_weight, observer=observer)
 
 
 def texture(
@@ -224,7 +228,8 @@ def texture(
     blend = make_blend(style, sr, style_weights, chosen)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
-    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress, observer)
+    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress,
+                observer=observer)
 
 
 @dataclass(frozen=True)
@@ -272,9 +277,10 @@ def _run(
     output_sr: int,
     progress: bool,
     observer: Observer | None = None,
+    structure_weight: float = 0.0,
 ) -> Result:
     """Everything after the checks: the target, the chunks, the result (see the module's
-    docstring)."""
+    docstring); ``structure_weight`` weighs the structure term of a transfer."""
     settings, net, generator, target_device = run.settings, run.net, run.generator, run.device
     rate = net.sample_rate
     style_loss = make_style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
@@ -318,7 +324,7 @@ def _run(
     for index, (start, stop) in enumerate(spans):
         label = f"{net.name}" + (f" {index + 1}/{len(spans)}" if len(spans) > 1 else "")
         try:
-            if blend.strength == 0:  # the target is the content's: nothing to change
+            if blend.style_share == 0:  # the target is the content's: nothing to change
                 wave, stages, loss_ratio, distance = _unchanged(
                     net, style_loss, content_wave[:, start:stop], target_device)
             else:
@@ -331,6 +337,7 @@ def _run(
                         observer, index, len(spans),
                         lambda piece, at=start: _output(stitcher.preview(at, piece), rate,
                                                         output_sr, length, out_length)),
+                    structure_weight=structure_weight,
                 )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
             if not chunks:

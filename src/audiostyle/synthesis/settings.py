@@ -177,10 +177,11 @@ class Settings:
     output_sr: int | None = _field(
         None, "output sample rate in Hz (default: the content's; a texture's: the style's)",
         "--output-sr", kind=int, **_RATE)
-    strength: float = _field(
-        1.0, "0..1: target statistics this far from the content's to the style's (0 = "
-        "content unchanged, 1 = full transfer)", "--strength", kind=float, low=0, high=1,
-        metavar="S", transfer_only=True)
+    strength: float | None = _field(
+        None, "0..1: how much style against content: 0 = the content unchanged, 0.5 = the "
+        "style's statistics with the content's melody and timing held, 1 = statistics only "
+        "(the paper's method) (default: the extractor's)", "--strength", kind=float, low=0,
+        high=1, metavar="S", transfer_only=True)
     rhythm_weight: float = _field(
         0.0, "weight of the rhythm term, which matches the feature maps' autocorrelation so a "
         "periodic style keeps its pulse (shallow, shallow-multi); 0 leaves it out", "--rhythm",

@@ -3,7 +3,7 @@
 :func:`optimise_chunk` is the work :mod:`.pipeline` does for every chunk of a long
 content (or texture): start from the content chunk (silent channels from noise) or from noise,
 optimise in the extractor's domain, recover a waveform (Griffin-Lim from the start's phase in
-the spectrogram domain), refine it in the waveform domain, and re-analyse the result.
+the spectrogram domain, then a refinement in the waveform domain), and re-analyse the result.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..errors import Interrupted
 from ..extractors import Extractor
 from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
+from .structure import StructureLoss
 from .optimiser import Trace, optimise
 from .settings import DEFAULT_REFINE_ITERATIONS, Settings
 
@@ -44,13 +45,15 @@ def optimise_chunk(
     label: str,
     progress: bool = True,
     observer: ChunkObserver | None = None,
+    structure_weight: float = 0.0,
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
     """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
 
     ``like`` ``(channels, time)`` is what noise starts are drawn like
-    (:meth:`Extractor.noise`); ``observer`` sees every iteration (:data:`ChunkObserver`).
-    Returns the waveform, the trace of each stage, the result's loss relative to the start and
-    its style loss per channel.
+    (:meth:`Extractor.noise`); ``structure_weight`` weighs the structure term that keeps the
+    content's pitch classes, onsets and loudness (:mod:`.strength` sets it); ``observer``
+    sees every iteration (:data:`ChunkObserver`). Returns the waveform, the trace of each
+    stage, the result's loss relative to the start and its style loss per channel.
     """
     channels, length = shape
     if settings.init == "content":
@@ -64,7 +67,12 @@ def optimise_chunk(
     if content is not None and settings.content_weight > 0:
         with torch.no_grad():
             content_loss = ContentLoss(net(torch.from_numpy(content).to(device)))
-    loss = TransferLoss(style_loss, content_loss, settings.content_weight)
+    structure = None
+    if content is not None and structure_weight > 0:
+        structure = StructureLoss(torch.from_numpy(content).to(device), net.sample_rate,
+                                  net.spectrogram)
+    loss = TransferLoss(style_loss, content_loss, settings.content_weight, structure,
+                        structure_weight)
 
     space = make_domain(settings.domain or net.default_domain, net, start,
                         griffin_lim_iterations=settings.griffin_lim_iterations)
@@ -77,15 +85,17 @@ def optimise_chunk(
         wave = _to_the_end(lambda: space.decode(best, reference=reference), trace)
     refine = settings.refine_iterations
     refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
-    if space.name != "waveform" and refine > 0 and not trace.interrupted:
+    if space.name == "spectrogram" and refine > 0 and not trace.interrupted:
         polish = WaveformDomain(net, wave)
         best, stages["waveform"] = _stage(loss, polish, refine, settings, label, progress,
                                           observer, reference_loss=trace.initial_loss)
         wave = polish.decode(best).detach()
     def analyse() -> tuple[float, float]:
         with torch.no_grad():
-            features = net(wave)
-            return float(loss.total(features)), float(style_loss(features)) / shape[0]
+            inputs = net.analyse(wave)
+            features = net.features(inputs)
+            return (float(loss.total(features, inputs, wave)),
+                    float(style_loss(features)) / shape[0])
 
     final, distance = _to_the_end(analyse, list(stages.values())[-1])
     ratio = final / trace.initial_loss if trace.initial_loss > 0 else 0.0

@@ -98,14 +98,15 @@ Style = AudioLike | StyleTarget
 @dataclass(frozen=True)
 class Blend:
     """What the result's statistics are matched to: the weighted mix of the statistics of
-    ``styles`` (weights normalised to sum 1), pulled towards the content's by ``strength``
-    (target = ``(1 − strength)·S(content) + strength·Σ wᵢ·S(styleᵢ)``), plus, with
+    ``styles`` (weights normalised to sum 1), pulled towards the content's by ``style_share``
+    (target = ``(1 − share)·S(content) + share·Σ wᵢ·S(styleᵢ)``; the strength sets the share,
+    see :mod:`.strength`), plus, with
     ``rhythm_weight > 0``, the autocorrelation of the feature maps over delays up to
     ``rhythm_seconds``."""
 
     styles: list[Audio | StyleTarget]
     weights: list[float]
-    strength: float = 1.0
+    style_share: float = 1.0
     rhythm_weight: float = 0.0
     rhythm_seconds: float = DEFAULT_RHYTHM_SECONDS
 
@@ -146,10 +147,11 @@ def make_blend(
     sr: int | None,
     weights: Sequence[float] | None,
     settings: Settings,
+    style_share: float = 1.0,
 ) -> Blend:
     """Check and gather what the target is made of (see :class:`Blend`): the styles (sounds
-    read, statistics as they are), their weights, and the strength and rhythm term of
-    ``settings``."""
+    read, statistics as they are), their weights, their ``style_share`` of the target and
+    the rhythm term of ``settings``."""
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise AudioStyleError("no style given")
@@ -163,7 +165,7 @@ def make_blend(
     loaded = [s if isinstance(s, StyleTarget) else as_audio(s, sr, name=n)
               for s, n in zip(styles, names, strict=True)]
     total = sum(weights)
-    return Blend(loaded, [w / total for w in weights], settings.strength,
+    return Blend(loaded, [w / total for w in weights], style_share,
                  settings.rhythm_weight, settings.rhythm_seconds)
 
 
@@ -189,7 +191,7 @@ def load_target(
     device: torch.device,
 ) -> np.ndarray:
     """Give ``style_loss`` the target of ``blend`` (each style's statistics, mixed by weight
-    and pulled towards those of ``content`` ``(channels, time)`` by the strength); returns the
+    and pulled towards those of ``content`` ``(channels, time)`` by the style share); returns the
     main style ``(channels, time)`` at the extractor's rate."""
     net = style_loss.extractor
     parts, main = [], None
@@ -202,10 +204,10 @@ def load_target(
             wave = style_wave(style, net, style_loss.rhythm_lags)
             targets = statistics_of(style_loss, wave, chunk_seconds, device)
         main = wave if style is blend.main else main
-        parts.append((targets, weight * blend.strength))
-    if content is not None and blend.strength < 1:
+        parts.append((targets, weight * blend.style_share))
+    if content is not None and blend.style_share < 1:
         content_targets = statistics_of(style_loss, content, chunk_seconds, device)
-        parts.append((content_targets, 1 - blend.strength))
+        parts.append((content_targets, 1 - blend.style_share))
     style_loss.load_target(mix_targets(parts))
     return main
 

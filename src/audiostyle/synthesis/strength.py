@@ -1,0 +1,44 @@
+"""The style strength: one knob from the content untouched (0) to the paper's result (1).
+
+Two things set how far a transfer moves from its content: the share of the style in the target
+statistics (the rest is the content's own statistics) and the weight of the structure term
+(:mod:`.structure`), which holds the content's pitch classes, onsets and loudness while the
+timbre changes. The strength moves them one after the other, so that every step of it adds
+style and takes content (both axes move monotonically):
+
+======================  ========================  ====================================
+strength                style share of the target  structure term
+======================  ========================  ====================================
+0                       0 (nothing changes)        —
+0 … :data:`FULL_STYLE`  rises linearly to 1        the extractor's full weight
+:data:`FULL_STYLE` … 1  1                          falls as ``((1 − s) / (1 − FULL_STYLE))²``
+1                       1                          0: the paper's method (statistics only)
+======================  ========================  ====================================
+
+Each extractor says how strong its default is (:attr:`Extractor.default_strength`, chosen on
+the trade-off frontier, benchmarks/RESULTS.md) and what the structure term's full weight is
+for its loss (:attr:`Extractor.structure_weight`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import AudioStyleError
+
+#: Strength at which the target statistics become the style's alone.
+FULL_STYLE = 0.5
+
+
+def check_strength(strength: float | None) -> None:
+    """Refuse a strength outside 0 … 1 (None: the extractor's default)."""
+    if strength is not None and not (math.isfinite(strength) and 0 <= strength <= 1):
+        raise AudioStyleError(f"strength must be between 0 and 1, got {strength}")
+
+
+def schedule(strength: float, structure_weight: float) -> tuple[float, float]:
+    """``(style share of the target statistics, weight of the structure term)`` at
+    ``strength`` (0 … 1) for an extractor whose full structure weight is ``structure_weight``."""
+    if strength <= FULL_STYLE:
+        return strength / FULL_STYLE, structure_weight
+    return 1.0, structure_weight * ((1 - strength) / (1 - FULL_STYLE)) ** 2

@@ -1,0 +1,149 @@
+"""The content's structure without its timbre: pitch classes, onsets and loudness over time.
+
+The paper's content loss compares the *same* feature maps the style loss matches, so the two
+pull against each other: any move towards the style's timbre is a move away from the content.
+What a listener keeps of a melody or a voice under a new texture is its structure — which
+pitch classes sound when, where the notes and syllables start, how loud each moment is — and
+these hardly depend on timbre. :class:`StructureLoss` keeps them:
+
+- **pitch classes**: a 12-bin chroma of the STFT power (librosa's chroma filterbank), each
+  frame centred and compared by correlation with the content's, frames weighted by the
+  content's chroma energy (silent frames count for nothing);
+- **onsets**: spectral flux of the log-mel spectrogram (the rise of each band, summed), whose
+  time course is correlated with the content's;
+- **loudness**: the log of each frame's mel energy, correlated over time with the content's.
+
+Each part is ``1 − correlation`` (0 = the same course, 1 = unrelated, 2 = opposite); the loss
+is their mean. Correlations ignore level and spectral colour, so the style may change both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..dsp import Spectrogram
+
+#: STFT of the onset and loudness courses (at the extractor's rate): about 93 ms frames every
+#: 23 ms at 22050 Hz.
+N_FFT = 2048
+HOP = 512
+#: Mel bands of the onset and loudness envelopes.
+MEL_BANDS = 40
+#: Power floor of the log-mel spectrogram, relative to the content's loudest bin (-80 dB).
+FLOOR_DB = -80.0
+#: The three parts, weighted alike.
+PARTS = ("chroma", "onsets", "loudness")
+
+
+class _Courses(nn.Module):
+    """The three courses of an STFT power ``(batch, n_fft // 2 + 1, frames)``:
+    ``{"chroma": (batch, 12, frames), "onsets": (batch, frames - 1), "loudness": (batch,
+    frames)}`` (onsets and loudness in nepers of mel power above a floor)."""
+
+    def __init__(self, sr: int, n_fft: int) -> None:
+        super().__init__()
+        import librosa
+
+        chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)
+        mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=MEL_BANDS)
+        self.register_buffer("chroma_basis", torch.from_numpy(chroma.astype(np.float32)),
+                             persistent=False)
+        self.register_buffer("mel_basis", torch.from_numpy(mel.astype(np.float32)),
+                             persistent=False)
+
+    def floor(self, power: Tensor) -> float:
+        """The log-mel floor for a content of STFT power ``power``: :data:`FLOOR_DB` below
+        its loudest mel bin."""
+        return max(float((self.mel_basis.to(power.dtype) @ power).amax()), 1e-20) \
+            * 10 ** (FLOOR_DB / 10)
+
+    def forward(self, power: Tensor, floor: float) -> dict[str, Tensor]:
+        log_mel = torch.log(self.mel_basis.to(power.dtype) @ power + floor)
+        return {
+            "chroma": self.chroma_basis.to(power.dtype) @ power,
+            "onsets": (log_mel[..., 1:] - log_mel[..., :-1]).clamp_min(0).mean(-2),
+            "loudness": torch.logsumexp(log_mel, dim=-2),
+        }
+
+
+class StructureLoss(nn.Module):
+    """``mean over parts of (1 − correlation with the content)``, a scalar summed over the batch.
+
+    Args:
+        content: the content waveform ``(batch, time)`` at ``sr`` Hz (the batch are the
+            channels being optimised).
+        sr: its rate in Hz.
+        spectrogram: the extractor's ``log(1 + |STFT|)`` front end, for the spectrogram domain
+            (where only that is at hand); None for extractors without. Waveforms are
+            analysed with their own :data:`N_FFT`-point STFT.
+
+    :meth:`forward` takes the waveform being optimised ``(batch, time)`` or, without one, the
+    extractor's ``log(1 + |STFT|)`` ``(batch, bins, frames)``.
+    """
+
+    def __init__(self, content: Tensor, sr: int, spectrogram: Spectrogram | None) -> None:
+        super().__init__()
+        device = content.device
+        self.content = content
+        self.stft = Spectrogram(N_FFT, HOP).to(device)
+        self.spectrogram = spectrogram
+        self.views = nn.ModuleDict({"waveform": _Courses(sr, N_FFT).to(device)})
+        if spectrogram is not None:
+            self.views["spectrogram"] = _Courses(sr, spectrogram.n_fft).to(device)
+        self._targets: dict[str, dict[str, Tensor]] = {}
+        self._floors: dict[str, float] = {}
+
+    def _power(self, view: str, x: Tensor) -> Tensor:
+        """STFT power of ``x`` (a waveform, or ``log(1 + |STFT|)`` in the spectrogram view)."""
+        if view == "waveform":
+            spec = self.stft.stft(x)
+            return spec.real.square() + spec.imag.square()
+        return torch.expm1(x.clamp_min(0)).square()
+
+    def _target(self, view: str) -> dict[str, Tensor]:
+        if view not in self._targets:
+            with torch.no_grad():
+                x = self.content if view == "waveform" else self.spectrogram(self.content)
+                power = self._power(view, x)
+                self._floors[view] = self.views[view].floor(power)
+                courses = self.views[view](power, self._floors[view])
+            energy = courses["chroma"].sum(-2)
+            self._targets[view] = {
+                "weight": energy / energy.sum(-1, keepdim=True).clamp_min(1e-30),
+                **{part: _centred(courses[part], -2 if part == "chroma" else -1)
+                   for part in PARTS},
+            }
+        return self._targets[view]
+
+    def parts(self, x: Tensor) -> dict[str, Tensor]:
+        """``1 − correlation`` of each part, ``{part: (batch,)}``, for a waveform ``x``
+        ``(batch, time)`` or a log-magnitude spectrogram ``(batch, bins, frames)``."""
+        view = "waveform" if x.dim() == 2 else "spectrogram"
+        target = self._target(view)
+        courses = self.views[view](self._power(view, x), self._floors[view])
+        frames = min(courses["chroma"].shape[-1], target["weight"].shape[-1])
+        chroma = _centred(courses["chroma"][..., :frames], -2)
+        r_chroma = (_cosine(chroma, target["chroma"][..., :frames], -2)
+                    * target["weight"][..., :frames]).sum(-1)
+        out = {"chroma": 1 - r_chroma}
+        for part in ("onsets", "loudness"):
+            frames = min(courses[part].shape[-1], target[part].shape[-1])
+            out[part] = 1 - _cosine(_centred(courses[part][..., :frames], -1),
+                                    target[part][..., :frames], -1)
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        parts = self.parts(x)
+        return sum(parts[p] for p in PARTS).sum() / len(PARTS)
+
+
+def _centred(x: Tensor, dim: int) -> Tensor:
+    return x - x.mean(dim, keepdim=True)
+
+
+def _cosine(a: Tensor, b: Tensor, dim: int) -> Tensor:
+    """Cosine of ``a`` and ``b`` along ``dim`` (0 where either is zero)."""
+    norm = (a.square().sum(dim) * b.square().sum(dim)).clamp_min(1e-30).sqrt()
+    return (a * b).sum(dim) / norm
