@@ -16,9 +16,9 @@ SMALL = {"filters": 256}
 FAST = {"options": SMALL, "iterations": 25, "refine_iterations": 10, "progress": False}
 
 
-def _gram(x: np.ndarray) -> torch.Tensor:
-    """The small net's Gram matrix of ``x`` ``(time,)`` (the statistics it matches)."""
-    net = get_extractor("shallow", **SMALL)
+def _gram(x: np.ndarray, options: dict = SMALL) -> torch.Tensor:
+    """The net's Gram matrix of ``x`` ``(time,)`` (the statistics it matches)."""
+    net = get_extractor("shallow", **options)
     with torch.no_grad():
         return Gram().compute(net(torch.from_numpy(x)[None])["conv"])[0].double()
 
@@ -112,20 +112,29 @@ def test_style_weights_are_checked(melody, bongos):
         audiostyle.transfer(melody, bongos, strength=1.5, sr=SR)
 
 
-def test_strength_moves_the_result_monotonically_from_the_content_to_the_style(melody, bongos):
-    g_style, g_content = _gram(bongos), _gram(melody)
-    content_spectrum = np.log1p(np.abs(np.fft.rfft(melody)))
-    to_style, to_content, similarity = [], [], []
-    for strength in (0.0, 0.5, 1.0):
-        result = audiostyle.transfer(melody, bongos, strength=strength, sr=SR, **FAST)
-        out = result.audio.samples[0]
-        to_style.append(_distance(_gram(out), g_style))
-        to_content.append(_distance(_gram(out), g_content))
-        similarity.append(np.corrcoef(np.log1p(np.abs(np.fft.rfft(out))), content_spectrum)[0, 1])
+def test_strength_trades_content_for_style_monotonically_on_both_axes(melody, bongos):
+    """The knob from the content untouched (0) to statistics only (1): every step moves the
+    result's Gram matrix nearer the style's and keeps less of the content, judged by the
+    evaluation's constant-Q chroma and onset correlation (not the structure term's own STFT
+    chroma)."""
+    from audiostyle.evaluation.metrics import ContentReference
+
+    options = {"filters": 1024}  # large enough, and run long enough, to lose the melody
+    g_style = _gram(bongos, options)
+    reference = ContentReference(melody, SR)
+    to_style, chroma, onsets = [], [], []
+    for strength in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out = audiostyle.transfer(melody, bongos, strength=strength, sr=SR, options=options,
+                                  iterations=60, refine_iterations=20,
+                                  progress=False).audio.samples[0]
+        to_style.append(_distance(_gram(out, options), g_style))
+        chroma.append(reference.chroma_similarity(out))
+        onsets.append(reference.onset_correlation(out))
         if strength == 0:
             np.testing.assert_array_equal(out, melody)
-    print("distance to the style", to_style, "to the content", to_content,
-          "spectral similarity to the content", similarity)
-    assert to_style[0] > to_style[1] > to_style[2]
-    assert to_content[0] < to_content[1] < to_content[2]
-    assert similarity[0] > similarity[1] > similarity[2]
+    print("distance to the style", to_style, "chroma", chroma, "onsets", onsets)
+    assert all(a >= 0.97 * b for a, b in zip(to_style, to_style[1:], strict=False))
+    assert to_style[0] > 10 * to_style[2] and to_style[2] >= to_style[-1]
+    assert all(a >= b - 0.01 for a, b in zip(chroma, chroma[1:], strict=False))
+    assert all(a >= b - 0.01 for a, b in zip(onsets, onsets[1:], strict=False))
+    assert chroma[1] - chroma[-1] > 0.2 and onsets[1] - onsets[-1] > 0.03

@@ -50,7 +50,7 @@ def test_headroom_term_acts_only_above_the_ceiling(spectral):
     quiet, loud = _start(amplitude=0.3), _start(amplitude=0.95)
     assert float(loud.abs().max()) > ceiling > float(quiet.abs().max())
 
-    def no_loss(_features: torch.Tensor) -> torch.Tensor:
+    def no_loss(_features: torch.Tensor, _wave: torch.Tensor) -> torch.Tensor:
         return torch.zeros(())
 
     for start, positive in ((quiet, False), (loud, True)):
@@ -80,3 +80,48 @@ def test_spectrogram_domain_needs_a_spectral_extractor():
         make_domain("spectrogram", net, _start(1.0))
     with pytest.raises(AudioStyleError, match="Unknown domain 'time'"):
         make_domain("time", net, _start(1.0))
+
+
+def _peak_hz(wave: torch.Tensor, sr: int) -> float:
+    spectrum = torch.fft.rfft(wave[0].double()).abs()
+    return float(spectrum.argmax()) * sr / wave.shape[-1]
+
+
+def test_subband_domain_starts_near_the_start_and_keeps_its_pitch():
+    """The subbands sum to the start (squared ERB responses sum to 1); only the envelopes are
+    optimised, so holding each band's envelope at its mean removes the tremolo but keeps the
+    pitch (the fine structure)."""
+    net = get_extractor("mcdermott")
+    sr = net.sample_rate
+    t = torch.arange(sr) / sr
+    start = (0.3 * torch.sin(2 * torch.pi * 330 * t) * (1 + torch.sin(2 * torch.pi * 3 * t))
+             + 0.1 * torch.sin(2 * torch.pi * 1250 * t))[None].float()
+    space = make_domain("subbands", net, start)
+    assert space.initial.shape[:2] == (1, 32)  # (batch, subbands, envelope frames)
+    wave = space.decode(space.initial)
+    error = float((wave - start).square().sum() / start.square().sum())
+    assert error < 1e-2  # the envelopes are kept at 1 kHz, the carriers exactly
+    mean = space.initial.exp().mean(-1, keepdim=True).log()
+    flat = space.decode(mean.expand_as(space.initial))
+    assert abs(_peak_hz(flat, sr) - 330) < 2
+    # the 3 Hz tremolo of the start is gone from the flattened envelopes
+    frames = flat[0, : sr // 100 * 100].reshape(100, -1).square().mean(-1)
+    assert float(frames.std() / frames.mean()) < 0.2
+    source = start[0, : sr // 100 * 100].reshape(100, -1).square().mean(-1)
+    assert float(source.std() / source.mean()) > 0.5
+
+
+def test_subband_domain_adds_the_headroom_term_and_passes_the_waveform():
+    net = get_extractor("mcdermott")
+    start = torch.from_numpy(tone(440.0, 0.5, sr=net.sample_rate, amplitude=0.5))[None]
+    space = make_domain("subbands", net, start)
+    seen = []
+
+    def loss(inputs: torch.Tensor, wave: torch.Tensor) -> torch.Tensor:
+        seen.append(wave)
+        return inputs.sum() * 0
+
+    loud = space.initial + 2.0  # e² ≈ 7.4 × the level: far above the ceiling
+    value = space.objective(loss, loud)
+    assert float(value) > 0 and seen and seen[0].shape == start.shape
+    assert float(space.objective(loss, space.initial)) == pytest.approx(0.0, abs=1e-6)

@@ -22,18 +22,8 @@ for its loss (:attr:`Extractor.structure_weight`).
 
 from __future__ import annotations
 
-import math
-
-from ..errors import AudioStyleError
-
 #: Strength at which the target statistics become the style's alone.
 FULL_STYLE = 0.5
-
-
-def check_strength(strength: float | None) -> None:
-    """Refuse a strength outside 0 … 1 (None: the extractor's default)."""
-    if strength is not None and not (math.isfinite(strength) and 0 <= strength <= 1):
-        raise AudioStyleError(f"strength must be between 0 and 1, got {strength}")
 
 
 def schedule(strength: float, structure_weight: float) -> tuple[float, float]:
