@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("demo", parents=[common, synth],
                             help="synthesise demo sounds and transfer between them")
     p.add_argument("-o", "--output", default="demo", help="output folder (default ./demo)")
-    p.set_defaults(run=run_demo)
+    # the demo shows the extractor with the best balance of style and melody on the frontier
+    p.set_defaults(run=run_demo, extractor="mcdermott")
 
     p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
     p.set_defaults(run=run_extractors)
