@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -133,8 +135,8 @@ def test_strength_trades_content_for_style_monotonically_on_both_axes(melody, bo
         if strength == 0:
             np.testing.assert_array_equal(out, melody)
     print("distance to the style", to_style, "chroma", chroma, "onsets", onsets)
-    assert all(a >= 0.97 * b for a, b in zip(to_style, to_style[1:], strict=False))
+    assert all(a >= 0.97 * b for a, b in itertools.pairwise(to_style))
     assert to_style[0] > 10 * to_style[2] and to_style[2] >= to_style[-1]
-    assert all(a >= b - 0.01 for a, b in zip(chroma, chroma[1:], strict=False))
-    assert all(a >= b - 0.01 for a, b in zip(onsets, onsets[1:], strict=False))
+    assert all(a >= b - 0.01 for a, b in itertools.pairwise(chroma))
+    assert all(a >= b - 0.01 for a, b in itertools.pairwise(onsets))
     assert chroma[1] - chroma[-1] > 0.2 and onsets[1] - onsets[-1] > 0.03

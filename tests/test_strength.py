@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import audiostyle
@@ -19,8 +21,8 @@ def test_schedule_moves_the_share_then_fades_the_structure_term():
     assert schedule(1.0, 2.0) == (1.0, 0.0)
     points = [schedule(i / 20, 1.0) for i in range(21)]
     shares, weights = zip(*points, strict=True)
-    assert all(a <= b for a, b in zip(shares, shares[1:], strict=False))
-    assert all(a >= b for a, b in zip(weights, weights[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(shares))
+    assert all(a >= b for a, b in itertools.pairwise(weights))
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])

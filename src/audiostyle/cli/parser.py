@@ -95,19 +95,21 @@ def _add_settings(group: argparse._ArgumentGroup, *, texture: bool) -> None:
                                help=setting.help + shown)
 
 
-def _synthesis_parser(*, many: bool, texture: bool = False) -> argparse.ArgumentParser:
-    """The extractor, where it runs and every synthesis setting; ``many``: several extractors
-    (``--extractor A B``); ``texture``: no settings about a content."""
+def _synthesis_parser(*, many: bool, texture: bool = False,
+                      extractor: str = "shallow") -> argparse.ArgumentParser:
+    """The extractor (``extractor`` by default), where it runs and every synthesis setting;
+    ``many``: several extractors (``--extractor A B``); ``texture``: no settings about a
+    content."""
     synth = _Parser(add_help=False)
     group = synth.add_argument_group("synthesis")
     names = ", ".join(extractors.available())
     if many:
-        group.add_argument("--extractor", "-e", nargs="+", default=["shallow"], metavar="NAME",
+        group.add_argument("--extractor", "-e", nargs="+", default=[extractor], metavar="NAME",
                            help=f"feature extractors, one page row each: {names} "
-                                "(default: shallow)")
+                                f"(default: {extractor})")
     else:
-        group.add_argument("--extractor", "-e", default="shallow",
-                           help=f"feature extractor: {names} (default: shallow)")
+        group.add_argument("--extractor", "-e", default=extractor,
+                           help=f"feature extractor: {names} (default: {extractor})")
     group.add_argument("--option", "-X", action="append", default=[],
                        metavar="[NAME.]KEY=VALUE" if many else "KEY=VALUE",
                        help="extractor option, repeatable (see `audiostyle extractors`)"
@@ -231,11 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=run_batch)
 
-    p = commands.add_parser("demo", parents=[common, synth],
+    # the demo shows the extractor with the best balance of style and melody on the frontier
+    p = commands.add_parser("demo", parents=[common, _synthesis_parser(many=False,
+                                                                       extractor="mcdermott")],
                             help="synthesise demo sounds and transfer between them")
     p.add_argument("-o", "--output", default="demo", help="output folder (default ./demo)")
-    # the demo shows the extractor with the best balance of style and melody on the frontier
-    p.set_defaults(run=run_demo, extractor="mcdermott")
+    p.set_defaults(run=run_demo)
 
     p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
     p.set_defaults(run=run_extractors)

@@ -35,8 +35,8 @@ from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
 from .settings import DEFAULTS, Settings, describe
-from .strength import schedule
 from .stages import merge_stages, optimise_chunk
+from .strength import schedule
 from .targets import (
     Blend,
     OptionPairs,

@@ -19,9 +19,9 @@ from ..errors import Interrupted
 from ..extractors import Extractor
 from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
-from .structure import StructureLoss
 from .optimiser import Trace, optimise
 from .settings import DEFAULT_REFINE_ITERATIONS, Settings
+from .structure import StructureLoss
 
 #: ``observer(stage, budget, trace, wave)`` after every iteration of a chunk: the domain name,
 #: the stage's iteration budget, its trace so far, and a function that decodes the best iterate
