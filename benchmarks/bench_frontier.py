@@ -9,7 +9,7 @@ from espeak-ng against insects, when espeak-ng is installed), this runs:
 - the **new default** (the extractor's default strength), recording snapshots of the result
   along its optimisation path (at a quarter, half and three quarters of the first stage);
 - **today's default** before this change (``strength=1``: the full style statistics, no
-  structure term; for McDermott in the waveform domain);
+  structure term; McDermott: 300 iterations in the waveform domain; SoundNet: 200);
 - the **strength knob** at 0.25, 0.75 and 1 (strength 0 is the content: gain 0, chroma 1);
 
 and scores every result, and the paper's published output, with the same independent judge
@@ -52,6 +52,8 @@ OPENING_PAIRS = (("pachelbel", "bongo-loop", "cp/pachelbel_bongo"),
 PAPER_FOLDER = {"shallow": "shallow", "mcdermott": "mcdermott", "soundnet": "soundnet",
                 "vgg-mtt": "vgg"}
 KNOB = tuple(float(s) for s in os.environ.get("FRONTIER_KNOB", "0.25,0.75,1").split(",") if s)
+#: The defaults before the structure term (besides strength 1: statistics only).
+TODAY = {"mcdermott": {"domain": "waveform", "iterations": 300}, "soundnet": {"iterations": 200}}
 #: Fractions of the first stage at which the new default's path is sampled.
 PATH_MARKS = (0.25, 0.5, 0.75)
 
@@ -172,8 +174,7 @@ def run_case(case: dict) -> dict:
         path = str(work / f"{label}.wav")
         audiostyle.save_audio(path, audio)
         out["points"][label] = _score(evaluator, path)
-    today = {"strength": 1.0} | ({"domain": "waveform"} if extractor == "mcdermott" else {})
-    transfer("today's default", **today)
+    transfer("today's default", **TODAY.get(extractor, {}), strength=1.0)
     for strength in KNOB:
         transfer(f"strength {strength:g}", strength=strength)
     if case["paper"]:

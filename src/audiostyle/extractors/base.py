@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -54,6 +54,10 @@ class Extractor(nn.Module, ABC):
     default_domain: ClassVar[str] = "waveform"
     #: Loss evaluations in the default domain when the user does not say.
     default_iterations: ClassVar[int] = 100
+    #: Settings of a transfer where the user gives none, chosen on the trade-off frontier
+    #: (e.g. ``{"iterations": 50}``); textures keep :attr:`default_domain` and
+    #: :attr:`default_iterations`.
+    transfer_defaults: ClassVar[dict[str, Any]] = {}
     #: Style strength of a transfer when the user does not say (0 … 1, see
     #: :mod:`audiostyle.synthesis.strength`), chosen on the trade-off frontier.
     default_strength: ClassVar[float] = 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any, ClassVar
 
 from torch import Tensor
 
@@ -37,7 +38,8 @@ class SoundNetExtractor(Extractor):
     #: iterations towards 70 % of the style's statistics with the structure term on. Music
     #: takes more (strength 0.5: 5.8 dB, chroma 0.78 on pachelbel × cat_milk), speech less
     #: (0.25: chroma 0.86 under crickets) — see benchmarks/RESULTS.md, frontier
-    default_iterations = 50
+    default_iterations = 200
+    transfer_defaults: ClassVar[dict[str, Any]] = {"iterations": 50}
     default_strength = 0.35
 
     def __init__(

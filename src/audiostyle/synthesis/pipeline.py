@@ -183,6 +183,11 @@ def transfer(
     """
     chosen = Settings.of(settings, **values)
     run = _setup(extractor, options, chosen, device)
+    unset = {name: value for name, value in run.net.transfer_defaults.items()
+             if getattr(chosen, name) is None}
+    if unset:  # the extractor's transfer defaults (all valid for it)
+        chosen = dataclasses.replace(chosen, **unset)
+        run = dataclasses.replace(run, settings=chosen)
     content_audio = as_audio(content, sr, name="content")
     strength = run.net.default_strength if chosen.strength is None else chosen.strength
     share, structure_weight = schedule(strength, run.net.structure_weight)
