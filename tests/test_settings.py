@@ -77,7 +77,8 @@ def test_defaults_keep_the_keys_jobs_had():
     rhythm = dict(Settings(rhythm_weight=0.5).key_items())
     assert rhythm["rhythm_weight"] == 0.5 and rhythm["rhythm_seconds"] == 2.0
     assert "rhythm_seconds" not in dict(Settings(rhythm_seconds=1.0).key_items())
-    assert "strength" not in dict(Settings(strength=1.0).key_items())
+    assert "strength" not in dict(Settings().key_items())  # None: the extractor's default
+    assert dict(Settings(strength=1.0).key_items())["strength"] == 1.0
     assert dict(Settings(strength=0.5).key_items())["strength"] == 0.5
 
 
@@ -87,7 +88,7 @@ def test_defaults_keep_the_keys_jobs_had():
     ("chunk_seconds", -1.0, "chunk_seconds must be a positive number, got -1.0"),
     ("content_weight", float("nan"), "content_weight must be a finite number, got nan"),
     ("seed", 1.5, "seed must be an integer, got 1.5"),
-    ("domain", "time", "domain 'time' is not one of spectrogram, waveform"),
+    ("domain", "time", "domain 'time' is not one of spectrogram, waveform, subbands"),
     ("output_sr", 100, "output_sr must be between 8000 and 192000, got 100"),
     ("mono", "yes", "mono must be True or False, got 'yes'"),
 ])
