@@ -233,7 +233,9 @@ def run(quick: bool = False) -> Section:
         cases = [c for c in cases if c["pair"].startswith("canon")][:1]
     with ProcessPoolExecutor(max_workers=2) as pool:
         done = list(pool.map(run_case, cases))
-    (folder / "points.json").write_text(json.dumps(done, indent=1, default=float) + "\n")
+    named = [{**case, **{key: Path(case[key]).name for key in ("content", "style", "paper")
+                         if case[key]}} for case in done]  # no machine paths in the results
+    (folder / "points.json").write_text(json.dumps(named, indent=1, default=float) + "\n")
     rows, dominated, with_paper = [], 0, 0
     for case in done:
         p = case["points"]
