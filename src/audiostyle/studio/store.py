@@ -2,11 +2,11 @@
 
 Layout (every id is made here, 16 hex digits; no name from a user is ever part of a path)::
 
-    DATA/inputs/ID/sound.EXT    the uploaded bytes (EXT from a fixed list, or none)
-    DATA/inputs/ID/play.wav     the decoded sound for the browser (16-bit WAV)
-    DATA/inputs/ID/spectrogram.png, input.json (original name, duration, rate, channels)
-    DATA/work/ID/               a running job's files (snapshots, then the result)
-    DATA/results/ID/            a finished result: result.wav/.flac, spectrograms, snapshots,
+    DATA/inputs/<ID>/sound.EXT  the uploaded bytes (EXT from a fixed list, or none)
+    DATA/inputs/<ID>/play.wav   the decoded sound for the browser (16-bit WAV)
+    DATA/inputs/<ID>/spectrogram.png, input.json (original name, duration, rate, channels)
+    DATA/work/<ID>/             a running job's files (snapshots, then the result)
+    DATA/results/<ID>/          a finished result: result.wav/.flac, spectrograms, snapshots,
                                 record.json (settings, metrics, inputs)
     DATA/exports/NAME/          listening pages
 

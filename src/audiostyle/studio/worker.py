@@ -4,7 +4,7 @@ It is a spawned process (no fork of a server that already runs threads) that ign
 and takes ``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
 :func:`~audiostyle.studio.jobspec.check_job`) or ``"measure"`` (time a few iterations of an
 extractor, for the expected-time estimate). It posts ``(id, event, data)`` messages to its
-outbox. A job's files go to ``DATA/work/ID/``; the finished result is moved into
+outbox. A job's files go to ``DATA/work/<ID>/``; the finished result is moved into
 ``DATA/results/`` with its record written last (:func:`.store.finish_result`), so a crash
 (this process dying) leaves nothing in the history. Cancelling sets the shared ``cancel``
 event (the server clears it when it hands over a job): the transfer's observer then stops it
