@@ -98,8 +98,11 @@ class Server:
 
     def __init__(self) -> None:
         here = Path(__file__).resolve().parent
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get(
-            "PYTHONPATH", "")]), "PYTHONWARNINGS": "error",
+        # the server runs in tests/: a relative entry (PYTHONPATH=src) must name the same folder
+        paths = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                 if p]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), *paths]),
+               "PYTHONWARNINGS": "error",
                # the runs are small: one thread avoids waiting on a busy machine
                "OMP_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(

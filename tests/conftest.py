@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from audiostyle.demo import bongo_loop, canon_melody
+from cli_harness import Server
 
 SR = 22050
 
@@ -38,6 +40,27 @@ def tone(freq: float, seconds: float, sr: int = SR, amplitude: float = 0.5) -> n
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+@pytest.fixture(scope="module")
+def cli():
+    """A CLI server (tests/cli_harness.py): ``cli.run(argv, folder)`` runs a command in a
+    child process of its own."""
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def files(tmp_path, melody, bongos):
+    """``inputs/`` with content.wav (1 s melody) and style.wav (1 s bongos); ``out/`` empty
+    (the folder of CLI runs; some modules have a ``files`` fixture of their own)."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    sf.write(folder / "content.wav", melody[:SR], SR)
+    sf.write(folder / "style.wav", bongos[:SR], SR)
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
 #: Settings that make a transfer take about a second (for tests of what surrounds it).
 TINY_CLI = ["-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4", "--quiet"]
 #: A style file name that is also HTML: the page must show it as text.
@@ -47,8 +70,6 @@ NASTY_NAME = "<img src=x onerror=alert(1)>.wav"
 @pytest.fixture(scope="session")
 def grid_page(tmp_path_factory, melody, bongos) -> Path:
     """``audiostyle grid`` of 1 s of melody × (bongos, noise) × shallow: its index.html."""
-    import soundfile as sf
-
     from audiostyle.cli import main
 
     folder = tmp_path_factory.mktemp("grid")

@@ -3,7 +3,7 @@
 Each case asserts the exit status, a one-line message naming the file and the problem (no
 traceback), that no input changed, and that no output or half-written file is left (or, where
 the run goes on, that the output is complete). The processes are forked from a server that has
-imported audiostyle once (tests/cli_harness.py).
+imported audiostyle once (tests/cli_harness.py). Ctrl-C at every moment: test_interrupts.py.
 """
 
 from __future__ import annotations
@@ -13,41 +13,20 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from audiostyle.synthesis.chunking import plan_chunks
-from cli_harness import Run, Server
+from cli_harness import Run
 from conftest import SR
 
 #: Small, fast synthesis settings for runs that get as far as the optimisation.
 FAST = ["-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4", "-q"]
-
-
-@pytest.fixture(scope="module")
-def cli():
-    server = Server()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def files(tmp_path, melody, bongos):
-    """``inputs/`` with content.wav (1 s melody) and style.wav (1 s bongos); ``out/`` empty."""
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    sf.write(folder / "content.wav", melody[:SR], SR)
-    sf.write(folder / "style.wav", bongos[:SR], SR)
-    (tmp_path / "out").mkdir()
-    return tmp_path
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -287,48 +266,6 @@ def _transfer_with(cli, files, extra, **options):
                     files / "out" / "r.wav", *extra], files, **options)
 
 
-# --- Ctrl-C ------------------------------------------------------------------------------------
-
-
-def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, melody):
-    sf.write(files / "inputs" / "long.wav", np.tile(melody, 2)[: 4 * SR], SR)
-    before = _hashes(files / "inputs")
-    child = cli.start(["transfer", files / "inputs" / "long.wav", files / "inputs" / "style.wav",
-                       "-o", files / "out" / "r.wav", "--chunk-seconds", "1.5", "-X",
-                       "filters=32", "-n", "100000", "--gl-iterations", "4"], files)
-    child.wait_for("1/4/spectrogram")
-    child.wait_for("dB")  # an iteration is done
-    os.kill(child.pid, signal.SIGINT)
-    run = child.wait(120)
-    assert run.status == 130, run.stderr
-    assert "interrupted: keeping the best result so far" in run.stderr
-    assert "saved the best result so far (the first 1.3 s of 4.0 s)" in run.stderr
-    assert "Traceback" not in run.stderr
-    first_chunk = plan_chunks(4 * SR, 33075, 8268)[0]  # 1.5 s chunks, 0.375 s overlap
-    out, _ = sf.read(files / "out" / "r.wav")
-    assert out.shape == (first_chunk[1],) and np.all(np.isfinite(out)) and np.abs(out).max() > 0
-    assert [p.name for p in (files / "out").iterdir()] == ["r.wav"]
-    assert _hashes(files / "inputs") == before
-
-
-def test_second_ctrl_c_exits_at_once_without_saving(cli, files):
-    # a very long Griffin-Lim after the first Ctrl-C leaves time for the second one
-    before = _hashes(files / "inputs")
-    child = cli.start(["texture", files / "inputs" / "style.wav", "-o", files / "out" / "t.wav",
-                       "--seconds", "2", "-X", "filters=32", "-n", "100000",
-                       "--gl-iterations", "10000000"], files)
-    child.wait_for("dB")
-    os.kill(child.pid, signal.SIGINT)
-    child.wait_for("Ctrl-C again to quit at once")
-    os.kill(child.pid, signal.SIGINT)
-    run = child.wait(60)
-    assert run.status == 130
-    assert run.stderr.rstrip().endswith("second Ctrl-C: exiting now, without saving")
-    assert "Traceback" not in run.stderr
-    _nothing_written(files)
-    assert _hashes(files / "inputs") == before
-
-
 def test_harness_matches_the_real_command(files):
     """The same fault through `python -m audiostyle.cli`: same status, same line."""
     proc = subprocess.run(
@@ -338,48 +275,6 @@ def test_harness_matches_the_real_command(files):
     )
     assert proc.returncode == 2
     assert proc.stderr == f"audiostyle: error: {files / 'inputs' / 'nope.wav'}: no such file\n"
-
-
-#: A run whose phase recovery lasts long enough for a Ctrl-C to land in it.
-ENDLESS_PHASE = ["-X", "filters=256", "--iterations", "2", "--refine", "0",
-                 "--gl-iterations", "100000000", "-q"]
-
-
-def test_ctrl_c_during_phase_recovery_saves_the_best_result(cli, files):
-    before = _hashes(files / "inputs")
-    child = cli.start(["transfer", files / "inputs" / "content.wav",
-                       files / "inputs" / "style.wav", "-o", files / "out" / "r.wav",
-                       *ENDLESS_PHASE], files, prelude="cli_slow_phase")
-    child.wait_for("phase recovery started")
-    time.sleep(0.5)  # well inside its iterations
-    os.kill(child.pid, signal.SIGINT)
-    run = child.wait(120)
-    assert run.status == 130, run.stderr
-    assert "saved the best result so far to" in run.stderr, run.stderr
-    assert "nothing was written" not in run.stderr and "Traceback" not in run.stderr
-    out, sr = sf.read(files / "out" / "r.wav")
-    assert sr == SR and out.shape == (SR,) and np.all(np.isfinite(out))
-    assert np.sqrt(np.mean(out**2)) > 1e-3
-    assert [p.name for p in (files / "out").iterdir()] == ["r.wav"]
-    assert _hashes(files / "inputs") == before
-
-
-def test_batch_ctrl_c_during_phase_recovery_says_what_is_kept(cli, files):
-    manifest = files / "m.csv"
-    manifest.write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
-    child = cli.start(["batch", manifest, "-o", files / "out", *ENDLESS_PHASE], files,
-                      prelude="cli_slow_phase")
-    child.wait_for("phase recovery started")
-    time.sleep(0.5)  # well inside its iterations
-    os.kill(child.pid, signal.SIGINT)
-    run = child.wait(60)
-    assert run.status == 130, run.stderr
-    assert run.seconds < 30, run.seconds
-    assert "Traceback" not in run.stderr
-    assert "the interrupted job was not saved" in run.stderr, run.stderr
-    assert not list((files / "out").glob("*.wav"))
-    rows = (files / "out" / "results.csv").read_text().splitlines()
-    assert rows[1].split(",")[1] == "not run"
 
 
 SMALL = ["-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]

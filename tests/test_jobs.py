@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from audiostyle._util import slug
-from audiostyle.errors import AudioStyleError
+from audiostyle.errors import AudioStyleError, Interrupted
 from audiostyle.runs import engines, jobs
 from conftest import SR
 
@@ -75,7 +75,7 @@ def test_finished_jobs_are_skipped_and_stale_records_rerun(files, tmp_path, monk
         engines.run_jobs(todo, out, progress=False)
 
 
-def test_an_interrupted_job_leaves_nothing(files, tmp_path, monkeypatch):
+def test_an_interrupted_job_saves_its_best_so_far_as_unfinished(files, tmp_path, monkeypatch):
     content, style = files
     job = jobs.Job.make(content, style, "shallow", {"filters": 32}, TINY)
     real = jobs.transfer
@@ -86,6 +86,11 @@ def test_an_interrupted_job_leaves_nothing(files, tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(jobs, "transfer", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        engines.run_jobs([job], tmp_path / "out", progress=False)
-    assert list((tmp_path / "out").iterdir()) == []
+    out = tmp_path / "out"
+    with pytest.raises(Interrupted) as stopped:
+        engines.run_jobs([job], out, progress=False)
+    stopped_job, record = stopped.value.partial
+    assert stopped_job == job and record["interrupted"] is True
+    assert json.loads((out / f"{job.name}.json").read_text()) == record
+    assert sf.info(out / record["audio"]).frames == SR // 2
+    assert jobs.read_record(job, out) is None  # not finished: the next run does it again

@@ -150,16 +150,17 @@ def run_batch(args: argparse.Namespace) -> int:
     from ..runs.batch import batch
 
     extractors.extractor_class(args.extractor)
-    try:
-        summary = batch(args.manifest, args.output, extractor=args.extractor,
-                        options=extractor_options(args.option, extractors.available()),
-                        settings=settings(args), engine=make_engine(args), device=args.device,
-                        progress=not args.quiet)
-    except KeyboardInterrupt:
-        print("audiostyle: interrupted; finished jobs are kept, the interrupted job was not "
-              "saved: run the same command again to go on", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    summary = batch(args.manifest, args.output, extractor=args.extractor,
+                    options=extractor_options(args.option, extractors.available()),
+                    settings=settings(args), engine=make_engine(args), device=args.device,
+                    progress=not args.quiet)
     print(summary.table())
+    if summary.interrupted:
+        kept = ("the interrupted job's best result so far is saved" if
+                summary.counts["interrupted"] else "the interrupted job had no result yet")
+        print(f"audiostyle: interrupted; finished jobs are kept, {kept}: run the same command "
+              "again to go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if summary.counts["failed"] else 0
 
 
@@ -253,8 +254,9 @@ def _save(
         part = ""
         if result.audio.seconds < asked_seconds - 0.5 / result.audio.sr:
             part = f" (the first {result.audio.seconds:.1f} s of {asked_seconds:.1f} s)"
-        print(f"audiostyle: interrupted after {result.iterations} iterations: saved the best "
-              f"result so far{part} to {out}", file=sys.stderr)
+        done = f"{result.iterations} iteration{'s' * (result.iterations != 1)}"
+        print(f"audiostyle: interrupted after {done}: saved the best result so far{part} to "
+              f"{out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.interrupts.count:
         print(f"audiostyle: interrupted after the synthesis; the result was saved to {out}",

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from .. import extractors as registry
 from .._util import write_text
-from ..errors import AudioStyleError
+from ..errors import AudioStyleError, Interrupted
 from ..io.audio import check_output_folder
 from ..synthesis.settings import FIELDS, Settings, describe
 from .engines import Engine, LocalEngine, completed
@@ -51,7 +51,8 @@ class Entry:
     """One manifest row and what became of it.
 
     ``status``: ``done`` (run now), ``skipped`` (finished before), ``failed`` (``error`` says
-    why) or ``not run`` (the run was interrupted first).
+    why), ``interrupted`` (Ctrl-C stopped it: its best result so far is saved, and the next
+    run does it again) or ``not run`` (the run was interrupted first).
     """
 
     line: int
@@ -75,12 +76,14 @@ class Entry:
 
 @dataclass
 class Summary:
-    """What a :func:`batch` run did: an entry per manifest row, in order."""
+    """What a :func:`batch` run did: an entry per manifest row, in order; ``interrupted``:
+    Ctrl-C stopped the run."""
 
     entries: list[Entry]
     seconds: float
     results: Path
     engine: str
+    interrupted: bool = False
 
     @property
     def counts(self) -> Counter:
@@ -95,6 +98,9 @@ class Summary:
                  f"  done     {counts['done']:5d}   ({synthesis:.1f} s of synthesis)",
                  f"  skipped  {counts['skipped']:5d}   (finished before)",
                  f"  failed   {counts['failed']:5d}"]
+        if counts["interrupted"]:
+            lines.append(f"  interrupted {counts['interrupted']:2d}   (best result so far saved; "
+                         "the next run does it again)")
         if counts["not run"]:
             lines.append(f"  not run  {counts['not run']:5d}   (interrupted)")
         lines += [f"  line {e.line}: {e.error}" for e in self.entries if e.status == "failed"]
@@ -125,7 +131,9 @@ def batch(
         device: torch device of every job (default: the best available where it runs).
         progress: show a progress bar.
 
-    Raises KeyboardInterrupt after writing ``results.csv`` when interrupted.
+    A Ctrl-C stops the run: the job it stopped keeps its best result so far (unfinished: the
+    next run does it again), ``results.csv`` is written and the summary says so
+    (:attr:`Summary.interrupted`).
     """
     began = time.perf_counter()
     folder = check_output_folder(folder)
@@ -144,6 +152,7 @@ def batch(
             waiting.setdefault(entry.job.key, []).append(entry)
     todo = [group[0].job for group in waiting.values()]
     results = folder / "results.csv"
+    interrupted = False
     try:
         with tqdm(total=len(todo), unit="job", disable=not progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -154,9 +163,17 @@ def batch(
                     else:
                         entry.status, entry.record = "done", record
                 bar.update(1)
+    except Interrupted as stop:  # the job Ctrl-C stopped: its best so far is saved
+        interrupted = True
+        job, record = stop.partial
+        for entry in waiting[job.key]:
+            entry.status, entry.record = "interrupted", record
+    except KeyboardInterrupt:  # before the job it stopped had any result
+        interrupted = True
     finally:
         write_text(results, _csv(entries))
-    return Summary(entries, time.perf_counter() - began, results, engine.describe())
+    return Summary(entries, time.perf_counter() - began, results, engine.describe(),
+                   interrupted)
 
 
 def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import AudioStyleError
+from ..errors import AudioStyleError, Interrupted
 from ..io.audio import AudioLike
 from ..synthesis.pipeline import Result
 from ..synthesis.targets import StyleTarget
@@ -169,8 +169,10 @@ def completed(
 ) -> Iterator[tuple[Job, dict[str, Any] | Exception]]:
     """Run ``jobs`` on ``engine``, saving each result into ``folder`` as it arrives.
 
-    Yields ``(job, record)`` or ``(job, the exception that failed it)``. Raises
-    KeyboardInterrupt when Ctrl-C stopped a job (its result is not saved).
+    Yields ``(job, record)`` or ``(job, the exception that failed it)``. When Ctrl-C stopped
+    a job, its best result so far is saved (an unfinished record, :func:`save_result`) and
+    :class:`~audiostyle.errors.Interrupted` is raised with ``partial = (job, record)``; before
+    any result existed, KeyboardInterrupt. Either stops the engine's work.
     """
     folder.mkdir(parents=True, exist_ok=True)
     for done in engine.run(jobs, device=device):
@@ -181,8 +183,10 @@ def completed(
             record = save_result(done.job, folder, done.result, wall_seconds=done.wall_seconds)
         except AudioStyleError as exc:
             yield done.job, exc
-        else:
-            yield done.job, record
+            continue
+        if record.get("interrupted"):
+            raise Interrupted((done.job, record))
+        yield done.job, record
 
 
 def run_jobs(

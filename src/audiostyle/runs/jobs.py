@@ -182,10 +182,9 @@ def compute_result(
 def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) -> dict[str, Any]:
     """Write ``folder/NAME.wav`` and its record; return the record.
 
-    Raises KeyboardInterrupt (writing nothing) when Ctrl-C stopped the optimisation.
+    A result that Ctrl-C stopped early is saved all the same (the best so far), with
+    ``"interrupted": true`` in its record: :func:`read_record` does not count it as finished.
     """
-    if result.interrupted:
-        raise KeyboardInterrupt
     audio = save_audio(folder / f"{job.name}.wav", result.audio, inputs=(job.content, job.style))
     record = {
         "key": job.key, "job": job.as_dict(), "audio": audio.name,
@@ -193,20 +192,23 @@ def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) 
         "iterations": result.iterations, "loss_db": result.loss_db,
         "style_distance_db": result.style_distance_db, "working_sr": result.working_sr,
         "frames": result.audio.samples.shape[1], "audio_sha256": file_digest(audio),
+        **({"interrupted": True} if result.interrupted else {}),
     }
     write_record(folder, job, record)
     return record
 
 
 def read_record(job: Job, folder: Path) -> dict[str, Any] | None:
-    """The record of a finished ``job`` in ``folder``, or None: missing, stale, or its audio
-    missing, damaged or changed (not decodable, not the recorded length or SHA-256)."""
+    """The record of a finished ``job`` in ``folder``, or None: missing, stale, interrupted
+    (the best so far of a run that Ctrl-C stopped), or its audio missing, damaged or changed
+    (not decodable, not the recorded length or SHA-256)."""
     path = folder / f"{job.name}.json"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("key") != job.key:
+    if not isinstance(record, dict) or record.get("key") != job.key or record.get(
+            "interrupted"):
         return None
     return record if _audio_intact(folder / str(record.get("audio")), record) else None
 

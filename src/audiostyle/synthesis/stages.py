@@ -53,7 +53,9 @@ def optimise_chunk(
     (:meth:`Extractor.noise`); ``structure_weight`` weighs the structure term that keeps the
     content's pitch classes, onsets and loudness (:mod:`.strength` sets it); ``observer``
     sees every iteration (:data:`ChunkObserver`). Returns the waveform, the trace of each
-    stage, the result's loss relative to the start and its style loss per channel.
+    stage, the result's loss relative to the start and its style loss per channel. A Ctrl-C
+    stops the work and keeps the best so far (the last trace says it was interrupted); before
+    the first iteration, when nothing exists yet, it raises ``KeyboardInterrupt``.
     """
     channels, length = shape
     if settings.init == "content":
@@ -86,20 +88,48 @@ def optimise_chunk(
     refine = settings.refine_iterations
     refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
     if space.name == "spectrogram" and refine > 0 and not trace.interrupted:
-        polish = WaveformDomain(net, wave)
-        best, stages["waveform"] = _stage(loss, polish, refine, settings, label, progress,
-                                          observer, reference_loss=trace.initial_loss)
-        wave = polish.decode(best).detach()
-    def analyse() -> tuple[float, float]:
-        with torch.no_grad():
-            inputs = net.analyse(wave)
-            features = net.features(inputs)
-            return (float(loss.total(features, inputs, wave)),
-                    float(style_loss(features)) / shape[0])
-
-    final, distance = _to_the_end(analyse, list(stages.values())[-1])
+        wave = _refine(net, loss, wave, refine, settings, label, progress, observer, stages)
+    final, distance = _to_the_end(lambda: _scores(net, loss, style_loss, wave),
+                                  list(stages.values())[-1])
     ratio = final / trace.initial_loss if trace.initial_loss > 0 else 0.0
-    return wave.cpu().numpy().astype(np.float32), stages, ratio, distance
+    return wave.cpu().numpy().astype(np.float32), stages, ratio, distance / shape[0]
+
+
+def _refine(
+    net: Extractor,
+    loss: TransferLoss,
+    wave: Tensor,
+    iterations: int,
+    settings: Settings,
+    label: str,
+    progress: bool,
+    observer: ChunkObserver | None,
+    stages: dict[str, Trace],
+) -> Tensor:
+    """The waveform refinement of the first stage's ``wave`` ``(channels, time)``; its trace
+    joins ``stages``. A Ctrl-C before its first iteration keeps ``wave`` (the first stage's
+    trace is marked interrupted)."""
+    first = stages["spectrogram"]
+    try:
+        polish = WaveformDomain(net, wave)
+        best, stages["waveform"] = _stage(loss, polish, iterations, settings, label, progress,
+                                          observer, reference_loss=first.initial_loss)
+    except KeyboardInterrupt:
+        first.interrupted = True
+        return wave
+    with torch.no_grad():
+        return _to_the_end(lambda: polish.decode(best).detach(), stages["waveform"])
+
+
+def _scores(
+    net: Extractor, loss: TransferLoss, style_loss: StyleLoss, wave: Tensor
+) -> tuple[float, float]:
+    """The final analysis of ``wave`` ``(channels, time)``: its total loss and its style
+    loss (summed over channels)."""
+    with torch.no_grad():
+        inputs = net.analyse(wave)
+        features = net.features(inputs)
+        return float(loss.total(features, inputs, wave)), float(style_loss(features))
 
 
 def _to_the_end(work: Callable[[], T], trace: Trace) -> T:
@@ -125,7 +155,8 @@ def _stage(
     reference_loss: float | None = None,
 ) -> tuple[Tensor, Trace]:
     """One optimisation run of ``loss`` in domain ``space`` (``reference``: the waveform whose
-    phase decoding starts from)."""
+    phase decoding starts from). Raises ``KeyboardInterrupt`` when Ctrl-C came before its
+    first iteration was done (otherwise the trace says it was interrupted)."""
 
     def decoded(best: Callable[[], Tensor]) -> Callable[[], Tensor]:
         def wave() -> Tensor:  # (a random Griffin-Lim phase must not move the global seed)
@@ -135,13 +166,16 @@ def _stage(
 
     watch = None if observer is None else (
         lambda trace, best: observer(space.name, iterations, trace, decoded(best)))
-    return optimise(
+    best, trace = optimise(
         lambda x: space.objective(loss, x), space.initial, iterations=iterations,
         optimizer=settings.optimizer,
         learning_rate=settings.learning_rate or space.adam_learning_rate,
         reference_loss=reference_loss, progress=progress,
         description=f"{label}/{space.name}", observer=watch,
     )
+    if not trace.losses:  # Ctrl-C before the first iteration: this stage has nothing
+        raise KeyboardInterrupt
+    return best, trace
 
 
 def merge_stages(chunks: list[dict[str, Trace]], weights: list[float]) -> dict[str, Trace]:
