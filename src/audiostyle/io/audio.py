@@ -80,7 +80,7 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     has no samples, or (unless ``finite=False``, for evaluation) holds NaN/infinite samples.
     """
     path = Path(path)
-    if not path.exists():
+    if not _exists(path, "cannot be read"):
         raise AudioStyleError(f"{path}: no such file")
     if path.is_dir():
         raise AudioStyleError(f"{path}: is a directory, not an audio file")
@@ -271,6 +271,7 @@ def check_output_path(
     missing folders when it writes). Returns ``path``."""
     path = Path(path)
     check_output_format(path, channels, sr)
+    _exists(path, "cannot be written")
     for source in inputs:
         if _same_file(path, Path(source)):
             raise AudioStyleError(
@@ -386,6 +387,15 @@ class _CheckedFile(io.FileIO):
             except OSError as exc:
                 self.error = exc
         return done
+
+
+def _exists(path: Path, problem: str) -> bool:
+    """Whether ``path`` exists; a name the system cannot even look up (too long, a folder
+    in it that cannot be searched) is :class:`AudioStyleError` ``"{path}: {problem} (why)"``."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise AudioStyleError(f"{path}: {problem} ({exc.strerror or exc})") from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
