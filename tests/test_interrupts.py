@@ -152,14 +152,21 @@ def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, m
     assert _hashes(files / "inputs") == before
 
 
-def test_ctrl_c_before_a_later_chunk_starts_keeps_the_chunks_done(cli, files, melody):
+@pytest.mark.parametrize("at,call,chunks", [
+    ("audiostyle.synthesis.stages:make_domain", 2, 1),  # before the second chunk's work
+    ("audiostyle.synthesis.chunking:Stitcher.add", 1, 1),  # joining the first chunk
+    ("audiostyle.synthesis.chunking:Stitcher.add", 2, 2),  # cross-fading the second
+], ids=["next chunk", "joining the first", "joining the second"])
+def test_ctrl_c_between_chunks_keeps_the_chunks_done(cli, files, melody, at, call, chunks):
     sf.write(files / "inputs" / "long.wav", np.tile(melody, 2)[: 4 * SR], SR)
     inputs = files / "inputs"
-    run = _press(cli, files, "audiostyle.synthesis.stages:make_domain", call=2,
+    run = _press(cli, files, at, call=call,
                  argv=["transfer", inputs / "long.wav", inputs / "style.wav", "-o",
                        files / "out" / "r.wav", "--chunk-seconds", "1.5", *SMALL])
-    assert "saved the best result so far (the first 1.3 s of 4.0 s)" in run.stderr, run.stderr
-    _written(files, plan_chunks(4 * SR, 33075, 8268)[0][1])
+    end = plan_chunks(4 * SR, 33075, 8268)[chunks - 1][1]  # 1.5 s chunks, 0.375 s overlap
+    assert f"saved the best result so far (the first {end / SR:.1f} s of 4.0 s)" in run.stderr, \
+        run.stderr
+    _written(files, end)
 
 
 # --- a second Ctrl-C ---------------------------------------------------------------------------
@@ -230,7 +237,7 @@ def test_batch_ctrl_c_saves_the_stopped_jobs_best_so_far_and_a_rerun_finishes_it
 def test_batch_ctrl_c_before_any_result_says_so(cli, files):
     run = _press(cli, files, "audiostyle.runs.jobs:style_target", argv=_manifest(files))
     assert "not run      2" in run.stdout, run.stdout
-    assert "the interrupted job had no result yet" in run.stderr, run.stderr
+    assert "the interrupted job was not saved" in run.stderr, run.stderr
     assert [p.name for p in (files / "out").iterdir()] == ["results.csv"]
 
 

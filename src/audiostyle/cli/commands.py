@@ -157,7 +157,7 @@ def run_batch(args: argparse.Namespace) -> int:
     print(summary.table())
     if summary.interrupted:
         kept = ("the interrupted job's best result so far is saved" if
-                summary.counts["interrupted"] else "the interrupted job had no result yet")
+                summary.counts["interrupted"] else "the interrupted job was not saved")
         print(f"audiostyle: interrupted; finished jobs are kept, {kept}: run the same command "
               "again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED

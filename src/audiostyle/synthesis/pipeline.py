@@ -35,7 +35,7 @@ from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
 from .settings import DEFAULTS, Settings, describe
-from .stages import merge_stages, optimise_chunk
+from .stages import finish, merge_stages, optimise_chunk
 from .strength import schedule
 from .targets import (
     Blend,
@@ -349,10 +349,10 @@ def _run(
                 raise
             interrupted = True
             break
-        stitcher.add(start, wave)
+        _, joining = finish(stitcher.add, start, wave)  # the chunk is done: join it
         chunks.append(stages)
         scores.append((stop - start, loss_ratio, distance))
-        if any(t.interrupted for t in stages.values()):
+        if joining or any(t.interrupted for t in stages.values()):
             interrupted = True
             break
     if interrupted:
@@ -360,11 +360,9 @@ def _run(
                     stitcher.end / rate, length / rate)
         out_length = max(1, round(stitcher.end * output_sr / rate))
 
-    try:
-        result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
-    except KeyboardInterrupt:  # the result exists: finish it (the CLI quits at a second Ctrl-C)
-        interrupted = True
-        result_audio = _output(stitcher.samples, rate, output_sr, length, out_length)
+    result_audio, resampling = finish(_output, stitcher.samples, rate, output_sr, length,
+                                      out_length)
+    interrupted = interrupted or resampling
     total = sum(n for n, _, _ in scores)
     return Result(
         audio=result_audio, stages=merge_stages(chunks, [n / total for n, _, _ in scores]),

@@ -132,15 +132,21 @@ def _scores(
         return float(loss.total(features, inputs, wave)), float(style_loss(features))
 
 
-def _to_the_end(work: Callable[[], T], trace: Trace) -> T:
-    """``work()``, which the result so far needs: a Ctrl-C inside it marks ``trace``
-    interrupted and keeps what the work has so far (:class:`Interrupted`) or does it again
+def finish(work: Callable[..., T], *args: object) -> tuple[T, bool]:
+    """``work(*args)``, which the result so far needs, and whether a Ctrl-C came inside it:
+    then what the work has so far is kept (:class:`Interrupted`) or the work is done again
     (the CLI quits at a second Ctrl-C)."""
     try:
-        return work()
+        return work(*args), False
     except KeyboardInterrupt as exc:
-        trace.interrupted = True
-        return exc.partial if isinstance(exc, Interrupted) else work()
+        return (exc.partial if isinstance(exc, Interrupted) else work(*args)), True
+
+
+def _to_the_end(work: Callable[[], T], trace: Trace) -> T:
+    """:func:`finish` ``work``; a Ctrl-C inside it marks ``trace`` interrupted."""
+    value, stopped = finish(work)
+    trace.interrupted = trace.interrupted or stopped
+    return value
 
 
 def _stage(
