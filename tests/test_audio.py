@@ -11,7 +11,7 @@ import soundfile as sf
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audiostyle.errors import AudioStyleError
+from audiostyle.errors import AudioStyleError, WriteError
 from audiostyle.io.audio import (
     PEAK_CEILING_DB,
     Audio,
@@ -67,7 +67,7 @@ def test_write_is_atomic_and_refuses_to_overwrite_inputs(tmp_path):
     (lambda p: None, "no such file"),
     (lambda p: p.mkdir(), "is a directory"),
     (lambda p: p.write_bytes(b""), "file is empty"),
-    (lambda p: p.write_text("this is not audio" * 20), "not a readable audio file"),
+    (lambda p: p.write_text("this is not audio" * 20), "not an audio file"),
 ])
 def test_bad_files_give_one_line_errors_naming_the_file(tmp_path, make, message):
     path = tmp_path / "input.wav"
@@ -163,7 +163,7 @@ def test_a_write_that_fails_leaves_nothing(tmp_path, ext):
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (8192, hard))
     try:
-        with pytest.raises(AudioStyleError, match=r"could not write the result \(File too large\)"):
+        with pytest.raises(WriteError, match=r"could not write the result \(File too large\)"):
             save_audio(tmp_path / f"out{ext}", Audio(x, SR))
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

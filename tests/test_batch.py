@@ -66,7 +66,7 @@ def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path
         {"content": str(sounds / "tune.wav"), "style": "drums.wav"},  # same job as row 1
     ])
     out = tmp_path / "out"
-    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 1  # a row failed
+    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 2  # rows refused: user mistakes
     printed = capsys.readouterr().out
     assert "done         4" in printed and "failed       2" in printed  # rows, not jobs
     rows = results(out)
@@ -87,7 +87,7 @@ def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path
         raise AssertionError("a finished job ran again")
 
     monkeypatch.setattr(jobs, "transfer", fail)
-    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 1
+    assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 2
     assert [r["status"] for r in results(out)] == ["skipped"] * 3 + ["failed"] * 2 + ["skipped"]
 
 

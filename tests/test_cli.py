@@ -73,7 +73,7 @@ def test_non_audio_file_exits_2(tmp_path, bongos, capsys):
     code = main(["transfer", str(text), _write(tmp_path / "s.wav", bongos),
                  "-o", str(tmp_path / "o.wav"), "--quiet"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "notes.wav: not a readable audio file" in err and "\n" not in err
+    assert code == 2 and "notes.wav: not an audio file" in err and "\n" not in err
 
 
 def test_unknown_extractor_suggests_the_closest(tmp_path, melody, capsys):

@@ -76,7 +76,7 @@ BAD_CONTENT = {
                          "not a readable audio file"),
     "non-audio file": (lambda f: (f / "inputs" / "bad.wav").write_text("<html>not audio</html>"
                                                                        * 50),
-                       "not a readable audio file"),
+                       "not an audio file (its format is not recognised)"),
     "NaN in a float WAV": (lambda f: sf.write(f / "inputs" / "bad.wav", _with(np.nan), SR,
                                               subtype="FLOAT"),
                            "NaN or infinite samples (first at channel 2, 0.005 s)"),
@@ -119,7 +119,8 @@ def test_silent_content_warns_and_gives_a_texture(cli, files):
     sf.write(files / "inputs" / "silence.wav", np.zeros(SR), SR)
     run = _transfer(cli, files, content="silence.wav")
     assert run.status == 0, run.stderr
-    assert "silence.wav: all samples are zero: the result will be a texture" in run.stderr
+    assert ("silence.wav: is silent (all samples are zero): the result will be a texture"
+            in run.stderr)
     out, _ = sf.read(files / "out" / "r.wav")
     assert out.shape == (SR,) and np.sqrt(np.mean(out**2)) > 1e-3
 
@@ -127,7 +128,8 @@ def test_silent_content_warns_and_gives_a_texture(cli, files):
 def test_silent_style_is_refused(cli, files):
     sf.write(files / "inputs" / "silence.wav", np.zeros(SR), SR)
     run = _transfer(cli, files, style="silence.wav")
-    _refused(run, 2, "silence.wav: all samples are zero: a silent style has no texture")
+    _refused(run, 2, "silence.wav: is silent (all samples are zero): a silent style has no "
+                     "texture")
     _nothing_written(files)
 
 
@@ -198,7 +200,7 @@ def test_disk_full_while_writing_leaves_nothing(cli, files):
     # the file size limit makes every write past 8 KiB fail, as a full disk would
     run = cli.run(["transfer", files / "inputs" / "content.wav", files / "inputs" / "style.wav",
                    "-o", files / "out" / "r.wav", *FAST], files, fsize=8192)
-    _refused(run, 2, f"{files / 'out' / 'r.wav'}: could not write the result (File too large);"
+    _refused(run, 1, f"{files / 'out' / 'r.wav'}: could not write the result (File too large);"
                      " nothing was written")
     _nothing_written(files)
 

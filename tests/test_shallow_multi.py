@@ -42,8 +42,10 @@ def test_default_costs_at_most_one_and_a_half_single_nets():
 def test_bad_widths_are_refused():
     with pytest.raises(audiostyle.AudioStyleError, match="distinct"):
         get_extractor("shallow-multi", widths="4,4")
-    with pytest.raises(audiostyle.AudioStyleError, match="at least 1"):
+    with pytest.raises(audiostyle.AudioStyleError, match=r"widths\[0\]=0 must be between 1 and"):
         get_extractor("shallow-multi", widths="0,4", filters="8")
+    with pytest.raises(audiostyle.AudioStyleError, match=r"widths\[1\]=5000 must be between 1"):
+        get_extractor("shallow-multi", widths="2,5000", filters="8")
     with pytest.raises(audiostyle.AudioStyleError, match="3 filter counts for 2 widths"):
         get_extractor("shallow-multi", widths="2,4", filters="8,8,8")
 

@@ -110,7 +110,7 @@ def test_bad_uploads_get_the_loaders_one_line_message(client, data, melody):
     before = set((data / "inputs").iterdir())
     text = client.post("/api/inputs", params={"name": "notes.wav"}, content=b"just text\n")
     assert text.status_code == 400
-    assert text.json()["error"].startswith("notes.wav: not a readable audio file")
+    assert text.json()["error"].startswith("notes.wav: not an audio file")
     empty = client.post("/api/inputs", params={"name": "../../etc/passwd"}, content=b"")
     assert empty.json()["error"] == "passwd: file is empty (0 bytes)"
     long = client.post("/api/inputs", params={"name": "long.wav"},

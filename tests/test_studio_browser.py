@@ -75,7 +75,7 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
 
         page.set_input_files("#style-file", str(tmp_path / "notes.wav"))
         page.wait_for_function("() => document.querySelector('#styles-error').textContent"
-                               ".includes('notes.wav: not a readable audio file')")
+                               ".includes('notes.wav: not an audio file')")
         assert page.locator("#style-sounds .sound").count() == 1
 
         page.click("#advanced summary")

@@ -1,5 +1,6 @@
 """Small helpers several rooms share: strict JSON, file-name slugs, file digests, atomic text
-files and the "did you mean" hint of one-line errors."""
+files and the rule for replacing outputs, the memory this machine has, and the "did you mean"
+hint of one-line errors."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import AudioStyleError
+from .errors import AudioStyleError, WriteError
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -75,15 +77,85 @@ def file_digest(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write ``path`` atomically: readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def check_replaceable(path: str | os.PathLike) -> None:
+    """Refuse (:class:`AudioStyleError`) to replace ``path`` when it exists and is read-only:
+    write-protected (no owner write bit, which binds root too) or not writable by this user.
+    Outputs are written to a temporary file and renamed, which only needs the folder to be
+    writable, so without this check a protected file would be replaced silently."""
     try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # nothing there yet (or not readable: the write says why)
+    if stat.S_ISREG(mode) and (not mode & stat.S_IWUSR or not os.access(path, os.W_OK)):
+        raise AudioStyleError(f"{path}: the existing file is read-only; make it writable "
+                              f"(chmod u+w) or choose another path")
+
+
+def file_mode(path: str | os.PathLike) -> int:
+    """Permission bits of a file written at ``path``: those of the file it replaces, else a
+    new file's (``0666`` less the umask, as ``open()`` gives)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``path`` atomically: readers see the old file or the whole new one. Outputs follow
+    :func:`check_replaceable` and :func:`file_mode`; a failed write (disk full) raises
+    :class:`WriteError` naming ``path``, leaving the old file as it was."""
+    check_replaceable(path)
+    mode = file_mode(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
+    try:
+        os.fchmod(fd, mode)  # mkstemp makes 0600
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
+        raise WriteError(f"{path}: could not be written ({exc.strerror or exc}); the old "
+                         "file, if any, is unchanged") from None
+    finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
     return path
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give now without swapping (Linux: ``MemAvailable``;
+    elsewhere the free physical pages)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            line = next(x for x in meminfo if x.startswith("MemAvailable:"))
+        return int(line.split()[1]) * 1024
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_memory(need: float, what: str, fix: Callable[[int], str]) -> None:
+    """Refuse (:class:`AudioStyleError`) work that needs ``need`` bytes when this machine has
+    less available (:func:`available_memory`); the message says ``what`` needs it and
+    ``fix(bytes available)``."""
+    have = available_memory()
+    if need > have:
+        raise AudioStyleError(f"{what} would take about {size_text(need)} of memory, more "
+                              f"than the {size_text(have)} available; {fix(have)}")
+
+
+def size_text(count: float) -> str:
+    """Bytes in words, in powers of 1000: ``"512 B"``, ``"3.2 GB"``."""
+    if count < 1000:
+        return f"{count:.0f} B"
+    for unit in ("kB", "MB", "GB"):
+        count /= 1000
+        if count < 1000:
+            return f"{count:.1f} {unit}"
+    return f"{count / 1000:.1f} TB"

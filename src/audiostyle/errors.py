@@ -3,7 +3,8 @@
 User mistakes (a missing file, a bad setting, audio that cannot be analysed) raise
 :class:`AudioStyleError`, a ``ValueError`` whose message names the offending value and the fix;
 the CLI prints it as one line and exits with status 2. Failures of the computation itself (the
-loss became NaN) raise :class:`SynthesisError`.
+loss became NaN) raise :class:`SynthesisError`, and a file that could not be written (a full
+disk) :class:`WriteError`: the CLI says "failed" and exits with status 1.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class AudioStyleError(ValueError):
 
 class SynthesisError(RuntimeError):
     """The optimisation could not continue (for example, the loss became NaN)."""
+
+
+class WriteError(OSError):
+    """A file could not be written (disk full, file too large, I/O error): a failure, not the
+    user's mistake. The message names the file and says what was kept."""
 
 
 class Interrupted(KeyboardInterrupt):

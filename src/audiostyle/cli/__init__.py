@@ -67,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
-        print("audiostyle: failed: out of memory; try a smaller --chunk-seconds",
-              file=sys.stderr)
+        print("audiostyle: failed: out of memory; try shorter sounds, or fewer filters or "
+              "chunk seconds (-X filters=…, --chunk-seconds)", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

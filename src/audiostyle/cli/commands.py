@@ -117,10 +117,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.evaluator import Evaluator
 
     names = args.extractor or extractors.available()
+    outputs = [load_audio(path, finite=False) for path in args.outputs]  # all, before scoring
     evaluator = Evaluator(args.style, args.content, device=args.device,
                           extractors=extractor_options(args.option, names),
                           skip_unavailable=not args.extractor)
-    results = [evaluator(path) for path in args.outputs]
+    results = [evaluator(output) for output in outputs]
     if args.json:
         print(to_json([r.as_dict() for r in results]))
     else:
@@ -161,7 +162,10 @@ def run_batch(args: argparse.Namespace) -> int:
         print(f"audiostyle: interrupted; finished jobs are kept, {kept}: run the same command "
               "again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if summary.counts["failed"] else 0
+    failed = [entry for entry in summary.entries if entry.status == "failed"]
+    if summary.unwritten or any(entry.fault for entry in failed):
+        return EXIT_FAILED
+    return EXIT_USER_ERROR if failed else 0
 
 
 def run_extractors(args: argparse.Namespace) -> int:

@@ -228,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the options below are the defaults of empty cells. Relative paths are relative to the "
         "manifest. Outputs are named from the inputs' contents and settings, so running again "
         "skips finished jobs; failures are recorded in DIR/results.csv and do not stop the "
-        "others. Exit status 1 when a row failed.")
+        "others. Exit status 2 when rows were refused (a user mistake: a missing file, a bad "
+        "value), 1 when a job failed otherwise (a full disk, a diverged optimisation).")
     p.add_argument("manifest", help="CSV or JSON Lines file of jobs")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.set_defaults(run=run_batch)

@@ -14,12 +14,14 @@ from ..errors import AudioStyleError
 from .statistics import Gram, Statistic
 
 
-def require_positive(extractor: str, **options: int) -> None:
-    """Raise :class:`AudioStyleError` for the first option below 1 (sizes, counts)."""
+def require_range(extractor: str, high: int | None = None, **options: int) -> None:
+    """Raise :class:`AudioStyleError` for the first option (a size, a count) below 1 or, with
+    ``high``, above it, naming the option and its valid range."""
     for key, value in options.items():
-        if value < 1:
+        if value < 1 or (high is not None and value > high):
+            bound = "at least 1" if high is None else f"between 1 and {high}"
             raise AudioStyleError(
-                f"Extractor {extractor!r}: option {key}={value} must be at least 1"
+                f"Extractor {extractor!r}: option {key}={value} must be {bound}"
             )
 
 

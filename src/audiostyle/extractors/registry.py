@@ -66,6 +66,8 @@ def get_extractor(name: str, **kwargs: Any) -> Extractor:
                 f"Options: {', '.join(defaults) or 'none'}"
             )
         converted[key] = _convert(name, key, value, defaults[key])
+    if "sample_rate" in converted:  # before anything is sized by it
+        check_rate(converted["sample_rate"], f"extractor {name!r}: working rate")
     try:
         return extractor_class(name)(**converted)
     except AudioStyleError:

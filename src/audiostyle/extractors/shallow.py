@@ -8,9 +8,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._util import check_memory
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
-from .base import Extractor, require_positive
+from .base import Extractor, require_range
+
+#: Widest kernel of the random nets, in STFT frames: 1024 frames span 23.8 s at the default
+#: rate and hop, more than a default chunk (20 s), so a wider kernel sees little or nothing.
+MAX_KERNEL_WIDTH = 1024
+#: Largest STFT of their front end, in samples (3.0 s at 22050 Hz; the paper's is 2048).
+MAX_N_FFT = 65536
 
 
 class ShallowExtractor(Extractor):
@@ -51,9 +58,11 @@ class ShallowExtractor(Extractor):
         kernel_width: int = 11,
         seed: int = 0,
     ) -> None:
-        require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
-                         filters=filters, kernel_width=kernel_width)
+        require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
+                      filters=filters)
+        require_range(self.name, MAX_KERNEL_WIDTH, kernel_width=kernel_width)
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
+        check_filters_fit(self.name, self.spectrogram.bins, [(filters, kernel_width)])
         generator = torch.Generator().manual_seed(seed)
         weight = random_filters(self.spectrogram.bins, filters, kernel_width, generator)
         self.register_buffer("weight", weight, persistent=False)
@@ -69,7 +78,9 @@ class ShallowExtractor(Extractor):
 
 
 def log_spectrogram(extractor: str, n_fft: int, hop_length: int) -> Spectrogram:
-    """The random nets' front end, ``log(1 + |STFT|)``; refuses hops the inverse cannot take."""
+    """The spectral nets' front end, ``log(1 + |STFT|)``; refuses sizes above
+    :data:`MAX_N_FFT` and hops the inverse cannot take."""
+    require_range(extractor, MAX_N_FFT, n_fft=n_fft)
     if hop_length > n_fft // 2:  # the Hann windows must overlap for the inverse STFT
         raise AudioStyleError(
             f"Extractor {extractor!r}: hop_length={hop_length} must be at most n_fft / 2 "
@@ -82,7 +93,15 @@ def random_filters(bins: int, filters: int, width: int, generator: torch.Generat
     """Gaussian kernels ``(filters, bins, width)`` with Ulyanov's scale
     ``std = sqrt(2) · sqrt(2 / ((bins + filters) · width))``, drawn from ``generator``."""
     std = math.sqrt(2) * math.sqrt(2 / ((bins + filters) * width))
-    return torch.randn(filters, bins, width, generator=generator) * std
+    return torch.randn(filters, bins, width, generator=generator).mul_(std)
+
+
+def check_filters_fit(extractor: str, bins: int, layers: list[tuple[int, int]]) -> None:
+    """Refuse random weights, ``(filters, kernel width)`` per layer over ``bins`` inputs, that
+    would not fit in this machine's memory (float32), before drawing them."""
+    need = 4 * bins * sum(count * width for count, width in layers)
+    check_memory(need, f"Extractor {extractor!r}: its random weights",
+                 lambda have: "use fewer filters or narrower kernels")
 
 
 def spectral_min_samples(spectrogram: Spectrogram, width: int) -> int:

@@ -7,8 +7,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import AudioStyleError
-from .base import Extractor, require_positive
-from .shallow import log_spectrogram, random_filters, spectral_min_samples
+from .base import Extractor, require_range
+from .shallow import (
+    MAX_KERNEL_WIDTH,
+    check_filters_fit,
+    log_spectrogram,
+    random_filters,
+    spectral_min_samples,
+)
 
 
 class ShallowMultiExtractor(Extractor):
@@ -56,9 +62,10 @@ class ShallowMultiExtractor(Extractor):
     ) -> None:
         counts = (filters,) if isinstance(filters, int) else tuple(filters)
         counts = counts * len(widths) if len(counts) == 1 else counts
-        require_positive(self.name, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
-                         **{f"widths[{i}]": w for i, w in enumerate(widths)},
-                         **{f"filters[{i}]": f for i, f in enumerate(counts)})
+        require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
+                      **{f"filters[{i}]": f for i, f in enumerate(counts)})
+        require_range(self.name, MAX_KERNEL_WIDTH,
+                      **{f"widths[{i}]": w for i, w in enumerate(widths)})
         if not widths or len(set(widths)) != len(widths):
             raise AudioStyleError(f"Extractor {self.name!r}: widths must be distinct, got "
                                   f"{widths}")
@@ -66,6 +73,8 @@ class ShallowMultiExtractor(Extractor):
             raise AudioStyleError(f"Extractor {self.name!r}: {len(counts)} filter counts for "
                                   f"{len(widths)} widths")
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
+        check_filters_fit(self.name, self.spectrogram.bins, list(zip(counts, widths,
+                                                                     strict=True)))
         generator = torch.Generator().manual_seed(seed)
         self.widths = tuple(sorted(widths))
         for width, count in sorted(zip(widths, counts, strict=True)):

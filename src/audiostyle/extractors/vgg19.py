@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from ..networks.vgg19 import (
     IMAGENET_MEAN,
@@ -26,6 +25,7 @@ from ..networks.vgg19 import (
 )
 from ..weights import load
 from .base import Extractor
+from .shallow import log_spectrogram
 
 
 class Vgg19Extractor(Extractor):
@@ -74,7 +74,7 @@ class Vgg19Extractor(Extractor):
                                   "such as relu1_1, relu2_1, relu3_1, relu4_1, relu5_1")
         if downsample < 1:
             raise AudioStyleError(f"vgg19: downsample must be at least 1, got {downsample}")
-        super().__init__(sample_rate, Spectrogram(n_fft, hop_length))
+        super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         self.layers = tuple(layers)
         self.downsample = int(downsample)
         self.full_scale = math.log1p(n_fft / 4)

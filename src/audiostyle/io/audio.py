@@ -15,7 +15,10 @@ import contextlib
 import io
 import logging
 import os
+import stat
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,8 @@ import soundfile as sf
 import soxr
 import torch
 
-from ..errors import AudioStyleError
+from .._util import check_replaceable, file_mode
+from ..errors import AudioStyleError, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,14 @@ RATES = (8000, 192000)
 
 #: Peak ceiling of written files, in dBFS: louder results are scaled down to it, never clipped.
 PEAK_CEILING_DB = -1.0
+
+#: Peak level, in dBFS, below which a sound counts as silent. 10 dB above the step of 16-bit
+#: PCM (−90.3 dBFS): a sound whose loudest sample stays under it is a few 16-bit steps of
+#: noise floor at most, inaudible at any normal gain, and too faint to move the features
+#: (``log(1 + |STFT|)`` stays at its silence value), so a transfer would return it unchanged.
+#: A silent content becomes a texture of the style (with a warning); a silent style is
+#: refused. Float files can hold far less (1e-40 is −800 dBFS): silent too.
+SILENT_DBFS = -80.0
 
 #: Temporary files being written now; removed by :func:`discard_partial_writes`.
 _WRITING: set[str] = set()
@@ -76,21 +88,22 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     """Read an audio file (any format libsndfile reads: WAV, FLAC, OGG, MP3, AIFF, …).
 
     Returns float32 samples ``(channels, time)`` at the file's own rate. Raises
-    :class:`AudioStyleError` naming the file when it is missing, a directory, empty, not audio,
-    has no samples, or (unless ``finite=False``, for evaluation) holds NaN/infinite samples.
+    :class:`AudioStyleError` naming the file when it is missing, not a regular file (a folder,
+    a pipe, a device: never read), empty, not audio, has no samples, or (unless
+    ``finite=False``, for evaluation) holds NaN/infinite samples. What the decoders print
+    while reading (libmpg123's warnings) is logged at debug level, not left on the terminal.
     """
     path = Path(path)
-    if not _exists(path, "cannot be read"):
-        raise AudioStyleError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioStyleError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioStyleError(f"{path}: file is empty (0 bytes)")
+    check_regular_file(path)
     try:
         # (as bytes: libsndfile takes any file name, also one that is not UTF-8)
-        data, sr = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
+        with _decoder_messages():
+            data, sr = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
         detail = str(exc).split(":")[-1].strip() or type(exc).__name__
+        if detail.startswith(_UNRECOGNISED):
+            raise AudioStyleError(f"{path}: not an audio file (its format is not recognised); "
+                                  "use WAV, FLAC, OGG, MP3 or AIFF") from None
         raise AudioStyleError(
             f"{path}: not a readable audio file ({detail}); "
             "use WAV, FLAC, OGG, MP3 or AIFF"
@@ -99,6 +112,54 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     _warn_if_truncated(path)
     return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
+
+
+#: How libsndfile begins its message for bytes no decoder takes (for a regular file, its
+#: "not a regular file (possibly a pipe?)" means the MP3 decoder gave up on it).
+_UNRECOGNISED = ("Format not recognised", "File does not exist or is not a regular file")
+
+#: What each kind of file that is not a regular one is called in messages.
+_FILE_KINDS = ((stat.S_ISDIR, "is a directory, not a regular file"),
+               (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file; save the sound to "
+                               "a file and give that"),
+               (stat.S_ISCHR, "is a character device, not a regular file"),
+               (stat.S_ISBLK, "is a block device, not a regular file"),
+               (stat.S_ISSOCK, "is a socket, not a regular file"))
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse ``path`` (:class:`AudioStyleError`) unless it is a regular file with some bytes,
+    without opening it: a pipe or a device could be read forever."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise AudioStyleError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    for test, problem in _FILE_KINDS:
+        if test(info.st_mode):
+            raise AudioStyleError(f"{path}: {problem}")
+    if info.st_size == 0:
+        raise AudioStyleError(f"{path}: file is empty (0 bytes)")
+
+
+@contextlib.contextmanager
+def _decoder_messages() -> Iterator[None]:
+    """Hold what is written to file descriptor 2 (the C decoders' own warnings) while a file
+    is read, and log it at debug level afterwards. (Other threads' writes to stderr in the
+    meantime are held too.)"""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as held:
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines():
+                log.debug("decoder: %s", line)
 
 
 def _warn_if_truncated(path: Path) -> None:
@@ -143,9 +204,31 @@ def check_rate(sr: int, name: str) -> int:
     return sr
 
 
+def peak_dbfs(samples: np.ndarray) -> float:
+    """The largest ``|sample|`` in dB full scale; ``-inf`` for digital silence."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    return 20 * float(np.log10(peak)) if peak > 0 else -np.inf
+
+
+def silence(samples: np.ndarray) -> str | None:
+    """Why ``samples`` count as silent (peak below :data:`SILENT_DBFS`), in words for a
+    message (``"all samples are zero"``, ``"peak -800.0 dBFS, below -80 dBFS"``); None when
+    they do not."""
+    peak = peak_dbfs(samples)
+    if peak == -np.inf:
+        return "all samples are zero"
+    return f"peak {peak:.1f} dBFS, below {SILENT_DBFS:g} dBFS" if peak < SILENT_DBFS else None
+
+
 def is_silent(samples: np.ndarray) -> bool:
-    """Whether every sample is zero (digital silence)."""
-    return not np.any(samples)
+    """Whether ``samples`` count as silent: their peak is below :data:`SILENT_DBFS`."""
+    return silence(samples) is not None
+
+
+def silent_channels(samples: np.ndarray) -> np.ndarray:
+    """Indices of the channels of ``samples`` ``(channels, time)`` that are silent
+    (:func:`is_silent`)."""
+    return np.flatnonzero([is_silent(channel) for channel in samples])
 
 
 def as_audio(
@@ -268,10 +351,12 @@ def check_output_path(
     """Check before any work that ``path`` can be written: a known format that holds
     ``channels`` at ``sr`` Hz (when given), not one of ``inputs``, not a directory, in a folder
     that takes new files or can be created (nothing is created here: :func:`save_audio` makes
-    missing folders when it writes). Returns ``path``."""
+    missing folders when it writes), and not an existing read-only file
+    (:func:`~audiostyle._util.check_replaceable`). Returns ``path``."""
     path = Path(path)
     check_output_format(path, channels, sr)
     _exists(path, "cannot be written")
+    check_replaceable(path)
     for source in inputs:
         if _same_file(path, Path(source)):
             raise AudioStyleError(
@@ -317,9 +402,11 @@ def save_audio(
 
     The format comes from the extension (:data:`OUTPUT_FORMATS`). A signal louder than
     :data:`PEAK_CEILING_DB` is scaled down as a whole (never clipped). Missing parent folders are
-    created. Refuses to write over any of ``inputs``. When any write fails (disk full, file
-    too large, I/O error), the temporary file is removed, ``path`` is left as it was, and
-    :class:`AudioStyleError` says why. Returns the path written.
+    created. Refuses to write over any of ``inputs`` or over a read-only file. A new file gets
+    the usual permissions (``0666`` less the umask), a replaced one keeps its own. When any
+    write fails (disk full, file too large, I/O error), the temporary file is removed,
+    ``path`` is left as it was, and :class:`~audiostyle.errors.WriteError` says why. Returns
+    the path written.
     """
     path = check_output_path(path, inputs, channels=audio.channels, sr=audio.sr)
     fmt, subtype = check_output_format(path)
@@ -327,14 +414,15 @@ def save_audio(
     if gain != 1.0:
         log.info("%s: scaled by %.2f dB to keep the peak at %.1f dBFS", path, 20 * np.log10(gain),
                  PEAK_CEILING_DB)
+    mode = file_mode(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
-        raise AudioStyleError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise WriteError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     _WRITING.add(tmp)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.fchmod(fd, mode)  # mkstemp makes 0600
         with _CheckedFile(fd, "wb") as handle:
             try:
                 sf.write(handle, samples.T, audio.sr, format=fmt, subtype=subtype)
@@ -347,7 +435,7 @@ def save_audio(
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        raise AudioStyleError(
+        raise WriteError(
             f"{path}: could not write the result ({exc.strerror or exc}); nothing was written"
         ) from None
     finally:
@@ -355,12 +443,6 @@ def save_audio(
             os.unlink(tmp)
         _WRITING.discard(tmp)
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def discard_partial_writes() -> None:

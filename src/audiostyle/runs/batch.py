@@ -13,8 +13,9 @@ columns (keys):
 Empty or missing values take the defaults given to :func:`batch` (the command line's). Each row
 becomes a :class:`~audiostyle.runs.jobs.Job` named after its inputs' contents, so running the
 manifest again skips finished jobs and an interrupted run resumes. A bad row (a missing file,
-an unknown option) or a failed job is recorded and the others go on. The outcome of every row
-goes to ``OUTDIR/results.csv``, rewritten at the end of each run.
+an unknown option) or a failed job is recorded and the others go on; so is a result that could
+not be written (a full disk). The outcome of every row goes to ``OUTDIR/results.csv``,
+rewritten at the end of each run (when that write fails, the summary says so).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .. import extractors as registry
-from .._util import write_text
-from ..errors import AudioStyleError, Interrupted
-from ..io.audio import check_output_folder
+from .._util import check_replaceable, write_text
+from ..errors import AudioStyleError, Interrupted, WriteError
+from ..io.audio import check_output_folder, check_regular_file
 from ..synthesis.settings import FIELDS, Settings, describe
 from .engines import Engine, LocalEngine, completed
 from .jobs import Job, read_record
@@ -51,8 +52,9 @@ class Entry:
     """One manifest row and what became of it.
 
     ``status``: ``done`` (run now), ``skipped`` (finished before), ``failed`` (``error`` says
-    why), ``interrupted`` (Ctrl-C stopped it: its best result so far is saved, and the next
-    run does it again) or ``not run`` (the run was interrupted first).
+    why; ``fault``: a failure such as a full disk or a diverged optimisation, not a mistake in
+    the row), ``interrupted`` (Ctrl-C stopped it: its best result so far is saved, and the
+    next run does it again) or ``not run`` (the run was interrupted first).
     """
 
     line: int
@@ -62,6 +64,7 @@ class Entry:
     job: Job | None = None
     status: str = "not run"
     error: str = ""
+    fault: bool = False
     record: dict[str, Any] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
@@ -77,13 +80,15 @@ class Entry:
 @dataclass
 class Summary:
     """What a :func:`batch` run did: an entry per manifest row, in order; ``interrupted``:
-    Ctrl-C stopped the run."""
+    Ctrl-C stopped the run; ``unwritten``: why ``results`` could not be written ("" when it
+    was)."""
 
     entries: list[Entry]
     seconds: float
     results: Path
     engine: str
     interrupted: bool = False
+    unwritten: str = ""
 
     @property
     def counts(self) -> Counter:
@@ -104,7 +109,8 @@ class Summary:
         if counts["not run"]:
             lines.append(f"  not run  {counts['not run']:5d}   (interrupted)")
         lines += [f"  line {e.line}: {e.error}" for e in self.entries if e.status == "failed"]
-        return "\n".join([*lines, f"results: {self.results}"])
+        results = f"NOT WRITTEN: {self.unwritten}" if self.unwritten else self.results
+        return "\n".join([*lines, f"results: {results}"])
 
 
 def batch(
@@ -137,6 +143,8 @@ def batch(
     """
     began = time.perf_counter()
     folder = check_output_folder(folder)
+    results = folder / "results.csv"
+    check_replaceable(results)
     engine = engine or LocalEngine()
     entries = plan(read_manifest(manifest), Path(manifest).parent, extractor=extractor,
                    options=options or {}, settings=Settings.of(settings))
@@ -151,8 +159,7 @@ def batch(
         else:
             waiting.setdefault(entry.job.key, []).append(entry)
     todo = [group[0].job for group in waiting.values()]
-    results = folder / "results.csv"
-    interrupted = False
+    interrupted, unwritten = False, ""
     try:
         with tqdm(total=len(todo), unit="job", disable=not progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -160,6 +167,7 @@ def batch(
                 for entry in waiting[job.key]:
                     if isinstance(record, Exception):
                         entry.status, entry.error = "failed", _message(record)
+                        entry.fault = not isinstance(record, AudioStyleError)
                     else:
                         entry.status, entry.record = "done", record
                 bar.update(1)
@@ -171,15 +179,19 @@ def batch(
     except KeyboardInterrupt:  # before the job it stopped had any result
         interrupted = True
     finally:
-        write_text(results, _csv(entries))
+        try:
+            write_text(results, _csv(entries))
+        except WriteError as exc:  # (a full disk) the summary still says what became of each row
+            unwritten = str(exc)
     return Summary(entries, time.perf_counter() - began, results, engine.describe(),
-                   interrupted)
+                   interrupted, unwritten)
 
 
 def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
     """``(line number, fields)`` of each non-empty row; raises :class:`AudioStyleError` for
     an unreadable manifest or an unknown column."""
     path = Path(path)
+    check_regular_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -289,7 +301,8 @@ def _options(value: Any) -> dict[str, Any]:
 
 
 def _message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, AudioStyleError) else f"{type(exc).__name__}: {exc}"
+    named = isinstance(exc, (AudioStyleError, WriteError))  # messages that name their file
+    return str(exc) if named else f"{type(exc).__name__}: {exc}"
 
 
 def _number(value: Any) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import AudioStyleError, Interrupted
+from ..errors import AudioStyleError, Interrupted, WriteError
 from ..io.audio import AudioLike
 from ..synthesis.pipeline import Result
 from ..synthesis.targets import StyleTarget
@@ -181,7 +181,7 @@ def completed(
             continue
         try:
             record = save_result(done.job, folder, done.result, wall_seconds=done.wall_seconds)
-        except AudioStyleError as exc:
+        except (AudioStyleError, WriteError) as exc:  # (a read-only old file, a full disk)
             yield done.job, exc
             continue
         if record.get("interrupted"):

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise AudioStyleError(f"--port {args.port}: must be 0–65535")
-    if not args.max_upload_mb > 0 or not args.max_seconds > 0 or (args.threads or 1) < 1:
+    if not args.max_upload_mb > 0 or not args.max_seconds > 0 or (
+            args.threads is not None and args.threads < 1):
         raise AudioStyleError("--max-upload-mb, --max-seconds and --threads must be positive")
     settings = config.StudioConfig(
         Path(args.data) if args.data else config.default_data_dir(), args.host, args.port,

@@ -18,13 +18,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .. import extractors
 from .. import weights as weight_store
 from ..errors import AudioStyleError
 from ..extractors import build_extractor, check_length
-from ..io.audio import load_audio
+from ..io.audio import load_audio, silence
 from ..synthesis.domains import DOMAINS
 from ..synthesis.settings import DEFAULT_REFINE_ITERATIONS, DEFAULTS, describe
 from .store import Store
@@ -118,8 +116,9 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
                 if problem:
                     errors[field] = problem
         for sound in styles:
-            if "styles" not in errors and not np.any(load_audio(sound.sound).samples):
-                errors["styles"] = (f"{sound.info['name']}: all samples are zero: a silent "
+            why = silence(load_audio(sound.sound).samples) if "styles" not in errors else None
+            if why is not None:
+                errors["styles"] = (f"{sound.info['name']}: is silent ({why}): a silent "
                                     "style has no texture to take on")
     if errors:
         raise FieldErrors(errors)

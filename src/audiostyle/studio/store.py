@@ -34,7 +34,7 @@ import numpy as np
 
 from .._util import to_json, write_text
 from ..errors import AudioStyleError
-from ..io.audio import Audio, is_silent, load_audio, save_audio, to_mono
+from ..io.audio import Audio, load_audio, save_audio, silence, to_mono
 from ..report.plots import colour_range, log_spectrogram, save_spectrogram
 
 #: Extensions an upload keeps (libsndfile mostly reads the format from the bytes anyway).
@@ -103,8 +103,9 @@ class Store:
             if audio.seconds > max_seconds:
                 raise AudioStyleError(f"{name}: {audio.seconds:.1f} s is longer than this "
                                       f"studio takes ({max_seconds:g} s; see --max-seconds)")
-            if is_silent(audio.samples):
-                notes.add("all samples are zero: as a style it has no texture to take on")
+            why = silence(audio.samples)
+            if why is not None:
+                notes.add(f"is silent ({why}): as a style it has no texture to take on")
             save_audio(part / "play.wav", Audio(audio.samples, audio.sr, name))
             draw_spectrograms({part / "spectrogram.png": audio})
             info = {"id": ident, "name": name, "file": sound.name, "seconds": audio.seconds,

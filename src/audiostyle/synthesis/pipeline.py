@@ -27,9 +27,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._util import check_memory
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor, check_length
-from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample, to_mono
+from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample, silence, to_mono
 from ..io.devices import resolve_device
 from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
@@ -51,6 +52,11 @@ from .targets import (
 
 log = logging.getLogger(__name__)
 
+#: Memory a result needs beside its chunks, in bytes per sample of each channel: at the
+#: working rate, the joined float32 result and the copy that resampling reads; at the output
+#: rate, four float32 copies (resampled, fitted to length, peak-scaled, written).
+WORKING_SAMPLE_BYTES = 8
+OUTPUT_SAMPLE_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -233,8 +239,18 @@ def texture(
     blend = make_blend(style, sr, style_weights, chosen)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
-    return _run(run, blend, None, seconds, chosen.output_sr or style_sr, progress,
-                observer=observer)
+    channels = main.wave.shape[0] if isinstance(main, StyleTarget) else main.channels
+    output_sr = chosen.output_sr or style_sr
+    _check_length_fits(seconds, 1 if chosen.mono else channels, run.net.sample_rate, output_sr)
+    return _run(run, blend, None, seconds, output_sr, progress, observer=observer)
+
+
+def _check_length_fits(seconds: float, channels: int, rate: int, output_sr: int) -> None:
+    """Refuse a texture of ``seconds`` whose ``channels`` at the working ``rate`` and at
+    ``output_sr`` (Hz) would not fit in this machine's memory, before any work."""
+    per_second = channels * (WORKING_SAMPLE_BYTES * rate + OUTPUT_SAMPLE_BYTES * output_sr)
+    check_memory(seconds * per_second, f"`seconds` {seconds:g}: the result",
+                 lambda have: f"give at most {have // per_second:,d}")
 
 
 @dataclass(frozen=True)
@@ -303,9 +319,10 @@ def _run(
     style_wave = load_target(style_loss, blend, content_wave, settings.chunk_seconds,
                              target_device)
     if content is not None:
-        if is_silent(content_wave):
-            log.warning("%s: all samples are zero: the result will be a texture of the style",
-                        content.name)
+        why = silence(content_wave)
+        if why is not None:
+            log.warning("%s: is silent (%s): the result will be a texture of the style",
+                        content.name, why)
         channels, length = content_wave.shape
         out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
     else:

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from ..errors import Interrupted
 from ..extractors import Extractor
+from ..io.audio import silent_channels
 from .domains import Domain, WaveformDomain, make_domain
 from .losses import ContentLoss, StyleLoss, TransferLoss
 from .optimiser import Trace, optimise
@@ -60,7 +61,7 @@ def optimise_chunk(
     channels, length = shape
     if settings.init == "content":
         begin = content.astype(np.float32, copy=True)
-        for channel in np.flatnonzero(~np.any(content, axis=1)):  # silent: start from noise
+        for channel in silent_channels(content):  # silent: start from noise
             begin[channel] = net.noise(like, length, generator)[0].numpy()
     else:
         begin = torch.cat([net.noise(like, length, generator) for _ in range(channels)]).numpy()

@@ -25,7 +25,7 @@ from torch import Tensor
 from .._util import described
 from ..errors import AudioStyleError
 from ..extractors import Extractor, build_extractor, check_length
-from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample
+from ..io.audio import Audio, AudioLike, as_audio, resample, silence
 from ..io.devices import resolve_device
 from .chunking import DEFAULT_CHUNK_SECONDS, chunk_sizes, plan_chunks
 from .losses import StyleLoss, mix_targets
@@ -238,9 +238,10 @@ def style_wave(style: Audio, net: Extractor, lags: int = 0) -> np.ndarray:
     """The style ``(channels, time)`` at the extractor's rate; refused when silent or too
     short for the rhythm term over ``lags`` frames."""
     wave = at_rate(style, net, lags)
-    if is_silent(wave):
+    why = silence(wave)
+    if why is not None:
         raise AudioStyleError(
-            f"{style.name}: all samples are zero: a silent style has no texture to take on"
+            f"{style.name}: is silent ({why}): a silent style has no texture to take on"
         )
     return wave
 

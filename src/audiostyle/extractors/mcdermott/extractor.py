@@ -38,7 +38,7 @@ from torch import Tensor
 from ...dsp.cochlea import Cochlea
 from ...dsp.filterbanks import constq_cos_filters, octave_cos_filters
 from ...errors import AudioStyleError
-from ..base import Extractor
+from ..base import Extractor, require_range
 from ..statistics import Identity
 from . import texture_statistics as ts
 
@@ -52,6 +52,10 @@ PRESETS = {
 }
 ENV_C_OFFSETS = (1, 2, 3, 5, 8, 11, 16, 21)
 MOD_C1_OFFSETS = (1, 2)
+#: Most cochlear and modulation bands: 256 is 8 × the toolbox's 30 cochlear bands (already a
+#: band per ~0.13 ERB between 20 Hz and 10 kHz) and 13 × its 20 modulation bands; the filters
+#: of each signal length grow with the count.
+MAX_BANDS = 256
 
 
 class McDermottExtractor(Extractor):
@@ -116,11 +120,12 @@ class McDermottExtractor(Extractor):
             raise AudioStyleError(
                 f"mcdermott: unknown preset {preset!r}; use one of {', '.join(PRESETS)}"
             )
-        if not (0 < low_hz < high_hz and bands >= 1 and env_sr > 0 and compression > 0
+        require_range("mcdermott", MAX_BANDS, bands=bands, mod_bands=mod_bands)
+        if not (0 < low_hz < high_hz and env_sr > 0 and compression > 0
                 and oversampling >= 1):
             raise AudioStyleError(
-                "mcdermott: need 0 < low_hz < high_hz, bands >= 1, env_sr > 0, "
-                "compression > 0 and oversampling >= 1"
+                "mcdermott: need 0 < low_hz < high_hz, env_sr > 0, compression > 0 and "
+                "oversampling >= 1"
             )
         self.cochlea = Cochlea(sample_rate, bands=bands, low_hz=low_hz, high_hz=high_hz,
                                env_sr=env_sr, compression=compression, oversampling=oversampling)

@@ -24,9 +24,14 @@ import numpy as np
 import torch
 
 from ...errors import AudioStyleError
-from ...io.audio import AudioLike, as_audio, resample, to_mono
+from ...io.audio import AudioLike, as_audio, resample, silence, to_mono
 from ...io.devices import resolve_device
 from .network import SAMPLE_RATE, clean_frames, pretrained
+
+#: Shortest recording classified, in seconds. :func:`classify` loops a sound to ~24 s; looped,
+#: a sound shorter than this repeats more than once a second, and SoundNet hears the buzz or
+#: rhythm of the repetition instead of the sound (a 1-sample file gave confident labels).
+SHORTEST_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,14 @@ def classify(
         raise AudioStyleError(f"top must be at least 1, got {top}")
     sound = resample(to_mono(as_audio(audio, sr, name="audio")), SAMPLE_RATE)
     wave = sound.samples[0]
-    if not np.any(wave):
-        raise AudioStyleError(f"{sound.name}: is silent; nothing to classify")
+    if wave.size < SHORTEST_SECONDS * SAMPLE_RATE:
+        raise AudioStyleError(
+            f"{sound.name}: too short to classify: {wave.size / SAMPLE_RATE:.3f} s; it needs "
+            f"at least {SHORTEST_SECONDS:g} s (looped, a shorter sound is a buzz at its "
+            "repetition rate, not itself)")
+    why = silence(wave)
+    if why is not None:
+        raise AudioStyleError(f"{sound.name}: is silent ({why}); nothing to classify")
     needed = max(math.ceil(seconds * SAMPLE_RATE), _shortest_clean())
     wave = np.tile(wave, math.ceil(needed / wave.size))
     target = resolve_device(device)
