@@ -356,12 +356,12 @@ def check_output_path(
     path = Path(path)
     check_output_format(path, channels, sr)
     _exists(path, "cannot be written")
-    check_replaceable(path)
     for source in inputs:
         if _same_file(path, Path(source)):
             raise AudioStyleError(
                 f"{path}: output would overwrite an input file; choose another path"
             )
+    check_replaceable(path)
     if path.is_dir():
         raise AudioStyleError(
             f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
