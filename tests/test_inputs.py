@@ -99,6 +99,35 @@ def test_extreme_rates_come_back_at_their_rate_and_length(melody, bongos, sr):
     assert np.all(np.isfinite(result.audio.samples))
 
 
+def test_the_band_above_the_extractors_rate_is_the_contents(melody, bongos):
+    """A 44.1 kHz content through the 22.05 kHz net: above 11 kHz the result is the content
+    (the net cannot hear it; an empty band would sound muffled), below it the style moved it;
+    at strength 0 the result is the content itself. Bands read off a NumPy FFT."""
+    from audiostyle.io.audio import Audio, resample
+
+    sr = 44100
+    content = resample(Audio(melody[None, :SR], SR), sr).samples
+    t = np.arange(content.shape[1]) / sr
+    content = content + 0.05 * np.sin(2 * np.pi * 15000 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    content = content.astype(np.float32)
+    freqs = np.fft.rfftfreq(content.shape[1], 1 / sr)
+    high, low = freqs > 12000, (freqs > 100) & (freqs < 10000)
+
+    def band(x: np.ndarray, where: np.ndarray) -> np.ndarray:
+        return np.fft.rfft(x[0])[where]
+
+    def distance(x: np.ndarray, where: np.ndarray) -> float:
+        ref = band(content, where)
+        return float(np.linalg.norm(band(x, where) - ref) / np.linalg.norm(ref))
+
+    moved = audiostyle.transfer(Audio(content, sr), Audio(bongos[None], SR), strength=1.0,
+                                **QUICK).audio.samples
+    assert distance(moved, high) < 1e-3 and distance(moved, low) > 0.1
+    kept = audiostyle.transfer(Audio(content, sr), Audio(bongos[None], SR), strength=0.0,
+                               **QUICK).audio.samples
+    np.testing.assert_allclose(kept, content, atol=1e-4)
+
+
 def test_long_content_in_chunks_has_no_clicks_at_the_seams(melody, bongos):
     """Chunked transfer: the output keeps the length, every chunk moved towards the style,
     and at every seam the sample-to-sample jump is within the signal's range elsewhere."""

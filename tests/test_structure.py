@@ -81,6 +81,22 @@ def test_parts_match_an_independent_computation(front_end: str) -> None:
         pytest.approx(sum(expected.values()) / 3, abs=2e-3)
 
 
+@pytest.mark.parametrize("n_fft", [512, N_FFT])
+def test_the_extractors_spectrogram_is_read_only_when_it_resolves_as_finely(n_fft: int) -> None:
+    """In a waveform domain the term gets both the extractor's input and the waveform: a
+    2048-point front end is read as it is (no STFT of its own), a coarser one is not (its
+    chroma would blur); either way the value is the independent computation's."""
+    content = _notes(MELODY, partials=8)
+    output = _notes(MELODY[::-1], partials=3)
+    c = torch.from_numpy(content.astype(np.float64))[None]
+    o = torch.from_numpy(output.astype(np.float64))[None]
+    spectrogram = Spectrogram(n_fft, n_fft // 4).double()
+    loss = StructureLoss(c, SR, spectrogram)
+    assert loss.reads_spectrogram == (n_fft >= N_FFT)
+    expected = sum(_reference_parts(content, output).values()) / 3
+    assert float(loss(spectrogram(o), o)) == pytest.approx(expected, abs=2e-3)
+
+
 def _parts(content: np.ndarray, output: np.ndarray) -> dict[str, float]:
     loss = StructureLoss(torch.from_numpy(content)[None], SR, None)
     return {k: float(v[0]) for k, v in loss.parts(torch.from_numpy(output)[None]).items()}

@@ -154,8 +154,7 @@ class TransferLoss(nn.Module):
     the content's pitch classes, onsets and loudness), on one shared feature pass.
 
     Input: what :meth:`Extractor.analyse` returns for the signal being optimised, and that
-    signal ``(batch, time)`` itself when the domain has it (the structure term then analyses
-    it; without it, the structure term reads the extractor's spectrogram input).
+    signal ``(batch, time)`` itself when the domain has it (for the structure term).
     """
 
     def __init__(
@@ -183,8 +182,7 @@ class TransferLoss(nn.Module):
         if self.content is not None:
             loss = loss + self.content_weight * self.content(features)
         if self.structure is not None:
-            loss = loss + self.structure_weight * self.structure(
-                inputs if wave is None else wave)
+            loss = loss + self.structure_weight * self.structure(inputs, wave)
         return loss
 
 

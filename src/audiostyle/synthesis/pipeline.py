@@ -4,7 +4,8 @@ The pipeline, top to bottom: load and check the inputs → resample them to the 
 → compute the style target once (from all of the style's channels) → cut the content into
 overlapping chunks (:mod:`.chunking`) → for each chunk: start from the content (or
 from noise), optimise in the chosen domain, back to a waveform (Griffin-Lim in the spectrogram
-domain) → cross-fade the chunks → resample to the output rate. Writing files is left to the
+domain) → cross-fade the chunks → resample to the output rate, where the content keeps the
+band above the extractor's rate (it cannot hear it). Writing files is left to the
 caller (:func:`audiostyle.save_audio`).
 
 Channels: every channel of the content is matched to the same style statistics; the channels
@@ -325,11 +326,14 @@ def _run(
                         content.name, why)
         channels, length = content_wave.shape
         out_length = max(1, round(content.samples.shape[1] * output_sr / content.sr))
+        unheard = _unheard(to_mono(content) if settings.mono else content, content_wave, rate,
+                           output_sr, out_length)
     else:
         channels = 1 if settings.mono else style_wave.shape[0]
         length = round(length_seconds * rate)
         check_length(length, net, "the requested length", lags)
         out_length = max(1, round(length_seconds * output_sr))
+        unheard = None
 
     spans = plan_chunks(length, *chunk_sizes(settings.chunk_seconds, channels, net, lags))
     # noise starts take their level (and, per extractor, spectrum) from one chunk's worth of
@@ -358,7 +362,8 @@ def _run(
                     observer=None if observer is None else _watch(
                         observer, index, len(spans),
                         lambda piece, at=start: _output(stitcher.preview(at, piece), rate,
-                                                        output_sr, length, out_length)),
+                                                        output_sr, length, out_length,
+                                                        unheard)),
                     structure_weight=structure_weight,
                 )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
@@ -378,7 +383,7 @@ def _run(
         out_length = max(1, round(stitcher.end * output_sr / rate))
 
     result_audio, resampling = finish(_output, stitcher.samples, rate, output_sr, length,
-                                      out_length)
+                                      out_length, unheard)
     interrupted = interrupted or resampling
     total = sum(n for n, _, _ in scores)
     return Result(
@@ -390,13 +395,30 @@ def _run(
     )
 
 
-def _output(samples: np.ndarray, rate: int, output_sr: int, length: int,
-            out_length: int) -> Audio:
+def _unheard(content: Audio, heard: np.ndarray, rate: int, output_sr: int,
+             out_length: int) -> np.ndarray | None:
+    """The content's band above the extractor's, ``(channels, out_length)`` at ``output_sr``:
+    the content minus its round trip through the working ``rate`` (``heard`` is the content
+    there). The optimisation cannot hear this band, so the result keeps it instead of leaving
+    it empty (a 16 kHz extractor's result would lack all above 8 kHz); None when the output
+    rate has no such band."""
+    if output_sr <= rate:
+        return None
+    full = resample(content, output_sr, out_length).samples
+    return full - resample(Audio(heard, rate, content.name), output_sr, out_length).samples
+
+
+def _output(samples: np.ndarray, rate: int, output_sr: int, length: int, out_length: int,
+            unheard: np.ndarray | None) -> Audio:
     """The result ``(channels, n)`` at the working ``rate``, of a whole of ``length`` samples
-    there and ``out_length`` at ``output_sr``, resampled to ``output_sr``."""
+    there and ``out_length`` at ``output_sr``, resampled to ``output_sr`` with the content's
+    ``unheard`` band (:func:`_unheard`) added."""
     n = samples.shape[1]
     size = out_length if n == length else max(1, round(n * output_sr / rate))
-    return resample(Audio(samples, rate, "result"), output_sr, size)
+    result = resample(Audio(samples, rate, "result"), output_sr, size)
+    if unheard is None:
+        return result
+    return Audio(result.samples + unheard[:, :size], output_sr, result.name)
 
 
 def _watch(

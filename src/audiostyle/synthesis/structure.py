@@ -79,8 +79,10 @@ class StructureLoss(nn.Module):
             (where only that is at hand); None for extractors without. Waveforms are
             analysed with their own :data:`N_FFT`-point STFT.
 
-    :meth:`forward` takes the waveform being optimised ``(batch, time)`` or, without one, the
-    extractor's ``log(1 + |STFT|)`` ``(batch, bins, frames)``.
+    :meth:`forward` takes the extractor's input for the signal being optimised and, when the
+    domain has it, the waveform ``(batch, time)``. The extractor's ``log(1 + |STFT|)`` is read
+    whenever its frames are at least :data:`N_FFT` long (the random nets': the courses then
+    cost no STFT of their own); otherwise the waveform is analysed.
     """
 
     def __init__(self, content: Tensor, sr: int, spectrogram: Spectrogram | None) -> None:
@@ -92,6 +94,8 @@ class StructureLoss(nn.Module):
         self.views = nn.ModuleDict({"waveform": _Courses(sr, N_FFT).to(device)})
         if spectrogram is not None:
             self.views["spectrogram"] = _Courses(sr, spectrogram.n_fft).to(device)
+        #: the extractor's STFT resolves pitch classes as finely as our own
+        self.reads_spectrogram = spectrogram is not None and spectrogram.n_fft >= N_FFT
         self._targets: dict[str, dict[str, Tensor]] = {}
         self._floors: dict[str, float] = {}
 
@@ -134,8 +138,8 @@ class StructureLoss(nn.Module):
                                     target[part][..., :frames], -1)
         return out
 
-    def forward(self, x: Tensor) -> Tensor:
-        parts = self.parts(x)
+    def forward(self, inputs: Tensor, wave: Tensor | None = None) -> Tensor:
+        parts = self.parts(inputs if wave is None or self.reads_spectrogram else wave)
         return sum(parts[p] for p in PARTS).sum() / len(PARTS)
 
 
