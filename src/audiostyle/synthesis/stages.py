@@ -32,6 +32,11 @@ ChunkObserver = Callable[[str, int, Trace, Callable[[], Tensor]], None]
 
 T = TypeVar("T")
 
+#: Level of the white noise added to a start from the content (-80 dBFS, inaudible): digital
+#: silence (runs of exact zeros, as speech synthesisers write them) ties SoundNet's max-pools,
+#: where its gradient is no descent direction — espeak-ng speech did not move at all.
+START_DITHER = 1e-4
+
 
 def optimise_chunk(
     net: Extractor,
@@ -60,7 +65,8 @@ def optimise_chunk(
     """
     channels, length = shape
     if settings.init == "content":
-        begin = content.astype(np.float32, copy=True)
+        dither = torch.randn(content.shape, generator=generator).numpy()
+        begin = (content + START_DITHER * dither).astype(np.float32)
         for channel in silent_channels(content):  # silent: start from noise
             begin[channel] = net.noise(like, length, generator)[0].numpy()
     else:
