@@ -14,8 +14,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import Section, machine, measure, table
 from bench_shallow import _signals
+from common import Section, machine, measure, table
 
 SECONDS = 10.0
 SR = 22050

@@ -63,7 +63,8 @@ def test_content_with_digital_silence_is_optimised(monkeypatch):
 
     rng = np.random.default_rng(1)
     t = np.arange(int(0.3 * SR)) / SR
-    bursts = [np.concatenate([0.5 * np.sin(2 * np.pi * 200 * 2 ** (k / 12) * t) * np.hanning(t.size),
+    window = np.hanning(t.size)
+    bursts = [np.concatenate([0.5 * np.sin(2 * np.pi * 200 * 2 ** (k / 12) * t) * window,
                               np.zeros(int(0.2 * SR))]) for k in rng.integers(0, 12, 12)]
     content = np.round(np.concatenate(bursts) * 32767).astype(np.float32) / 32767
     style = insects(SR, seconds=6.0)
