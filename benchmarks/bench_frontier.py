@@ -53,7 +53,8 @@ PAPER_FOLDER = {"shallow": "shallow", "mcdermott": "mcdermott", "soundnet": "sou
                 "vgg-mtt": "vgg"}
 KNOB = tuple(float(s) for s in os.environ.get("FRONTIER_KNOB", "0.25,0.75,1").split(",") if s)
 #: The defaults before the structure term (besides strength 1: statistics only).
-TODAY = {"mcdermott": {"domain": "waveform", "iterations": 300}, "soundnet": {"iterations": 200}}
+TODAY = {"mcdermott": {"domain": "waveform", "iterations": 300}, "soundnet": {"iterations": 200},
+         "vgg-mtt": {"domain": "spectrogram", "iterations": 100}}
 #: Fractions of the first stage at which the new default's path is sampled.
 PATH_MARKS = (0.25, 0.5, 0.75)
 
@@ -168,7 +169,8 @@ def run_case(case: dict) -> dict:
                 if progress.iteration == round(mark * progress.iterations):
                     snapshots[f"path {mark:.2f}"] = progress.snapshot()
 
-    first_stage = extractor_class(extractor).default_domain
+    kind = extractor_class(extractor)
+    first_stage = kind.transfer_defaults.get("domain", kind.default_domain)
     transfer("new default", watch)
     for label, audio in snapshots.items():
         path = str(work / f"{label}.wav")
