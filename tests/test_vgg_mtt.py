@@ -148,7 +148,7 @@ def test_gram_loss_falls_tenfold_on_five_seconds(net, melody, bongos):
     content = np.tile(melody, 2)[: 5 * SR]
     result = audiostyle.transfer(content, bongos, sr=SR, extractor="vgg-mtt",
                                  options={"layers": "pool1,pool2,pool3"}, iterations=20,
-                                 refine_iterations=5, progress=False)
+                                 domain="spectrogram", refine_iterations=5, progress=False)
     assert result.stages["spectrogram"].best_loss <= 0.1  # optimised Gram loss ≥ 10× lower
     assert result.loss_db < -5  # and the written sound (Griffin-Lim + refinement) moved too
     assert result.audio.samples.shape == (1, 5 * SR) and result.working_sr == 16000
