@@ -56,8 +56,9 @@ def test_transfer_gram_loss_drops_tenfold(content, style):
 
 def test_content_with_digital_silence_is_optimised(monkeypatch):
     """Tone bursts with runs of exact zeros between them (as speech synthesisers write): the
-    start's dither keeps SoundNet's gradient a descent direction, so the loss falls; without
-    it the optimiser does not move at all."""
+    start's dither keeps the default loss's gradient (SoundNet's statistics and the
+    structure term) a descent direction, so the loss falls; without it the optimiser does not
+    move at all."""
     from audiostyle.demo import insects
     from audiostyle.synthesis import stages
 
@@ -74,9 +75,9 @@ def test_content_with_digital_silence_is_optimised(monkeypatch):
                                      iterations=30, progress=False)
         return result.stages["waveform"].best_db
 
-    assert best_db() < -3
+    assert best_db() < -0.1
     monkeypatch.setattr(stages, "START_DITHER", 0.0)
-    assert best_db() > -0.1
+    assert best_db() == 0.0
 
 
 def test_texture_from_noise_matches_the_style(style):
