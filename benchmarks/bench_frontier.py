@@ -21,7 +21,9 @@ the new default marked) goes to ``benchmarks/results/frontier/``.
 
 Runs two pairs at a time (one thread each) on a 2-core machine; about 25 minutes in all on a
 quiet one. ``FRONTIER_EXTRACTORS`` (comma-separated) and ``FRONTIER_KNOB`` (strengths,
-comma-separated; empty for none) narrow a run.
+comma-separated; empty for none) narrow a run; its cases replace theirs in
+``results/frontier/points.json`` and the rest are kept (an empty ``FRONTIER_EXTRACTORS`` only
+renders the table and plots again).
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from common import HERE, RESULTS, Section, machine, table
 
 PAPER = Path(os.environ.get("AUDIOSTYLE_PAPER", HERE.parent.parent / "shared" / "paper"))
 SR = 22050
-EXTRACTORS = tuple(os.environ.get("FRONTIER_EXTRACTORS",
-                                  "shallow,mcdermott,soundnet,vgg-mtt").split(","))
+EXTRACTORS = tuple(name for name in os.environ.get(
+    "FRONTIER_EXTRACTORS", "shallow,mcdermott,soundnet,vgg-mtt").split(",") if name)
 #: The paper's table: (content file stem, kind folder, style stem); the paper's VGG column is
 #: ImageNet VGG-19, compared here with vgg-mtt (the VGG we have real weights for).
 PAPER_PAIRS = (("pachelbel", "music", "cat_milk"), ("pachelbel", "music", "man_speaking_english"),
@@ -200,12 +202,15 @@ def _plot(case: dict, folder: Path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from audiostyle.extractors.registry import extractor_class
+
     points = case["points"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, axis in zip(axes, ("chroma", "onsets"), strict=True):
-        knob = [(0.0, 1.0, 1.0)] + [
-            (points[f"strength {s:g}"]["gain"], points[f"strength {s:g}"][axis], s)
-            for s in KNOB if f"strength {s:g}" in points]
+        # the new default is the knob's point at the extractor's default strength
+        at = {float(k.split()[1]): v for k, v in points.items() if k.startswith("strength ")}
+        at[extractor_class(case["extractor"]).default_strength] = points["new default"]
+        knob = [(0.0, 1.0, 0.0)] + [(at[s]["gain"], at[s][axis], s) for s in sorted(at)]
         ax.plot([k[1] for k in knob], [k[0] for k in knob], "-", color="0.6", zorder=1,
                 label="strength 0 … 1")
         path = [points[k] for k in points if k.startswith("path")] + [points["new default"]]
