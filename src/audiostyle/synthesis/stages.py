@@ -65,7 +65,8 @@ def optimise_chunk(
     """
     channels, length = shape
     if settings.init == "content":
-        dither = torch.randn(content.shape, generator=generator).numpy()
+        # one dither for all channels: identical channels stay identical
+        dither = torch.randn((1, content.shape[1]), generator=generator).numpy()
         begin = (content + START_DITHER * dither).astype(np.float32)
         for channel in silent_channels(content):  # silent: start from noise
             begin[channel] = net.noise(like, length, generator)[0].numpy()
