@@ -16,27 +16,15 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bench_frontier import PAPER, SR
+from bench_frontier import PAPER, _own_sounds
 from common import Section, machine, table
 
 EXTRACTORS = tuple(os.environ.get("BLEND_EXTRACTORS", "mcdermott,shallow").split(","))
 
 
-def _own_sounds(folder: Path) -> dict[str, str]:
-    import soundfile as sf
-
-    from audiostyle.demo import bongo_loop, canon_melody, insects
-
-    sounds = {"canon": canon_melody(SR), "bongos": bongo_loop(SR),
-              "insects": insects(SR, seconds=6.0)}
-    for name, samples in sounds.items():
-        sf.write(folder / f"{name}.wav", samples, SR)
-    return {name: str(folder / f"{name}.wav") for name in sounds}
-
-
-def _cases(own: dict[str, str]) -> list[dict]:
-    cases = [dict(name="canon × bongos + insects (ours)", content=own["canon"],
-                  a=own["bongos"], b=own["insects"], extractor=e) for e in EXTRACTORS]
+def _cases(own: dict[str, Path]) -> list[dict]:
+    cases = [dict(name="canon × bongos + insects (ours)", content=str(own["canon"]),
+                  a=str(own["bongos"]), b=str(own["insects"]), extractor=e) for e in EXTRACTORS]
     if PAPER.is_dir():
         inputs = PAPER / "inputs"
         cases += [dict(name="pachelbel × bongo-loop + crickets",
