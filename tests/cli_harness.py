@@ -66,8 +66,11 @@ def serve() -> None:
     """The server loop: one child at a time."""
     import torch
 
+    # the parser imports the studio's command: preloaded, a child run as an unprivileged user
+    # needs no read access to a checkout only its owner may read
     import audiostyle.cli
-    import audiostyle.extractors.shallow  # noqa: F401
+    import audiostyle.extractors.shallow
+    import audiostyle.studio.command  # noqa: F401
 
     # the optimisers import torch's compiler stack on first use (seconds); no computation here
     for optimizer in (torch.optim.LBFGS, torch.optim.Adam):
