@@ -23,7 +23,9 @@ Runs two pairs at a time (one thread each) on a 2-core machine; about 25 minutes
 quiet one. ``FRONTIER_EXTRACTORS`` (comma-separated) and ``FRONTIER_KNOB`` (strengths,
 comma-separated; empty for none) narrow a run; its cases replace theirs in
 ``results/frontier/points.json`` and the rest are kept (an empty ``FRONTIER_EXTRACTORS`` only
-renders the table and plots again).
+renders the table and plots again). ``FRONTIER_KEEP`` (point labels, comma-separated, e.g.
+``today's default,strength 1``) takes those points from the earlier run instead of running
+them again: for a change that cannot move them (the structure term does not act at strength 1).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ KNOB = tuple(float(s) for s in os.environ.get("FRONTIER_KNOB", "0.25,0.75,1").sp
 #: The defaults before the structure term (besides strength 1: statistics only).
 TODAY = {"mcdermott": {"domain": "waveform", "iterations": 300}, "soundnet": {"iterations": 200},
          "vgg-mtt": {"domain": "spectrogram", "iterations": 100}}
+#: Points taken from the earlier run's ``points.json`` instead of being run again.
+KEEP = tuple(label for label in os.environ.get("FRONTIER_KEEP", "").split(",") if label)
 #: Fractions of the first stage at which the new default's path is sampled.
 PATH_MARKS = (0.25, 0.5, 0.75)
 
@@ -152,10 +156,13 @@ def run_case(case: dict) -> dict:
     torch.set_num_threads(1)
     evaluator = Evaluator(case["style"], case["content"], extractors=["mcdermott"])
     extractor = case["extractor"]
-    out: dict = {**case, "points": {}}
+    out: dict = {**{k: v for k, v in case.items() if k != "kept"}, "points": {}}
     work = Path(tempfile.mkdtemp(prefix="frontier-"))
 
     def transfer(label: str, observer=None, **settings) -> None:
+        if label in case.get("kept", {}):
+            out["points"][label] = case["kept"][label]
+            return
         result = audiostyle.transfer(case["content"], case["style"], extractor=extractor,
                                      progress=False, observer=observer, **settings)
         path = str(work / f"{label}.wav")
@@ -254,6 +261,12 @@ def run(quick: bool = False) -> Section:
     folder.mkdir(parents=True, exist_ok=True)
     own_folder = Path(tempfile.mkdtemp(prefix="frontier-own-"))
     cases = _cases(_own_sounds(own_folder))
+    if KEEP and (folder / "points.json").exists():
+        earlier = {(c["pair"], c["extractor"]): c["points"]
+                   for c in json.loads((folder / "points.json").read_text())}
+        for case in cases:
+            points = earlier.get((case["pair"], case["extractor"]), {})
+            case["kept"] = {label: points[label] for label in KEEP if label in points}
     if quick:
         cases = [c for c in cases if c["pair"].startswith("canon")][:1]
     with ProcessPoolExecutor(max_workers=2) as pool:

@@ -43,9 +43,14 @@ def _reference_parts(content: np.ndarray, output: np.ndarray) -> dict[str, float
     mel_c = librosa.feature.melspectrogram(S=pc, sr=SR, n_mels=MEL_BANDS)
     mel_o = librosa.feature.melspectrogram(S=po, sr=SR, n_mels=MEL_BANDS)
     floor = mel_c.max() * 1e-8
-    chroma_c, chroma_o = (librosa.feature.chroma_stft(S=p, sr=SR, tuning=0.0, norm=None)
+    # C1 … C8, every octave alike; frames within 40 dB of the content's loudest, alike
+    in_range = ((librosa.fft_frequencies(sr=SR, n_fft=N_FFT) >= librosa.note_to_hz("C1"))
+                & (librosa.fft_frequencies(sr=SR, n_fft=N_FFT) <= librosa.note_to_hz("C8")))
+    chroma_c, chroma_o = (librosa.feature.chroma_stft(S=p * in_range[:, None], sr=SR,
+                                                      tuning=0.0, norm=None, octwidth=None)
                           for p in (pc, po))
-    weights = chroma_c.sum(0) / chroma_c.sum()
+    energy = chroma_c.sum(0)
+    weights = (energy > energy.max() * 1e-4) / np.count_nonzero(energy > energy.max() * 1e-4)
     r = [np.corrcoef(a, b)[0, 1] if a.std() > 0 and b.std() > 0 else 0.0
          for a, b in zip(chroma_o.T, chroma_c.T, strict=True)]
 
@@ -115,7 +120,7 @@ def test_timbre_is_free_but_pitch_and_timing_are_not() -> None:
     noise = (0.1 * np.random.default_rng(1).standard_normal(content.size)).astype(np.float32)
     same, up, late, hiss = (_parts(content, y) for y in (retimbred, transposed, shifted, noise))
     assert same["chroma"] < 0.15
-    assert up["chroma"] > 0.8 and hiss["chroma"] > 0.8
+    assert up["chroma"] > 0.7 and hiss["chroma"] > 0.8
     assert up["onsets"] < 0.2  # a transposed copy keeps the rhythm
     assert late["onsets"] > 0.6 and late["loudness"] > 0.5
     assert same["onsets"] < 0.2 and same["loudness"] < 0.2
@@ -133,3 +138,26 @@ def test_gradient_is_finite_and_points_back_to_the_content() -> None:
     with torch.no_grad():  # a small step against the gradient lowers the loss
         stepped = loss(x - 1e-3 * x.grad / x.grad.abs().max())
     assert float(stepped) < float(value.detach())
+
+
+def test_soft_notes_keep_their_pitch_as_loud_ones() -> None:
+    """Every audible frame counts alike in the chroma part: a melody whose every other note is
+    20 dB softer loses about half its chroma score when only the soft notes are transposed
+    (an energy-weighted term would hardly notice)."""
+    def melody(shift: int) -> np.ndarray:
+        notes = [_notes([m + (shift if i % 2 else 0)], partials=8) * (0.1 if i % 2 else 1.0)
+                 for i, m in enumerate(MELODY)]
+        return np.concatenate(notes).astype(np.float32)
+
+    content, soft_moved = melody(0), melody(1)
+    whole_moved = _notes([m + 1 for m in MELODY], partials=8)
+    half, whole = _parts(content, soft_moved)["chroma"], _parts(content, whole_moved)["chroma"]
+    assert 0.3 * whole < half < 0.7 * whole
+
+
+def test_no_pitch_class_below_c1_or_above_c8() -> None:
+    """Rumble under C1 and hiss tones over C8 leave the chroma part as it is."""
+    content = _notes(MELODY, partials=4)
+    t = np.arange(content.size) / SR
+    extra = 0.3 * (np.sin(2 * np.pi * 20 * t) + np.sin(2 * np.pi * 6000 * t))
+    assert _parts(content, (content + extra).astype(np.float32))["chroma"] < 0.02

@@ -34,14 +34,14 @@ class SoundNetExtractor(Extractor):
     name = "soundnet"
     default_domain = "waveform"
     #: SoundNet's statistics pull a sound's timing apart quickly (at 200 iterations and the
-    #: full style, onsets 0.19 on pachelbel × cat_milk), so a transfer takes 50 iterations
-    #: at strength 0.5 with a strong structure term: at weight 20 pachelbel × cat_milk gains
-    #: 5.0 dB at chroma 0.82 and speech × crickets 2.1 dB at 0.86 (weight 1: 5.7 dB at 0.77
-    #: and 2.3 dB at 0.73; the two man_speaking_english pairs want a weaker term and do not
-    #: reach the paper's gain at 20) — benchmarks/RESULTS.md, frontier
+    #: full style, onsets 0.19 on pachelbel × cat_milk), so a transfer takes 100 iterations
+    #: held by the structure term: at weight 12 pachelbel × cat_milk gains 5.4 dB at chroma
+    #: 0.78 and pachelbel × man_speaking_english 1.9 dB at 0.91 (50 iterations at weight 20:
+    #: 1.3 dB, short of the paper's 1.8); speech × crickets keeps only chroma 0.70 (0.86 at 50
+    #: iterations) — benchmarks/RESULTS.md, frontier
     default_iterations = 200
-    transfer_defaults: ClassVar[dict[str, Any]] = {"iterations": 50}
-    structure_weight = 20.0
+    transfer_defaults: ClassVar[dict[str, Any]] = {"iterations": 100}
+    structure_weight = 12.0
 
     def __init__(
         self,

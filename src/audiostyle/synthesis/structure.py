@@ -6,9 +6,10 @@ What a listener keeps of a melody or a voice under a new texture is its structur
 pitch classes sound when, where the notes and syllables start, how loud each moment is — and
 these hardly depend on timbre. :class:`StructureLoss` keeps them:
 
-- **pitch classes**: a 12-bin chroma of the STFT power (librosa's chroma filterbank), each
-  frame centred and compared by correlation with the content's, frames weighted by the
-  content's chroma energy (silent frames count for nothing);
+- **pitch classes**: a 12-bin chroma of the STFT power, every octave from C1 to C8 counted
+  alike (as a constant-Q chroma does), each frame centred and compared by correlation with
+  the content's; every frame the content sounds in (within :data:`ACTIVE_DB` of its loudest)
+  counts alike, so soft notes and syllables keep their pitch as loud ones do;
 - **onsets**: spectral flux of the log-mel spectrogram (the rise of each band, summed), whose
   time course is correlated with the content's;
 - **loudness**: the log of each frame's mel energy, correlated over time with the content's.
@@ -33,6 +34,11 @@ HOP = 512
 MEL_BANDS = 40
 #: Power floor of the log-mel spectrogram, relative to the content's loudest bin (-80 dB).
 FLOOR_DB = -80.0
+#: The chroma's range: C1 … C8 (Hz); the STFT's bins outside it count for no pitch class.
+CHROMA_HZ = (32.70, 4186.0)
+#: Content frames whose chroma energy is this far below the loudest frame's count for nothing
+#: in the chroma part (dB of power).
+ACTIVE_DB = -40.0
 #: The three parts, weighted alike.
 PARTS = ("chroma", "onsets", "loudness")
 
@@ -46,7 +52,9 @@ class _Courses(nn.Module):
         super().__init__()
         import librosa
 
-        chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)
+        chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0, octwidth=None)
+        hz = np.fft.rfftfreq(n_fft, 1 / sr)
+        chroma[:, (hz < CHROMA_HZ[0]) | (hz > CHROMA_HZ[1])] = 0
         mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=MEL_BANDS)
         self.register_buffer("chroma_basis", torch.from_numpy(chroma.astype(np.float32)),
                              persistent=False)
@@ -114,8 +122,10 @@ class StructureLoss(nn.Module):
                 self._floors[view] = self.views[view].floor(power)
                 courses = self.views[view](power, self._floors[view])
             energy = courses["chroma"].sum(-2)
+            active = (energy > energy.amax(-1, keepdim=True) * 10 ** (ACTIVE_DB / 10)).to(
+                energy.dtype)
             self._targets[view] = {
-                "weight": energy / energy.sum(-1, keepdim=True).clamp_min(1e-30),
+                "weight": active / active.sum(-1, keepdim=True).clamp_min(1),
                 **{part: _centred(courses[part], -2 if part == "chroma" else -1)
                    for part in PARTS},
             }
