@@ -48,7 +48,10 @@ PRECONDITIONER_EXPONENT = 0.5
 #: Rate in Hz of the subband domain's optimised log-envelopes.
 SUBBAND_ENVELOPE_RATE = 1000.0
 #: Floor of the subband domain's starting envelopes, in dB below the loudest subband's peak.
-ENVELOPE_FLOOR_DB = -80.0
+#: A band's gradient scales with its envelope: at −80 dB the bands of a content's pauses (speech
+#: with digital silence, espeak-ng's) hardly moved and McDermott's transfer stalled (0.5 dB on
+#: speech × insects); at −40 dB the texture fills them (15 dB, chroma 0.73).
+ENVELOPE_FLOOR_DB = -40.0
 #: Largest log-envelope of the subband domain (e² ≈ 7.4, far above full scale): keeps a long
 #: line-search step from overflowing.
 LOG_ENVELOPE_CEILING = 2.0
