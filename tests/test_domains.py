@@ -127,7 +127,7 @@ def test_subband_domain_adds_the_headroom_term_and_passes_the_waveform():
     assert float(space.objective(loss, space.initial)) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_subband_domain_fills_the_pauses_of_a_content_with_digital_silence():
+def test_subband_domain_fills_the_pauses_of_a_content_with_digital_silence(monkeypatch):
     """Tone bursts with exact zeros between them (as speech synthesisers write) under a steady
     texture: the subband domain's floored start envelopes let McDermott's transfer put the
     texture into the pauses (their level rises towards the style's), which it did not do
@@ -155,10 +155,7 @@ def test_subband_domain_fills_the_pauses_of_a_content_with_digital_silence():
         return 10 * np.log10(np.mean(out[gaps] ** 2) / np.mean(style ** 2))
 
     filled = gap_db()
-    domains.ENVELOPE_FLOOR_DB, floor = -80.0, domains.ENVELOPE_FLOOR_DB
-    try:
-        stalled = gap_db()
-    finally:
-        domains.ENVELOPE_FLOOR_DB = floor
+    monkeypatch.setattr(domains, "ENVELOPE_FLOOR_DB", -80.0)
+    stalled = gap_db()
     assert filled > -18, filled
     assert stalled < filled - 20, (stalled, filled)  # measured: −52.6 against −12.2 dB

@@ -34,6 +34,8 @@ HOP = 512
 MEL_BANDS = 40
 #: Power floor of the log-mel spectrogram, relative to the content's loudest bin (-80 dB).
 FLOOR_DB = -80.0
+#: Pitch classes of the chroma.
+PITCH_CLASSES = 12
 #: The chroma's range: C1 … C8 (Hz); the STFT's bins outside it count for no pitch class.
 CHROMA_HZ = (32.70, 4186.0)
 #: Content frames whose chroma energy is this far below the loudest frame's count for nothing
@@ -45,14 +47,15 @@ PARTS = ("chroma", "onsets", "loudness")
 
 class _Courses(nn.Module):
     """The three courses of an STFT power ``(batch, n_fft // 2 + 1, frames)``:
-    ``{"chroma": (batch, 12, frames), "onsets": (batch, frames - 1), "loudness": (batch,
+    ``{"chroma": (batch, PITCH_CLASSES, frames), "onsets": (batch, frames - 1), "loudness": (batch,
     frames)}`` (onsets and loudness in nepers of mel power above a floor)."""
 
     def __init__(self, sr: int, n_fft: int) -> None:
         super().__init__()
         import librosa
 
-        chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0, octwidth=None)
+        chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=PITCH_CLASSES, tuning=0.0,
+                                      octwidth=None)
         hz = np.fft.rfftfreq(n_fft, 1 / sr)
         chroma[:, (hz < CHROMA_HZ[0]) | (hz > CHROMA_HZ[1])] = 0
         mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=MEL_BANDS)
@@ -63,14 +66,14 @@ class _Courses(nn.Module):
     def floor(self, power: Tensor) -> float:
         """The log-mel floor for a content of STFT power ``power``: :data:`FLOOR_DB` below
         its loudest mel bin."""
-        return max(float((self.basis[12:].to(power.dtype) @ power).amax()), 1e-20) \
+        return max(float((self.basis[PITCH_CLASSES:].to(power.dtype) @ power).amax()), 1e-20) \
             * 10 ** (FLOOR_DB / 10)
 
     def forward(self, power: Tensor, floor: float) -> dict[str, Tensor]:
         bands = self.basis.to(power.dtype) @ power
-        log_mel = torch.log(bands[..., 12:, :] + floor)
+        log_mel = torch.log(bands[..., PITCH_CLASSES:, :] + floor)
         return {
-            "chroma": bands[..., :12, :],
+            "chroma": bands[..., :PITCH_CLASSES, :],
             "onsets": (log_mel[..., 1:] - log_mel[..., :-1]).clamp_min(0).mean(-2),
             "loudness": torch.logsumexp(log_mel, dim=-2),
         }
