@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+import audiostyle
+from audiostyle.demo import insects
 from audiostyle.dsp import spectral_convergence
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
 from audiostyle.io.audio import PEAK_CEILING_DB
+from audiostyle.synthesis import domains
 from audiostyle.synthesis.domains import (
     HEADROOM_WEIGHT,
     SpectrogramDomain,
@@ -132,12 +136,6 @@ def test_subband_domain_fills_the_pauses_of_a_content_with_digital_silence(monke
     texture: the subband domain's floored start envelopes let McDermott's transfer put the
     texture into the pauses (their level rises towards the style's), which it did not do
     with the floor at −80 dB (the bands of the pauses got no gradient)."""
-    import numpy as np
-
-    import audiostyle
-    from audiostyle.demo import insects
-    from audiostyle.synthesis import domains
-
     sr = 20000
     rng = np.random.default_rng(2)
     t = np.arange(int(0.3 * sr)) / sr

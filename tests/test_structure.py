@@ -44,8 +44,8 @@ def _reference_parts(content: np.ndarray, output: np.ndarray) -> dict[str, float
     mel_o = librosa.feature.melspectrogram(S=po, sr=SR, n_mels=MEL_BANDS)
     floor = mel_c.max() * 1e-8
     # C1 … C8, every octave alike; frames within 40 dB of the content's loudest, alike
-    in_range = ((librosa.fft_frequencies(sr=SR, n_fft=N_FFT) >= librosa.note_to_hz("C1"))
-                & (librosa.fft_frequencies(sr=SR, n_fft=N_FFT) <= librosa.note_to_hz("C8")))
+    hz = librosa.fft_frequencies(sr=SR, n_fft=N_FFT)
+    in_range = (hz >= librosa.note_to_hz("C1")) & (hz <= librosa.note_to_hz("C8"))
     chroma_c, chroma_o = (librosa.feature.chroma_stft(S=p * in_range[:, None], sr=SR,
                                                       tuning=0.0, norm=None, octwidth=None)
                           for p in (pc, po))
