@@ -36,6 +36,19 @@ def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
     assert jobs.Job.from_dict(json.loads(json.dumps(job.as_dict()))) == job
 
 
+@pytest.mark.parametrize("default, value", [("default_strength", 0.7),
+                                            ("structure_weight", 0.5),
+                                            ("transfer_defaults", {"iterations": 7})])
+def test_a_new_extractor_default_makes_a_new_key(files, monkeypatch, default, value):
+    """Outputs made under an extractor's old defaults are not taken for the new ones'."""
+    from audiostyle.extractors.shallow import ShallowExtractor
+
+    content, style = files
+    before = jobs.Job.make(content, style, "shallow", {"filters": 32}).key
+    monkeypatch.setattr(ShallowExtractor, default, value)
+    assert jobs.Job.make(content, style, "shallow", {"filters": 32}).key != before
+
+
 def test_names_are_safe_for_any_file_name():
     assert slug("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
     assert slug("../../etc/passwd") == "etc_passwd"

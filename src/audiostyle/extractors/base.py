@@ -67,6 +67,15 @@ class Extractor(nn.Module, ABC):
     #: extractor's style loss, which sets the scale of the strength knob.
     structure_weight: ClassVar[float] = 1.0
 
+    @classmethod
+    def synthesis_defaults(cls) -> dict[str, Any]:
+        """What a transfer takes from this extractor where its settings say nothing: domain,
+        iterations, strength and the structure term's weight (a job's key holds them, so a
+        result made under other defaults is not taken for one made under these)."""
+        return {"domain": cls.default_domain, "iterations": cls.default_iterations,
+                **cls.transfer_defaults, "strength": cls.default_strength,
+                "structure_weight": cls.structure_weight}
+
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()
         if (spectrogram is not None) != ("spectrogram" in self.domains):

@@ -24,6 +24,7 @@ from typing import Any
 import soundfile as sf
 
 from .._util import file_digest, slug, to_json, write_text
+from ..extractors.registry import extractor_class
 from ..io.audio import AudioLike, save_audio
 from ..synthesis.pipeline import Result, transfer
 from ..synthesis.settings import Settings
@@ -76,8 +77,12 @@ class Job:
 
     @property
     def key(self) -> str:
-        """SHA-256 (hex) of the inputs' digests, extractor, options and settings."""
+        """SHA-256 (hex) of the inputs' digests, extractor, options and settings, and of the
+        extractor's defaults for the settings left to it
+        (:meth:`~audiostyle.extractors.Extractor.synthesis_defaults`): a new release's
+        defaults make new names, and a resumed run does not take old results for new ones."""
         what = {k: v for k, v in self.as_dict().items() if k not in ("content", "style")}
+        what["defaults"] = extractor_class(self.extractor).synthesis_defaults()
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
     @property
