@@ -72,7 +72,7 @@ def _installed(extractor: str) -> bool:
 
 
 def run(quick: bool = False) -> Section:
-    rounds = 1 if quick else 2
+    rounds = 1 if quick else 3
     times: dict[str, list[float]] = {"today's": [], "new": []}
     strengths = {"today's": 1.0, "new": None}
     for _ in range(rounds):  # each round runs both at once

@@ -203,6 +203,24 @@ def dominates(ours: dict, paper: dict) -> bool:
             and ours["onsets"] >= paper["onsets"] - 0.02)
 
 
+def _shortfall(point: dict, paper: dict) -> float:
+    """How far ``point`` is from dominating ``paper``: its missing gain in tens of dB plus its
+    missing chroma and onsets (beyond the 0.02 allowed); 0 when it dominates."""
+    return (max(paper["gain"] - point["gain"], 0) / 10
+            + sum(max(paper[axis] - 0.02 - point[axis], 0) for axis in ("chroma", "onsets")))
+
+
+def nearest(points: dict) -> str | None:
+    """For a pair whose new default does not dominate the paper's output: the label of the
+    measured point (knob, path, today's default) nearest to dominating it — among those that do,
+    the one keeping the most chroma. None when the default dominates or there is no paper."""
+    paper = points.get("paper")
+    if paper is None or dominates(points["new default"], paper):
+        return None
+    others = {k: v for k, v in points.items() if k not in ("paper", "new default")}
+    return min(others, key=lambda k: (_shortfall(others[k], paper), -others[k]["chroma"]))
+
+
 def _plot(case: dict, folder: Path) -> str:
     import matplotlib
 
@@ -212,7 +230,8 @@ def _plot(case: dict, folder: Path) -> str:
     from audiostyle.extractors.registry import extractor_class
 
     points = case["points"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    closest = nearest(points)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
     for ax, axis in zip(axes, ("chroma", "onsets"), strict=True):
         # the new default is the knob's point at the extractor's default strength
         at = {float(k.split()[1]): v for k, v in points.items() if k.startswith("strength ")}
@@ -220,6 +239,13 @@ def _plot(case: dict, folder: Path) -> str:
         knob = [(0.0, 1.0, 0.0)] + [(at[s]["gain"], at[s][axis], s) for s in sorted(at)]
         ax.plot([k[1] for k in knob], [k[0] for k in knob], "-", color="0.6", zorder=1,
                 label="strength 0 … 1")
+        for gain, kept, strength in knob[1:]:
+            ax.annotate(f"{strength:g}", (kept, gain), fontsize=6, color="0.4",
+                        xytext=(3, -8), textcoords="offset points")
+        if "paper" in points:  # where a point dominates the paper's output (on this axis)
+            paper, top = points["paper"], max(p["gain"] for p in points.values()) + 0.5
+            ax.fill_between([paper[axis] - 0.02, 1.0], paper["gain"], top, color="tab:green",
+                            alpha=0.1, zorder=0, label="dominates the paper")
         path = [points[k] for k in points if k.startswith("path")] + [points["new default"]]
         ax.plot([p[axis] for p in path], [p["gain"] for p in path], ":", color="tab:blue")
         marks = {"today's default": ("s", "tab:red"), "new default": ("o", "tab:blue"),
@@ -228,12 +254,16 @@ def _plot(case: dict, folder: Path) -> str:
             if label in points:
                 ax.scatter(points[label][axis], points[label]["gain"], marker=marker,
                            color=colour, s=90 if marker == "*" else 50, label=label, zorder=3)
+        if closest is not None:
+            ax.scatter(points[closest][axis], points[closest]["gain"], marker="o", s=160,
+                       facecolors="none", edgecolors="black", zorder=4,
+                       label=f"nearest to dominating: {closest}")
         ax.set_xlabel(f"{axis} (content kept)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("McDermott statistics gain, dB (style)")
-    axes[1].legend(fontsize=7, loc="best")
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="lower center", ncol=3)
     fig.suptitle(f"{case['pair']}, {case['extractor']}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     name = f"{case['pair']}-{case['extractor']}".replace(" × ", "-x-").replace(" ", "_")
     name = "".join(c for c in name if c.isalnum() or c in "-_") + ".png"
     fig.savefig(folder / name, dpi=80)
@@ -286,8 +316,12 @@ def run(quick: bool = False) -> Section:
         dominated += wins
         fmt = lambda r: ("—" if r is None else  # noqa: E731
                          f"{r['gain']:.1f} / {r['chroma']:.2f} / {r['onsets']:.2f}")
+        closest = nearest(p)
+        verdict = "yes" if wins else "—" if paper is None else (
+            f"no; nearest: {closest}, {fmt(p[closest])}"
+            + (" (dominates)" if dominates(p[closest], paper) else ""))
         rows.append([case["pair"], case["extractor"], fmt(paper), fmt(old), fmt(new),
-                     f"{new['copy']:.2f}", "yes" if wins else ("—" if paper is None else "no"),
+                     f"{new['copy']:.2f}", verdict,
                      f"{old['seconds']:.0f} / {new['seconds']:.0f}",
                      f"[png](results/frontier/{_plot(case, folder)})"])
     header = ["pair", "extractor", "paper: gain dB / chroma / onsets", "today's default",
