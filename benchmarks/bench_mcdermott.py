@@ -87,6 +87,7 @@ def transfer(seconds: float) -> dict:
     result = audiostyle.transfer(content, style, sr=SR, extractor="mcdermott", progress=False)
     total = time.perf_counter() - began
     return {"total_s": total, "iterations": result.iterations,
+            "domains": ", ".join(result.stages),
             "snr": audiostyle.statistics_snr(result.audio, style, SR),
             "start_snr": audiostyle.statistics_snr(content, style, SR)["mean"]}
 
@@ -206,8 +207,9 @@ behaviour) versus ours (noise with the style's subband variances, optimised as
 
 ### Default transfer of {transfer_seconds:g} s
 
-`audiostyle.transfer(melody, rain, extractor="mcdermott")` (content-initialised, waveform
-domain): {job['iterations']} iterations, **{job['total_s']:.1f} s in total** (real-time factor
+`audiostyle.transfer(melody, rain, extractor="mcdermott")` (content-initialised, every
+default: {job['domains']} domain, the structure term): {job['iterations']} iterations,
+**{job['total_s']:.1f} s in total** (real-time factor
 {job['total_s'] / transfer_seconds:.1f}), peak memory {job['peak_mib']:.0f} MiB; statistics SNR
 to the style {job['start_snr']:.1f} dB at the start, **{job_mean:.1f} dB** at the end
 ({", ".join(f"{k} {v:.1f}" for k, v in job_snr.items())}).

@@ -40,11 +40,12 @@ class Section:
     summary: list[dict] = field(default_factory=list)
 
 
-def measure(function: str, **kwargs) -> dict:
+def measure(function: str, source: Path | None = None, **kwargs) -> dict:
     """Run ``module:function(**kwargs)`` in a fresh Python process.
 
     The function returns a JSON-serialisable dict; ``peak_mib`` (max RSS of that process) is
-    added. ``module`` is imported from ``benchmarks/``.
+    added. ``module`` is imported from ``benchmarks/``; ``source``: a folder whose
+    ``audiostyle`` that process imports instead of the installed one (another version's).
     """
     module, name = function.split(":")
     code = (
@@ -55,8 +56,10 @@ def measure(function: str, **kwargs) -> dict:
         "out['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print('@@' + json.dumps(out))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{function}({kwargs}) failed:\n{proc.stderr[-3000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")][-1]

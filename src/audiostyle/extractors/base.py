@@ -101,9 +101,10 @@ class Extractor(nn.Module, ABC):
         return level * torch.randn(1, length, generator=generator)
 
     def spectral_scale(self, wave: Tensor) -> Tensor | None:
-        """Amplitude per ``rfft`` bin ``(batch, time // 2 + 1)`` by which the waveform domain
-        preconditions raw samples (``x = irfft(scale · W)``, optimising ``W``), computed from
-        the starting waveform ``(batch, time)``; None (the default): optimise the samples.
+        """Amplitude per ``rfft`` bin (broadcasting to ``(batch, time // 2 + 1)``) by which the
+        waveform domain preconditions raw samples (``x = irfft(scale · W)``, optimising ``W``),
+        computed from the starting waveform ``(batch, time)``; None (the default): optimise
+        the samples.
         Not used by spectral extractors, which are preconditioned through their STFT."""
         return None
 
