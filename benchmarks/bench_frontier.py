@@ -213,12 +213,13 @@ def _shortfall(point: dict, paper: dict) -> float:
 def nearest(points: dict) -> str | None:
     """For a pair whose new default does not dominate the paper's output: the label of the
     measured point (knob, path, today's default) nearest to dominating it — among those that do,
-    the one keeping the most chroma. None when the default dominates or there is no paper."""
+    the one with the most gain (the nearest to the default's style). None when the default
+    dominates or there is no paper."""
     paper = points.get("paper")
     if paper is None or dominates(points["new default"], paper):
         return None
     others = {k: v for k, v in points.items() if k not in ("paper", "new default")}
-    return min(others, key=lambda k: (_shortfall(others[k], paper), -others[k]["chroma"]))
+    return min(others, key=lambda k: (_shortfall(others[k], paper), -others[k]["gain"]))
 
 
 def _plot(case: dict, folder: Path) -> str:
