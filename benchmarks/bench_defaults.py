@@ -41,7 +41,6 @@ def whole_transfer(inputs: str, strength: float | None = None) -> dict:
     """The default shallow transfer of the content and style in ``inputs`` (``.npz``) with
     whichever audiostyle this process imports (``strength`` given only when not None), timed
     from the arrays to the result."""
-    import numpy as np
     import torch
 
     import audiostyle
@@ -75,8 +74,7 @@ def per_evaluation(extractor: str, strength: float | None) -> dict:
     from audiostyle.extractors.registry import extractor_class
 
     content, style = _signals(SECONDS)
-    domain = extractor_class(extractor).transfer_defaults.get(
-        "domain", extractor_class(extractor).default_domain)
+    domain = extractor_class(extractor).synthesis_defaults()["domain"]
     result = audiostyle.transfer(content, style, sr=SR, extractor=extractor, strength=strength,
                                  domain=domain, iterations=EVALUATIONS, refine_iterations=0,
                                  progress=False)
@@ -100,6 +98,7 @@ def history(extractor: str, start: str, size: int) -> dict:
     from audiostyle.synthesis.domains import make_domain
     from audiostyle.synthesis.losses import StyleLoss, TransferLoss
     from audiostyle.synthesis.optimiser import optimise
+    from audiostyle.synthesis.stages import START_DITHER
     from audiostyle.synthesis.structure import StructureLoss
 
     torch.set_num_threads(1)
@@ -113,12 +112,12 @@ def history(extractor: str, start: str, size: int) -> dict:
     if start == "content":
         loss = TransferLoss(style_loss, None, 0.0, StructureLoss(signals[0], rate, net.spectrogram),
                             kind.structure_weight)
-        begin = signals[0] + 1e-4 * torch.randn_like(signals[0])
-        domain = kind.transfer_defaults.get("domain", kind.default_domain)
-        iterations = kind.transfer_defaults.get("iterations", kind.default_iterations)
+        begin = signals[0] + START_DITHER * torch.randn_like(signals[0])
+        defaults = kind.synthesis_defaults()
+        domain, iterations = defaults["domain"], defaults["iterations"]
     else:
-        loss, domain, iterations = TransferLoss(style_loss), kind.default_domain, \
-            kind.default_iterations
+        loss = TransferLoss(style_loss)
+        domain, iterations = kind.default_domain, kind.default_iterations
         begin = net.noise(signals[1], signals[0].shape[-1], torch.Generator().manual_seed(0))
     space = make_domain(domain, net, begin)
     _, trace = optimise(lambda x: space.objective(loss, x), space.initial,

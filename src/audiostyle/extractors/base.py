@@ -104,8 +104,8 @@ class Extractor(nn.Module, ABC):
         """Amplitude per ``rfft`` bin (broadcasting to ``(batch, time // 2 + 1)``) by which the
         waveform domain preconditions raw samples (``x = irfft(scale · W)``, optimising ``W``),
         computed from the starting waveform ``(batch, time)``; None (the default): optimise
-        the samples.
-        Not used by spectral extractors, which are preconditioned through their STFT."""
+        the samples. Not used by spectral extractors, which are preconditioned through their
+        STFT."""
         return None
 
     def analyse(self, wave: Tensor) -> Tensor:

@@ -44,7 +44,7 @@ class SoundNetExtractor(Extractor):
     #: SoundNet's statistics pull a sound's timing apart quickly (at 200 iterations and the
     #: full style, onsets 0.19 on pachelbel × cat_milk), so a transfer takes 100 iterations
     #: held by the structure term: at weight 12 pachelbel × cat_milk gains 5.1 dB at chroma
-    #: 0.86 and pachelbel × man_speaking_english 1.9 dB at 0.95 (50 iterations at weight 20:
+    #: 0.86 and pachelbel × man_speaking_english 1.8 dB at 0.95 (50 iterations at weight 20:
     #: 1.3 dB, short of the paper's 1.8) — benchmarks/RESULTS.md, frontier
     default_iterations = 200
     transfer_defaults: ClassVar[dict[str, Any]] = {"iterations": 100}
@@ -87,7 +87,7 @@ class SoundNetExtractor(Extractor):
         """The waveform domain's preconditioner, ``(time // 2 + 1,)`` for ``wave`` ``(batch,
         time)``: a second-order high-pass at :data:`QUIET_BELOW_HZ`, 1 above it and
         :data:`QUIET_SCALE` at 0 Hz, so the optimiser moves the band SoundNet hardly hears
-        (and rumbles into) much more slowly than the rest. Speech × crickets keeps chroma 0.84
+        (and rumbles into) much more slowly than the rest. Speech × crickets keeps chroma 0.82
         instead of 0.70 at the same gain (benchmarks/RESULTS.md, frontier)."""
         hz = torch.fft.rfftfreq(wave.shape[-1], 1 / self.sample_rate, dtype=wave.dtype,
                                 device=wave.device)
