@@ -179,7 +179,7 @@ def run_case(case: dict) -> dict:
                     snapshots[f"path {mark:.2f}"] = progress.snapshot()
 
     kind = extractor_class(extractor)
-    first_stage = kind.transfer_defaults.get("domain", kind.default_domain)
+    first_stage = kind.synthesis_defaults()["domain"]
     transfer("new default", watch)
     for label, audio in snapshots.items():
         path = str(work / f"{label}.wav")

@@ -190,14 +190,13 @@ def transfer(
     """
     chosen = Settings.of(settings, **values)
     run = _setup(extractor, options, chosen, device)
-    unset = {name: value for name, value in run.net.transfer_defaults.items()
+    defaults = run.net.synthesis_defaults()
+    unset = {name: defaults[name] for name in ("domain", "iterations", "strength")
              if getattr(chosen, name) is None}
-    if unset:  # the extractor's transfer defaults (all valid for it)
-        chosen = dataclasses.replace(chosen, **unset)
-        run = dataclasses.replace(run, settings=chosen)
+    chosen = dataclasses.replace(chosen, **unset)  # the extractor's (all valid for it)
+    run = dataclasses.replace(run, settings=chosen)
     content_audio = as_audio(content, sr, name="content")
-    strength = run.net.default_strength if chosen.strength is None else chosen.strength
-    share, structure_weight = schedule(strength, run.net.structure_weight)
+    share, structure_weight = schedule(chosen.strength, defaults["structure_weight"])
     blend = make_blend(style, sr, style_weights, chosen, share)
     return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
                 progress, structure_weight=structure_weight, observer=observer)
