@@ -36,7 +36,7 @@ from ..io.devices import resolve_device
 from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
-from .settings import DEFAULTS, Settings, describe
+from .settings import DEFAULTS, FIELDS, Settings, describe
 from .stages import finish, merge_stages, optimise_chunk
 from .strength import schedule
 from .targets import (
@@ -191,8 +191,8 @@ def transfer(
     chosen = Settings.of(settings, **values)
     run = _setup(extractor, options, chosen, device)
     defaults = run.net.synthesis_defaults()
-    unset = {name: defaults[name] for name in ("domain", "iterations", "strength")
-             if getattr(chosen, name) is None}
+    unset = {name: value for name, value in defaults.items()
+             if name in FIELDS and getattr(chosen, name) is None}
     chosen = dataclasses.replace(chosen, **unset)  # the extractor's (all valid for it)
     run = dataclasses.replace(run, settings=chosen)
     content_audio = as_audio(content, sr, name="content")
