@@ -38,6 +38,7 @@ def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
 
 @pytest.mark.parametrize("default, value", [("default_strength", 0.7),
                                             ("structure_weight", 0.5),
+                                            ("loudness_slack_db", 3.0),
                                             ("transfer_defaults", {"iterations": 7})])
 def test_a_new_extractor_default_makes_a_new_key(files, monkeypatch, default, value):
     """Outputs made under an extractor's old defaults are not taken for the new ones'."""

@@ -9,9 +9,12 @@ import pytest
 import torch
 
 from audiostyle.dsp import Spectrogram
+from audiostyle.extractors.base import Extractor
 from audiostyle.synthesis.structure import HOP, MEL_BANDS, N_FFT, StructureLoss
 
 SR = 22050
+#: The loudness slack extractors take unless they say otherwise.
+SLACK_DB = Extractor.loudness_slack_db
 
 
 def _notes(midis: list[int], *, partials: int, seconds: float = 0.4, decay: float = 0.3,
@@ -32,7 +35,8 @@ def _notes(midis: list[int], *, partials: int, seconds: float = 0.4, decay: floa
 MELODY = [62, 57, 59, 54, 55, 50, 55, 57, 62, 66]
 
 
-def _reference_parts(content: np.ndarray, output: np.ndarray) -> dict[str, float]:
+def _reference_parts(content: np.ndarray, output: np.ndarray, slack_db: float
+                     ) -> dict[str, float]:
     """The three parts computed with librosa's STFT, chroma and mel filters and NumPy."""
     def power(y: np.ndarray) -> np.ndarray:
         spec = librosa.stft(y.astype(np.float64), n_fft=N_FFT, hop_length=HOP,
@@ -61,11 +65,21 @@ def _reference_parts(content: np.ndarray, output: np.ndarray) -> dict[str, float
     (on_c, loud_c), (on_o, loud_o) = course(mel_c), course(mel_o)
     return {"chroma": 1 - float(np.dot(weights, r)),
             "onsets": 1 - float(np.corrcoef(on_o, on_c)[0, 1]),
-            "loudness": 1 - float(np.corrcoef(loud_o, loud_c)[0, 1])}
+            "loudness": _loudness_distance(loud_o, loud_c, slack_db)}
 
 
+def _loudness_distance(loud_o: np.ndarray, loud_c: np.ndarray, slack_db: float) -> float:
+    """Centred log-energy courses (nepers): the squared excess of their difference over
+    ``slack_db``, relative to the content's spread."""
+    slack = np.log(10 ** (slack_db / 10))
+    centred_c = loud_c - loud_c.mean()
+    excess = np.maximum(np.abs(loud_o - loud_o.mean() - centred_c) - slack, 0)
+    return float(np.sum(excess**2) / np.sum(centred_c**2))
+
+
+@pytest.mark.parametrize("slack_db", [0.0, 5.0])
 @pytest.mark.parametrize("front_end", ["waveform", "log-spectrogram"])
-def test_parts_match_an_independent_computation(front_end: str) -> None:
+def test_parts_match_an_independent_computation(front_end: str, slack_db: float) -> None:
     content = _notes(MELODY, partials=8)
     rng = np.random.default_rng(0)
     output = _notes(MELODY[::-1], partials=3) + 0.02 * rng.standard_normal(content.size)
@@ -74,12 +88,12 @@ def test_parts_match_an_independent_computation(front_end: str) -> None:
     c = torch.from_numpy(content.astype(np.float64))[None]
     o = torch.from_numpy(output.astype(np.float64))[None]
     if front_end == "waveform":
-        loss = StructureLoss(c, SR, None)
+        loss = StructureLoss(c, SR, None, slack_db=slack_db)
         parts = loss.parts(o)
     else:
-        loss = StructureLoss(c, SR, spectrogram.double())
+        loss = StructureLoss(c, SR, spectrogram.double(), slack_db=slack_db)
         parts = loss.parts(spectrogram.double()(o))
-    expected = _reference_parts(content, output)
+    expected = _reference_parts(content, output, slack_db)
     for name, value in expected.items():
         assert float(parts[name][0]) == pytest.approx(value, abs=2e-3), name
     assert float(loss(o if front_end == "waveform" else spectrogram.double()(o))) == \
@@ -96,14 +110,15 @@ def test_the_extractors_spectrogram_is_read_only_when_it_resolves_as_finely(n_ff
     c = torch.from_numpy(content.astype(np.float64))[None]
     o = torch.from_numpy(output.astype(np.float64))[None]
     spectrogram = Spectrogram(n_fft, n_fft // 4).double()
-    loss = StructureLoss(c, SR, spectrogram)
+    loss = StructureLoss(c, SR, spectrogram, slack_db=SLACK_DB)
     assert loss.reads_spectrogram == (n_fft >= N_FFT)
-    expected = sum(_reference_parts(content, output).values()) / 3
+    expected = sum(_reference_parts(content, output, SLACK_DB).values()) / 3
     assert float(loss(spectrogram(o), o)) == pytest.approx(expected, abs=2e-3)
 
 
-def _parts(content: np.ndarray, output: np.ndarray) -> dict[str, float]:
-    loss = StructureLoss(torch.from_numpy(content)[None], SR, None)
+def _parts(content: np.ndarray, output: np.ndarray, slack_db: float = SLACK_DB
+           ) -> dict[str, float]:
+    loss = StructureLoss(torch.from_numpy(content)[None], SR, None, slack_db=slack_db)
     return {k: float(v[0]) for k, v in loss.parts(torch.from_numpy(output)[None]).items()}
 
 
@@ -126,9 +141,30 @@ def test_timbre_is_free_but_pitch_and_timing_are_not() -> None:
     assert same["onsets"] < 0.2 and same["loudness"] < 0.2
 
 
+def test_a_steady_texture_filling_the_pauses_costs_the_loudness_range() -> None:
+    """Notes with rests between them: a copy 10 dB quieter and a hiss that lifts the rests by
+    less than a 5-dB slack cost nothing; louder hiss squeezes the course flat and costs more
+    the louder it is, and a wider slack forgives more of it."""
+    n = int(0.2 * SR)
+    notes = [np.concatenate([_notes([m], partials=8, seconds=0.2), np.zeros(n, np.float32)])
+             for m in MELODY]
+    content = np.concatenate(notes) + 3e-4 * np.random.default_rng(2).standard_normal(
+        2 * n * len(MELODY)).astype(np.float32)
+    hiss = np.random.default_rng(3).standard_normal(content.size).astype(np.float32)
+
+    def loudness(output: np.ndarray, slack_db: float = 5.0) -> float:
+        return _parts(content, output.astype(np.float32), slack_db)["loudness"]
+
+    assert loudness(0.3 * content) < 1e-6
+    assert loudness(content + 3e-4 * hiss) < 1e-6
+    filled = [loudness(content + level * hiss) for level in (0.001, 0.01, 0.03)]
+    assert 0 < filled[0] < filled[1] < filled[2] and filled[2] > 0.3
+    assert loudness(content + 0.01 * hiss, slack_db=10.0) < 0.5 * filled[1]
+
+
 def test_gradient_is_finite_and_points_back_to_the_content() -> None:
     content = torch.from_numpy(_notes(MELODY, partials=8).astype(np.float64))[None]
-    loss = StructureLoss(content, SR, None)
+    loss = StructureLoss(content, SR, None, slack_db=SLACK_DB)
     start = content + 0.05 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0),
                                          dtype=torch.float64)
     x = start.clone().requires_grad_(True)

@@ -66,15 +66,21 @@ class Extractor(nn.Module, ABC):
     #: Full weight of the structure term (:mod:`audiostyle.synthesis.structure`) against this
     #: extractor's style loss, which sets the scale of the strength knob.
     structure_weight: ClassVar[float] = 1.0
+    #: How far (dB) the structure term lets the result's loudness course stray from the
+    #: content's before it counts (``slack_db`` of
+    #: :class:`~audiostyle.synthesis.structure.StructureLoss`): less keeps the pauses quieter.
+    loudness_slack_db: ClassVar[float] = 10.0
 
     @classmethod
     def synthesis_defaults(cls) -> dict[str, Any]:
         """What a transfer takes from this extractor where its settings say nothing: domain,
-        iterations, strength and the structure term's weight (a job's key holds them, so a
-        result made under other defaults is not taken for one made under these)."""
+        iterations, strength, the structure term's weight and its loudness slack (a job's key
+        holds them, so a result made under other defaults is not taken for one made under
+        these)."""
         return {"domain": cls.default_domain, "iterations": cls.default_iterations,
                 **cls.transfer_defaults, "strength": cls.default_strength,
-                "structure_weight": cls.structure_weight}
+                "structure_weight": cls.structure_weight,
+                "loudness_slack_db": cls.loudness_slack_db}
 
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()

@@ -48,7 +48,7 @@ class ShallowMultiExtractor(Extractor):
     domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
     default_iterations = 120
-    structure_weight = 0.01
+    structure_weight = 0.015
 
     def __init__(
         self,

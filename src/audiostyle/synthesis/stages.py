@@ -80,7 +80,7 @@ def optimise_chunk(
     structure = None
     if content is not None and structure_weight > 0:
         structure = StructureLoss(torch.from_numpy(content).to(device), net.sample_rate,
-                                  net.spectrogram)
+                                  net.spectrogram, slack_db=net.loudness_slack_db)
     loss = TransferLoss(style_loss, content_loss, settings.content_weight, structure,
                         structure_weight)
 

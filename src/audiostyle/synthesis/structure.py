@@ -12,13 +12,22 @@ these hardly depend on timbre. :class:`StructureLoss` keeps them:
   counts alike, so soft notes and syllables keep their pitch as loud ones do;
 - **onsets**: spectral flux of the log-mel spectrogram (the rise of each band, summed), whose
   time course is correlated with the content's;
-- **loudness**: the log of each frame's mel energy, correlated over time with the content's.
+- **loudness**: the log of each frame's mel energy, less its mean over time: the squared
+  excess of each frame's distance to the content's over a slack (``slack_db``), relative to
+  the content's own spread. It counts the course's *range*, not only its shape: a steady
+  texture filling the content's pauses squeezes the course flat while its correlation with
+  the content's stays high, and the soft notes and syllables under that texture lose their
+  pitch; within the slack the texture may still swell and breathe.
 
-Each part is ``1 − correlation`` (0 = the same course, 1 = unrelated, 2 = opposite); the loss
-is their mean. Correlations ignore level and spectral colour, so the style may change both.
+The chroma and onset parts are ``1 − correlation`` (0 = the same course, 1 = unrelated, 2 =
+opposite); the loudness part is 0 within the slack and below 1 for a flat course. The loss is
+the parts' mean. None depends on overall level or spectral colour, so the style may change
+both.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -80,7 +89,7 @@ class _Courses(nn.Module):
 
 
 class StructureLoss(nn.Module):
-    """``mean over parts of (1 − correlation with the content)``, a scalar summed over the batch.
+    """The mean of the three parts (see the module), a scalar summed over the batch.
 
     Args:
         content: the content waveform ``(batch, time)`` at ``sr`` Hz (the batch are the
@@ -89,6 +98,8 @@ class StructureLoss(nn.Module):
         spectrogram: the extractor's ``log(1 + |STFT|)`` front end, for the spectrogram domain
             (where only that is at hand); None for extractors without. Waveforms are
             analysed with their own :data:`N_FFT`-point STFT.
+        slack_db: how far (dB of power) a frame's loudness may stray from the content's,
+            both less their mean, before the loudness part counts it.
 
     :meth:`forward` takes the extractor's input for the signal being optimised and, when the
     domain has it, the waveform ``(batch, time)``. The extractor's ``log(1 + |STFT|)`` is read
@@ -96,10 +107,12 @@ class StructureLoss(nn.Module):
     cost no STFT of their own); otherwise the waveform is analysed.
     """
 
-    def __init__(self, content: Tensor, sr: int, spectrogram: Spectrogram | None) -> None:
+    def __init__(self, content: Tensor, sr: int, spectrogram: Spectrogram | None, *,
+                 slack_db: float) -> None:
         super().__init__()
         device = content.device
         self.content = content
+        self.slack = slack_db / 10 * math.log(10)  # in nepers of power, the course's unit
         self.stft = Spectrogram(N_FFT, HOP).to(device)
         self.spectrogram = spectrogram
         self.views = nn.ModuleDict({"waveform": _Courses(sr, N_FFT).to(device)})
@@ -135,21 +148,21 @@ class StructureLoss(nn.Module):
         return self._targets[view]
 
     def parts(self, x: Tensor) -> dict[str, Tensor]:
-        """``1 − correlation`` of each part, ``{part: (batch,)}``, for a waveform ``x``
+        """Each part's distance to the content, ``{part: (batch,)}``, for a waveform ``x``
         ``(batch, time)`` or a log-magnitude spectrogram ``(batch, bins, frames)``."""
         view = "waveform" if x.dim() == 2 else "spectrogram"
         target = self._target(view)
         courses = self.views[view](self._power(view, x), self._floors[view])
-        frames = min(courses["chroma"].shape[-1], target["weight"].shape[-1])
-        chroma = _centred(courses["chroma"][..., :frames], -2)
-        r_chroma = (_cosine(chroma, target["chroma"][..., :frames], -2)
-                    * target["weight"][..., :frames]).sum(-1)
-        out = {"chroma": 1 - r_chroma}
-        for part in ("onsets", "loudness"):
-            frames = min(courses[part].shape[-1], target[part].shape[-1])
-            out[part] = 1 - _cosine(_centred(courses[part][..., :frames], -1),
-                                    target[part][..., :frames], -1)
-        return out
+        chroma, target_chroma = _common(courses["chroma"], target["chroma"])
+        weight = target["weight"][..., :chroma.shape[-1]]
+        r_chroma = (_cosine(_centred(chroma, -2), target_chroma, -2) * weight).sum(-1)
+        onsets, target_onsets = _common(courses["onsets"], target["onsets"])
+        loudness, target_loudness = _common(courses["loudness"], target["loudness"])
+        excess = ((_centred(loudness, -1) - target_loudness).abs() - self.slack).clamp_min(0)
+        return {"chroma": 1 - r_chroma,
+                "onsets": 1 - _cosine(_centred(onsets, -1), target_onsets, -1),
+                "loudness": excess.square().sum(-1)
+                / target_loudness.square().sum(-1).clamp_min(1e-30)}
 
     def forward(self, inputs: Tensor, wave: Tensor | None = None) -> Tensor:
         parts = self.parts(inputs if wave is None or self.reads_spectrogram else wave)
@@ -171,6 +184,12 @@ class _LogMagnitudePower(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> Tensor:
         (magnitude,) = ctx.saved_tensors
         return (magnitude + 1).mul_(magnitude).mul_(grad).mul_(2)
+
+
+def _common(course: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """``course`` and ``target`` cut to the frames they share (the last axis)."""
+    frames = min(course.shape[-1], target.shape[-1])
+    return course[..., :frames], target[..., :frames]
 
 
 def _centred(x: Tensor, dim: int) -> Tensor:

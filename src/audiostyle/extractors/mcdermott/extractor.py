@@ -92,9 +92,9 @@ class McDermottExtractor(Extractor):
     default_iterations = 300
     #: a transfer the toolbox's way: the statistics act on the subband envelopes and the
     #: content's fine structure (its pitch) is kept. With the structure term at full weight,
-    #: 100 iterations move pachelbel × cat_milk by 19.6 dB keeping chroma 0.74 (300: more
+    #: 100 iterations move pachelbel × cat_milk by 20.0 dB keeping chroma 0.74 (300: more
     #: gain, less chroma). Weight 4 (3 kept chroma 0.71 there) still moves speech × crickets
-    #: 14.8 dB (benchmarks/RESULTS.md, frontier)
+    #: 13.5 dB (benchmarks/RESULTS.md, frontier)
     transfer_defaults: ClassVar[dict[str, Any]] = {"domain": "subbands", "iterations": 100}
     structure_weight = 4.0
 
