@@ -10,6 +10,7 @@ from ..errors import AudioStyleError
 from .base import Extractor, require_range
 from .shallow import (
     MAX_KERNEL_WIDTH,
+    ShallowExtractor,
     check_filters_fit,
     log_spectrogram,
     random_filters,
@@ -48,7 +49,8 @@ class ShallowMultiExtractor(Extractor):
     domains = ("spectrogram", "waveform", "subbands")
     default_domain = "spectrogram"
     default_iterations = 120
-    structure_weight = 0.015
+    #: the shallow net's: the same Gram loss of random convolutions, on the same scale
+    structure_weight = ShallowExtractor.structure_weight
 
     def __init__(
         self,
