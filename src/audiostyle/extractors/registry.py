@@ -27,6 +27,11 @@ REGISTRY: dict[str, str] = {
 }
 
 
+#: The extractor a synthesis uses when none is named (the API, the command line, batches, the
+#: studio's first choice).
+DEFAULT_EXTRACTOR = "shallow"
+
+
 def available() -> list[str]:
     """Names of all extractors."""
     return sorted(REGISTRY)
@@ -116,5 +121,5 @@ def build_extractor(
     return net
 
 
-__all__ = ["REGISTRY", "available", "build_extractor", "extractor_class", "get_extractor",
-           "options"]
+__all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "available", "build_extractor", "extractor_class",
+           "get_extractor", "options"]
