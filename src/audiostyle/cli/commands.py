@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from .. import extractors
 from ..errors import AudioStyleError
 from ..evaluation.statistics_snr import statistics_snr, stats
-from ..extractors import Plan
 from ..io.audio import (
     Audio,
     check_output_path,
@@ -177,20 +176,11 @@ def run_extractors(args: argparse.Namespace) -> int:
         print(f"{name}{default}: {summary}")
         print(f"    domains: {', '.join(cls.domains)}")
         for kind in ("transfer", "texture"):
-            print(f"    {kind} defaults: {describe_plan(cls.defaults.plan(kind))}")
+            print(f"    {kind} defaults: {cls.defaults.plan(kind).describe()}")
         for key, value in extractors.options(name).items():
             print(f"    -X {key}={option_text(value)}")
     return 0
 
-
-def describe_plan(plan: Plan) -> str:
-    """A plan in words: ``subbands domain, 100 iterations, strength 0.5``."""
-    words = [f"{plan.domain} domain", f"{plan.iterations} iterations"]
-    if plan.refine_iterations:
-        words.append(f"then {plan.refine_iterations} waveform iterations")
-    if plan.strength is not None:
-        words.append(f"strength {plan.strength:g}")
-    return ", ".join(words)
 
 
 def run_stats(args: argparse.Namespace) -> int:

@@ -44,6 +44,15 @@ class Plan:
         """The refinement this plan runs: :attr:`refine` after a spectrogram stage, else 0."""
         return self.refine if self.domain == "spectrogram" else 0
 
+    def describe(self) -> str:
+        """The plan in words: ``subbands domain, 100 iterations, strength 0.5``."""
+        words = [f"{self.domain} domain", f"{self.iterations} iterations"]
+        if self.refine_iterations:
+            words.append(f"then {self.refine_iterations} waveform iterations")
+        if self.strength is not None:
+            words.append(f"strength {self.strength:g}")
+        return ", ".join(words)
+
     def scaled(self, factor: float) -> Plan:
         """This plan with ``factor`` × its iterations and refinement (at least 1 iteration):
         the studio's quality presets."""

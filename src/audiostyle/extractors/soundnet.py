@@ -13,8 +13,8 @@ from .base import Extractor
 from .defaults import ExtractorDefaults
 
 #: SoundNet hears little below this (Hz; its gradient there is about half as large), so the
-#: optimiser filled the band with rumble the judge's constant-Q chroma hears: +18–22 dB below
-#: 100 Hz on speech × crickets. The waveform domain changes a sound this low more slowly.
+#: optimiser filled the band with rumble that a constant-Q chroma hears as pitch
+#: (docs/research.md, *Keeping the melody*). The waveform domain changes this band more slowly.
 QUIET_BELOW_HZ = 120.0
 #: The waveform domain's step scale at 0 Hz, relative to the band above :data:`QUIET_BELOW_HZ`.
 QUIET_SCALE = 0.01
@@ -85,8 +85,8 @@ class SoundNetExtractor(Extractor):
         """The waveform domain's preconditioner, ``(time // 2 + 1,)`` for ``wave`` ``(batch,
         time)``: a second-order high-pass at :data:`QUIET_BELOW_HZ`, 1 above it and
         :data:`QUIET_SCALE` at 0 Hz, so the optimiser moves the band SoundNet hardly hears
-        (and rumbles into) much more slowly than the rest. Speech × crickets keeps chroma 0.82
-        instead of 0.70 at the same gain (benchmarks/RESULTS.md, frontier)."""
+        (and rumbles into) much more slowly than the rest: more chroma kept at the same gain
+        (docs/research.md, *Keeping the melody*)."""
         hz = torch.fft.rfftfreq(wave.shape[-1], 1 / self.sample_rate, dtype=wave.dtype,
                                 device=wave.device)
         high = hz.square() / (hz.square() + QUIET_BELOW_HZ**2)

@@ -9,13 +9,12 @@
   For spectral extractors the samples are parametrised through their STFT,
   ``x = iSTFT(D ⊙ W)`` with a fixed per-bin scale ``D = (1 + |STFT(x₀)|)^½`` from the starting
   signal: a diagonal preconditioner that makes steps in ``W`` act on all bins alike after the
-  log compression (about twice as fast per iteration as optimising raw samples, see
-  benchmarks/RESULTS.md). Other extractors may give a per-frequency scale ``D``
+  log compression. Other extractors may give a per-frequency scale ``D``
   (:meth:`~audiostyle.extractors.Extractor.spectral_scale`), with which the signal is
   optimised as ``x = irfft(D ⊙ W)``; the rest optimise the samples directly. The samples
   are what is written, so the loss here also keeps them under the output's peak ceiling
   (``headroom_excess``): scaling the result down afterwards would move every level-dependent
-  statistic away from the style's (on the demo, from 29 dB statistics SNR to 5 dB).
+  statistic away from the style's (docs/guide.md, *Levels and clipping*).
 
 - ``subbands``: the optimiser changes the log-envelopes of the start's cochlear subbands and
   keeps their fine structure (:class:`SubbandDomain`), as McDermott & Simoncelli's toolbox
@@ -52,8 +51,8 @@ PRECONDITIONER_EXPONENT = 0.5
 SUBBAND_ENVELOPE_RATE = 1000.0
 #: Floor of the subband domain's starting envelopes, in dB below the loudest subband's peak.
 #: A band's gradient scales with its envelope: at −80 dB the bands of a content's pauses (speech
-#: with digital silence, espeak-ng's) hardly moved and McDermott's transfer stalled (0.5 dB on
-#: speech × insects); at −40 dB the texture fills them (15 dB, chroma 0.73).
+#: with digital silence, espeak-ng's) hardly moved and McDermott's transfer stalled; at −40 dB
+#: the texture fills them (docs/research.md, *Keeping the melody*).
 ENVELOPE_FLOOR_DB = -40.0
 #: Largest log-envelope of the subband domain (e² ≈ 7.4, far above full scale): keeps a long
 #: line-search step from overflowing.

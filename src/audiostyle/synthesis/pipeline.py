@@ -12,7 +12,7 @@ Channels: every channel of the content is matched to the same style statistics; 
 are the batch of one optimisation per chunk (the loss sums them). On stereo tests this matched
 each channel as well as separate runs, kept more of the content's inter-channel correlation,
 and was faster; mid/side with the same target left the left and right channels far from the
-style (their statistics are those of a sum of two textures). See docs/ARCHITECTURE.md.
+style (their statistics are those of a sum of two textures). See docs/research.md, *Channels*.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ class McDermottExtractor(Extractor):
         mod_q: Q of the modulation filters.
         c12_low_hz: lower limit of the octave modulation bands (C1, C2) in Hz.
         oversampling: envelope time grid per band, relative to its bandwidth (``inf`` = the
-            toolbox's full-rate computation; 8 keeps statistics within ~45 dB of it).
+            toolbox's full-rate computation; 8 keeps the statistics close to it at a fraction
+            of the cost: benchmarks/RESULTS.md, *McDermott & Simoncelli texture statistics*).
     """
 
     name = "mcdermott"
