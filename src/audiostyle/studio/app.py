@@ -300,7 +300,7 @@ def create_app(config: StudioConfig) -> Any:
                     exception_handlers={Exception: _internal_error})
     app.state.runner = runner
     app.state.store = store
-    return Guard(app, token=config.token)
+    return Guard(app, config)
 
 
 def _input_view(info: dict[str, Any]) -> dict[str, Any]:
