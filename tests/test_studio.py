@@ -362,8 +362,12 @@ def test_other_hosts_need_the_token(tmp_path):
 
 
 def test_restart_keeps_the_history_delete_and_export(client, data):
+    """(Last: it stops the module's studio.)"""
     done = client.get("/api/results").json()
     assert done
+    with pytest.raises(AudioStyleError, match="in use by another studio"):
+        _client(data)
+    client.__exit__(None, None, None)  # stopped: the folder is free
     with _client(data) as again:
         assert again.get("/api/results").json() == done
         page = again.post("/api/export", json={})
