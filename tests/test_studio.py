@@ -346,6 +346,37 @@ def test_cross_site_requests_are_refused(client, sounds):
     assert same.status_code == 200
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1.evil.example:7860", "localhost.evil.example",
+                                  "127.0.0.2:7860", "[::1]evil:7860", "evil.example"])
+def test_names_that_only_begin_like_loopback_are_other_hosts(client, data, host):
+    """DNS rebinding: a page on HOST (pointed at 127.0.0.1) sends its own Host and Origin."""
+    before = set((data / "inputs").iterdir())
+    made = client.post("/api/inputs/demo/melody",
+                       headers={"Host": host, "Origin": f"http://{host}"})
+    assert made.status_code == 403 and "refused" in made.json()["error"]
+    assert client.get("/api/results", headers={"Host": host}).status_code == 403
+    assert set((data / "inputs").iterdir()) == before
+
+
+@pytest.mark.parametrize("origin,host,allowed", [
+    ("http://127.0.0.1:7860", "127.0.0.1:7860", True),
+    ("http://localhost:7860", "localhost:7860", True),
+    ("http://[::1]:7860", "[::1]:7860", True),
+    ("http://localhost:7860", "127.0.0.1:7860", True),
+    ("http://127.0.0.1:9999", "127.0.0.1:9999", False),  # the Host names the same wrong port
+    ("https://127.0.0.1:7860", "127.0.0.1:7860", False),
+    ("null", "127.0.0.1:7860", False),
+    ("http://127.0.0.1:x", "127.0.0.1:7860", False),
+])
+def test_the_origin_is_checked_against_the_studios_address(client, origin, host, allowed):
+    """Against the port and loopback names the studio was started on, not the request's
+    Host."""
+    answer = client.post("/api/export", json={"ids": ["0" * 16]},
+                         headers={"Origin": origin, "Host": host})
+    # allowed: it reaches the app (which has no such result to export)
+    assert answer.status_code == (400 if allowed else 403), answer.text
+
+
 def test_other_hosts_need_the_token(tmp_path):
     config = StudioConfig(data=tmp_path, host="0.0.0.0", threads=1).with_token()
     assert config.token
@@ -362,11 +393,18 @@ def test_other_hosts_need_the_token(tmp_path):
         assert remote.get("/").status_code == 200  # the cookie now carries the token
         evil = remote.post("/api/export", headers={"Origin": "http://evil.example"})
         assert evil.status_code == 403
+        # the page itself, opened at this machine's address: reaches the app (nothing to export)
+        own = remote.post("/api/export", headers={"Origin": "http://192.0.2.1:7860"})
+        assert own.status_code == 400 and own.json()["error"] == "no results to export"
 
 
 def test_restart_keeps_the_history_delete_and_export(client, data):
+    """(Last: it stops the module's studio.)"""
     done = client.get("/api/results").json()
     assert done
+    with pytest.raises(AudioStyleError, match="in use by another studio"):
+        _client(data)
+    client.__exit__(None, None, None)  # stopped: the folder is free
     with _client(data) as again:
         assert again.get("/api/results").json() == done
         page = again.post("/api/export", json={})

@@ -68,7 +68,7 @@ DEMOS = {"melody": ("melody (Pachelbel's Canon).wav", lambda sr: canon_melody(sr
 
 def create_app(config: StudioConfig) -> Any:
     """The studio as an ASGI app (the Starlette app inside its :class:`Guard`)."""
-    store = Store(config.data)
+    store = Store.claim(config.data)
     runner = Runner(store, threads=config.threads, max_queue=config.max_queue)
     static = resources.files("audiostyle.studio") / "static"
 
@@ -79,6 +79,7 @@ def create_app(config: StudioConfig) -> Any:
             yield
         finally:
             await runner.stop()
+            store.release()
 
     async def page(request: Request) -> Response:
         return Response((static / "index.html").read_bytes(), media_type="text/html")
@@ -302,7 +303,7 @@ def create_app(config: StudioConfig) -> Any:
                     exception_handlers={Exception: _internal_error})
     app.state.runner = runner
     app.state.store = store
-    return Guard(app, token=config.token)
+    return Guard(app, config)
 
 
 def _input_view(info: dict[str, Any]) -> dict[str, Any]:

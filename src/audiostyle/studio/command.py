@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import signal
+import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AudioStyleError
@@ -54,6 +57,15 @@ def run(args: argparse.Namespace) -> int:
         Path(args.data) if args.data else config.default_data_dir(), args.host, args.port,
         max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds,
         **({"threads": args.threads} if args.threads else {})).with_token()
+    # the port, then the data folder (claimed: locked, then cleaned): a studio that cannot
+    # start says so in one line before it touches anything
+    sock = _listen(settings.host, settings.port)
+    try:
+        settings = replace(settings, port=sock.getsockname()[1])  # (port 0: the system's)
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     address = f"http://{host}:{settings.port}/"
     if settings.token:
@@ -62,19 +74,39 @@ def run(args: argparse.Namespace) -> int:
               "machines: only those with the token below can use it, and traffic is not "
               "encrypted (prefer the default 127.0.0.1 and an SSH tunnel)", file=sys.stderr)
     print(f"audiostyle studio: {address}  (data in {settings.data}; Ctrl-C stops)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
-                                           port=settings.port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                           log_level="warning", timeout_graceful_shutdown=2))
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()
     # uvicorn stops on Ctrl-C, then raises it again: a plain KeyboardInterrupt here, not the
     # CLI's "keeping the best result" handler (nor asyncio's, which would cancel the shutdown)
     signal.signal(signal.SIGINT, _stop)
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
     print("audiostyle studio: stopped", file=sys.stderr)
     return 0
 
 
 def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (uvicorn listens on it), or a one-line
+    :class:`AudioStyleError` (a port in use, an address not of this machine)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise AudioStyleError(f"--host {host}: cannot listen there ({exc.strerror or exc})"
+                              ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        why = "another program (or studio) listens there; stop it or choose another --port" \
+            if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise AudioStyleError(f"--host {host} --port {port}: cannot listen there ({why})"
+                              ) from None
+    return sock

@@ -16,12 +16,16 @@ MAX_UPLOAD_MB = 100.0
 MAX_SECONDS = 120.0
 #: Jobs that may wait at once.
 MAX_QUEUE = 16
+#: The names of this machine that a loopback studio answers to, exactly.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or address, IPv6 with or without brackets) is this machine."""
-    return host.strip("[]") in LOOPBACK or host.startswith("127.")
+    """Whether ``host`` (IPv6 with or without brackets) is exactly one of :data:`LOOPBACK`:
+    a name that only begins like one (``127.0.0.1.evil.example``) is another machine, one a
+    web page can point at any address (DNS rebinding)."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return name.lower() in LOOPBACK
 
 
 def default_data_dir() -> Path:

@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._util import write_text
 from ..errors import AudioStyleError
 from . import worker
 from .store import Store, new_id
@@ -252,11 +253,8 @@ class Runner:
         return {}
 
     def _write_rates(self) -> None:
-        path = self.store.root / "speed.json"
-        tmp = path.with_name(".speed.json.part")
-        with contextlib.suppress(OSError):
-            tmp.write_text(json.dumps(self.rates), encoding="utf-8")
-            tmp.replace(path)
+        with contextlib.suppress(OSError):  # (a WriteError: only an estimate is lost)
+            write_text(self.store.root / "speed.json", json.dumps(self.rates))
 
 
 def _rate_key(extractor: str, options: dict[str, str]) -> str:

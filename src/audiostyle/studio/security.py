@@ -1,13 +1,17 @@
 """Who may talk to the studio: an ASGI middleware in front of every route.
 
-- **Host**: on a loopback address the ``Host`` header must name a loopback host (127.0.0.1,
-  localhost, [::1]), so a page on another site cannot reach the studio by DNS rebinding.
+- **Host**: on a loopback address the ``Host`` header must be exactly a loopback name
+  (127.0.0.1, localhost, [::1]; not a name that only begins like one), so a page on another
+  site cannot reach the studio by DNS rebinding.
 - **Token** (required whenever the studio listens beyond loopback): every request carries it,
   as ``Authorization: Bearer TOKEN``, an ``X-Studio-Token`` header, or the cookie set when the
   page is opened once with ``?token=TOKEN`` (the address the studio prints), as Jupyter does.
 - **Origin**: a state-changing request (POST, PUT, PATCH, DELETE) whose ``Origin`` is not the
   studio's own, or that a browser marks as cross-site (``Sec-Fetch-Site``), is refused, token or
-  not: no other site can start jobs or delete results.
+  not: no other site can start jobs or delete results. The studio's own origins come from the
+  address it was started on, never from the request: on loopback, a loopback name at the
+  studio's port; beyond it, also the address the page was opened at (its ``Host``: a page
+  that reached the studio by rebinding its own name has no token).
 
 Every response also carries a content security policy that lets the page load nothing from
 anywhere but the studio itself.
@@ -19,9 +23,9 @@ import json
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .config import is_loopback
+from .config import LOOPBACK, StudioConfig, is_loopback
 
 COOKIE = "audiostyle_studio"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -37,11 +41,13 @@ HEADERS = [
 
 
 class Guard:
-    """Wraps the ASGI ``app``; ``token`` None means loopback only, no token."""
+    """Wraps the ASGI ``app`` of the studio that ``config`` describes (``config.token`` None:
+    loopback only, no token)."""
 
-    def __init__(self, app: Any, *, token: str | None) -> None:
+    def __init__(self, app: Any, config: StudioConfig) -> None:
         self.app = app
-        self.token = token
+        self.token = config.token
+        self.config = config
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -69,8 +75,7 @@ class Guard:
 
     def _problem(self, scope: dict, headers: dict[str, str]) -> tuple[int, str] | None:
         host = headers.get("host", "")
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if self.token is None and not is_loopback(hostname):
+        if self.token is None and not is_loopback(split_authority(host)[0]):
             return 403, (f"host {host!r} refused: this studio answers only on its loopback "
                          "address (start it with --host and a token to serve other hosts)")
         if self.token is not None and not self._has_token(scope, headers):
@@ -78,12 +83,27 @@ class Guard:
                          "(…/?token=…), or send it as 'Authorization: Bearer TOKEN'")
         if scope["method"] not in SAFE_METHODS:
             origin = headers.get("origin")
-            scheme = scope.get("scheme", "http")
-            if origin is not None and origin != f"{scheme}://{host}":
+            if origin is not None and not self._own_origin(origin, host, scope):
                 return 403, f"cross-origin request from {origin} refused"
             if headers.get("sec-fetch-site") in ("cross-site", "same-site"):
                 return 403, "cross-site request refused"
         return None
+
+    def _own_origin(self, origin: str, host: str, scope: dict) -> bool:
+        """Whether ``origin`` is one of the studio's own (see the module docstring)."""
+        try:
+            parts = urlsplit(origin)
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:  # a port that is not a number
+            return False
+        if parts.scheme != scope.get("scheme", "http") or parts.path or parts.query:
+            return False
+        ours = self.config.port or scope["server"][1]  # (port 0: the one the system chose)
+        names = set(LOOPBACK) if self.config.local else {self.config.host.lower()}
+        own = {(name, ours) for name in names}
+        if not self.config.local:
+            own.add(split_authority(host, DEFAULT_PORTS.get(parts.scheme)))
+        return (parts.hostname or "", port) in own
 
     def _has_token(self, scope: dict, headers: dict[str, str]) -> bool:
         given = []
@@ -101,6 +121,26 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given += query.get("token", [])
         return any(secrets.compare_digest(g.encode(), self.token.encode()) for g in given if g)
+
+
+#: The port of an address that names none, by scheme.
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_authority(text: str, default_port: int | None = None) -> tuple[str, int | None]:
+    """``(name, port)`` of a ``Host`` header: ``[::1]:7860`` → ``("::1", 7860)``, the name in
+    lower case; ``default_port`` when it names no port. Anything malformed comes back whole as
+    the name (so it names no host of ours)."""
+    if text.startswith("["):
+        inner, _, rest = text[1:].partition("]")
+        name, port = (inner, rest[1:]) if rest[:1] in ("", ":") else (text, "")
+    elif text.count(":") == 1:
+        name, _, port = text.partition(":")
+    else:
+        name, port = text, ""
+    if port and not port.isdigit():
+        name, port = text, ""
+    return name.lower(), int(port) if port else default_port
 
 
 async def _refuse(send: Any, status: int, message: str) -> None:

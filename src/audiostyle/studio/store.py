@@ -10,14 +10,21 @@ Layout (every id is made here, 16 hex digits; no name from a user is ever part o
                                 record.json (settings, metrics, inputs)
     DATA/exports/NAME/          listening pages
 
+    DATA/.audiostyle-studio     the mark of a studio's data folder, locked while one runs
+
 A folder appears under ``inputs/`` or ``results/`` only complete, by renaming it from a
-hidden ``.ID.part`` or from ``work/``, so a crash or a full disk never leaves half of one in
-the history; leftovers are removed when the store opens.
+hidden ``.<ID>.part`` or from ``work/``, so a crash or a full disk never leaves half of one in
+the history. The server claims the folder when it starts (:meth:`Store.claim`): it marks a new
+(or empty) folder as a studio's and locks the mark for as long as it runs, so a second studio
+on the same folder refuses to start, touching nothing; a folder that holds anything else is
+refused, never cleaned. Only then are the leftovers of a crash removed, and only those of the
+studio's own naming (``work/<ID>``, ``inputs/.<ID>.part``, ``results/.<ID>.part``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -28,7 +35,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -43,6 +50,30 @@ _ID = re.compile(r"^[0-9a-f]{16}$")
 #: Files of a result that may be served, by the name in its URL.
 RESULT_FILES = ("result.wav", "result.flac", "spectrogram-result.png",
                 "spectrogram-content.png", "spectrogram-style.png")
+
+
+#: The file that marks a studio's data folder (locked while a studio runs on it) and its text.
+MARKER = ".audiostyle-studio"
+MARK_TEXT = "audiostyle studio data folder, claimed by process"
+#: The data folder's parts (an earlier studio made these and nothing else, without a mark).
+FOLDERS = ("inputs", "work", "results", "exports")
+#: Files of an earlier studio beside them.
+_EARLIER_FILES = ("speed.json", ".speed.json.part")
+
+
+def _foreign(root: Path) -> list[str]:
+    """Names in ``root`` (unmarked) that show it is not a studio's folder: all of them, unless
+    it is empty or laid out by an earlier studio (:data:`FOLDERS`, each a folder, and its
+    speed measurements)."""
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise AudioStyleError(f"{root}: cannot be read ({exc.strerror or exc})") from None
+    earlier = all((root / name).is_dir() and not (root / name).is_symlink()
+                  for name in FOLDERS) and set(names) <= {*FOLDERS, *_EARLIER_FILES}
+    return [] if earlier else names
 
 
 def new_id() -> str:
@@ -67,17 +98,70 @@ class Input:
 
 
 class Store:
-    """The data folder ``root`` (created when missing); ``clean``: remove what a crash left
-    (only the server does, when it starts)."""
+    """The data folder ``root``, as it is (the worker's view); the server opens it with
+    :meth:`claim`."""
 
-    def __init__(self, root: str | os.PathLike, *, clean: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root).expanduser().resolve()
-        if not clean:
-            return
-        for name in ("inputs", "work", "results", "exports"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        for leftover in [*self.root.glob("*/.*.part"), *(self.root / "work").iterdir()]:
+        self._lock: IO[str] | None = None
+
+    @classmethod
+    def claim(cls, root: str | os.PathLike) -> Store:
+        """The data folder ``root`` for a studio that starts: made when missing, marked as a
+        studio's when new or empty (or laid out by an earlier studio: :data:`FOLDERS` and
+        nothing else), locked until :meth:`release` (or this process ends), then cleared of
+        what a crash left (see the module docstring). Raises :class:`AudioStyleError`, having
+        touched nothing, when ``root`` is not a folder, holds anything but a studio's files, or
+        another studio runs on it."""
+        store = cls(root)
+        root, mark = store.root, store.root / MARKER
+        if root.exists() and not root.is_dir():
+            raise AudioStyleError(f"{root}: is not a folder; give --data a folder")
+        if not mark.is_file():
+            others = _foreign(root)
+            if others:
+                raise AudioStyleError(
+                    f"{root}: not a studio data folder (it holds {others[0]!r}, which the "
+                    "studio did not make); give --data a new or empty folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            lock = open(mark, "a+", encoding="utf-8")  # noqa: SIM115 (held while it runs)
+        except OSError as exc:
+            raise AudioStyleError(f"{root}: cannot be used as the data folder "
+                                  f"({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip().rpartition(" ")[2]
+            lock.close()
+            raise AudioStyleError(f"{root}: in use by another studio (process {holder or '?'}); "
+                                  "stop it, or give this one another --data folder") from None
+        store._lock = lock
+        lock.truncate(0)
+        lock.write(f"{MARK_TEXT} {os.getpid()}\n")
+        lock.flush()
+        for name in FOLDERS:
+            (root / name).mkdir(exist_ok=True)
+        for leftover in store._leftovers():
             shutil.rmtree(leftover, ignore_errors=True)
+        return store
+
+    def release(self) -> None:
+        """Unlock the data folder (another studio may then claim it)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _leftovers(self) -> list[Path]:
+        """What a crash left: work folders and half-made inputs or deleted results, by the
+        studio's own names only."""
+        found = [p for p in (self.root / "work").iterdir() if valid_id(p.name)]
+        for name in ("inputs", "results"):
+            found += [p for p in (self.root / name).iterdir()
+                      if p.name.startswith(".") and p.name.endswith(".part")
+                      and valid_id(p.name[1:-5])]
+        return found
 
     # --- inputs -------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
     """The worker's loop (the target of the spawned process); ``None`` ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
-    store = Store(root, clean=False)
+    store = Store(root)
     outbox.put((None, "ready", {}))
     while (task := inbox.get()) is not None:
         kind, ident, payload = task
