@@ -36,7 +36,6 @@ belong to neither.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -50,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from audiostyle._util import file_digest as _digest
 
 CACHE = Path(os.environ.get("AUDIOSTYLE_EVALSET",
                             Path.home() / ".cache" / "audiostyle" / "evalset"))
@@ -354,14 +355,6 @@ def sounds() -> list[Sound]:
 
 
 # --- fetching and checking --------------------------------------------------------------------
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def _tool(argv: list[str]) -> None:
     if shutil.which(argv[0]) is None:
