@@ -157,6 +157,34 @@ def _versus(scored: list[dict]) -> list[list[str]]:
     return rows
 
 
+def _agreement(scored: list[dict], judges: tuple[str, ...]) -> str:
+    """How the judges agree on the paper's outputs: rank correlation with the independent
+    judge over its 18 outputs, and on how many of its table's pairs each judge ranks its
+    extractors as its authors heard them (McDermott > shallow > SoundNet > VGG)."""
+    from scipy.stats import spearmanr
+
+    paper = [r for r in scored if r["maker"] == "paper"]
+    if len(paper) < 3:
+        return ""
+    lines = []
+    for judge in judges:
+        rho = spearmanr([r[f"gain {judge}"] for r in paper],
+                        [r["gain independent"] for r in paper]).statistic
+        agree = "" if judge == "independent" else (
+            f"rank correlation with the independent judge {rho:.2f}; ")
+        heard = 0
+        for content, _, style in PAPER_PAIRS:
+            gains = [next((r[f"gain {judge}"] for r in paper if r["content"] == content
+                           and r["style"] == style and r["extractor"] == e), None)
+                     for e in PAPER_EXTRACTORS]
+            heard += None not in gains and bool(np.all(np.diff(gains) < 0))
+        lines.append(f"{judge}: {agree}ranks the extractors as heard on {heard} of "
+                     f"{len(PAPER_PAIRS)} pairs")
+    return ("On the paper's " + str(len(paper)) + " outputs (its authors heard McDermott and "
+            "shallow as the only pleasing results, SoundNet as hearable, VGG as almost the "
+            "content):\n\n" + "\n".join(f"- {line}" for line in lines))
+
+
 def _judge_seconds() -> dict[str, float]:
     """Seconds to score one 10-s sound against a style analysed before, per judge."""
     import torch
@@ -198,7 +226,7 @@ def run(quick: bool = False) -> Section:
     rows = []
     for row in scored:
         key = (row["content"], row["style"], row["extractor"])
-        made = row["maker"] + ("" if key not in seconds else f" ({seconds[key]:.0f} s)")
+        made = row["maker"] + (f" ({seconds[key]:.0f} s)" if row["maker"] == "ours" else "")
         rows.append([f"{row['content']} × {row['style']}", row["extractor"], made]
                     + [f"{row[f'gain {j}']:+.1f}" for j in judges]
                     + [f"{row['chroma']:.2f} / {row['onsets']:.2f}", f"{row['copy']:.2f}"])
@@ -210,6 +238,7 @@ def run(quick: bool = False) -> Section:
         "net's and by the independent judge (gain, dB; ours / paper):\n\n"
         + table(["pair", "extractor", "own loss: ours / paper", "other net: ours / paper",
                  "independent: ours / paper", "copy: ours / paper"], _versus(scored))
+        + "\n\n" + _agreement(scored, judges)
         + f"\n\nEvery sound, every judge. Machine: {machine()}. Gain: statistics SNR to the "
         "style, result − content (dB), "
         "under our McDermott statistics (what `-e mcdermott` optimises), the shallow net's "
