@@ -136,7 +136,8 @@ def _score(evaluator, path: str, own_db: float | None = None) -> dict:
     e = evaluator(path)
     match = e.style_match["mcdermott"]
     row = dict(gain=match.gain_db, chroma=e.content.chroma, onsets=e.content.onsets,
-               envelopes=e.content.envelopes, copy=e.copy)
+               envelopes=e.content.envelopes, copy=e.copy,
+               independent=e.style_match["independent"].gain_db)
     notes = getattr(e.content, "transcription", None)  # note F1, when its model is installed
     if notes is not None:
         row["notes_f1"] = notes.f1

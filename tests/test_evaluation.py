@@ -14,6 +14,7 @@ import audiostyle
 from audiostyle._util import to_json
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation import evaluator as evaluation
+from audiostyle.evaluation.independent import CLASSES
 from conftest import SR
 
 SMALL = {"shallow": {"filters": 64}}
@@ -37,6 +38,10 @@ def test_the_style_itself_is_a_copy_with_maximal_style_match(pair):
     assert content_only.content.chroma == pytest.approx(1.0)
     assert content_only.style_match["shallow"].gain_db == 0.0
     assert content_only.copy < 0.2
+    independent = evaluation.INDEPENDENT
+    assert itself.style_match[independent].snr_db == math.inf
+    assert content_only.style_match[independent].gain_db == 0.0
+    assert set(itself.style_match[independent].layers) == set(CLASSES)
 
 
 def test_mixing_in_more_style_moves_every_metric_the_right_way(pair):
@@ -44,6 +49,8 @@ def test_mixing_in_more_style_moves_every_metric_the_right_way(pair):
     evaluator = evaluation.Evaluator(style, content, sr=SR, extractors=SMALL)
     results = [evaluator((1 - a) * content + a * style, SR) for a in (0.0, 0.3, 0.6, 0.9)]
     snr = [r.style_match["shallow"].snr_db for r in results]
+    independent = [r.style_match[evaluation.INDEPENDENT].snr_db for r in results]
+    assert np.all(np.diff(independent) > 0.5), independent
     copy = [r.copy for r in results]
     kept = {name: [getattr(r.content, name) for r in results]
             for name in ("chroma", "onsets", "envelopes")}
@@ -79,7 +86,7 @@ def test_unavailable_extractors_are_skipped_with_a_note_unless_named(monkeypatch
     monkeypatch.setattr(evaluation, "build_extractor", build)
     monkeypatch.setattr(evaluation.registry, "available", lambda: ["needs_weights", "shallow"])
     result = audiostyle.evaluate(content, style=style, sr=SR)
-    assert list(result.style_match) == ["shallow"]
+    assert list(result.style_match) == ["shallow", evaluation.INDEPENDENT]
     assert any(note.startswith("needs_weights not used:") for note in result.notes)
     assert "needs_weights not used" in result.summary()
     with pytest.raises(AudioStyleError, match="not installed"):

@@ -27,7 +27,7 @@ def test_grid_page_has_every_combination_with_metrics(grid_page):
     assert len(records) == 2
     for path in records:
         record = json.loads(path.read_text())
-        assert set(record["metrics"]["style_match"]) == {"shallow"}
+        assert set(record["metrics"]["style_match"]) == {"shallow", "independent"}
         assert record["metrics"]["content"]["chroma"] > 0.5  # few iterations: still the tune
         assert f'href="audio/{quote(path.name)}"' in page
     assert NASTY_NAME not in page and unescape("&lt;img src=x onerror=alert(1)&gt;.wav") in \

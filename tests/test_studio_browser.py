@@ -87,6 +87,7 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
         page.wait_for_function(AUDIO_READY, arg="#results .card audio.result", timeout=20_000)
         short = page.locator("#results .card").first
         assert "cancelled" not in short.inner_text() and "style SNR" in short.inner_text()
+        assert "statistics no loss optimises" in short.inner_text()
         with page.expect_download() as download:
             short.get_by_text("download WAV").click()
         samples, rate = sf.read(download.value.path())

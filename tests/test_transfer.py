@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 import audiostyle
+from audiostyle.evaluation.independent import IndependentJudge
 from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
@@ -44,6 +45,14 @@ def test_result_statistics_are_much_closer_to_the_style_than_the_content_was(
     print(f"style distance: content {content_distance_db:.1f} dB, result "
           f"{default_result.style_distance_db:.1f} dB: {10 ** (gain_db / 10):.0f}x closer")
     assert gain_db >= 13  # the result's Gram distance to the style is >= 20x smaller
+
+
+def test_statistics_no_loss_optimises_move_towards_the_style(default_result, melody, bongos):
+    judge = IndependentJudge(bongos)
+    result = default_result.audio.samples[0]
+    gain = judge(result)["mean"] - judge(melody)["mean"]
+    print(f"independent judge: gain {gain:.1f} dB")
+    assert gain > 2
 
 
 def test_output_has_content_length_and_rate(default_result, melody):

@@ -9,6 +9,9 @@ inputs once. What the numbers mean:
   ``−SNR`` is the relative Gram/statistics distance in dB; ``inf`` = identical statistics;
   McDermott & Simoncelli called a texture synthesis successful above 20 dB). The content's own
   SNR is given too, and the *gain* (output − content) says how far the transfer moved.
+  Beside the extractors, always, the **independent** judge (:data:`INDEPENDENT`): the same
+  criterion on texture statistics that no loss optimises (:mod:`.independent`), so that a
+  result's gain is not measured by its own loss.
 - **content kept**: chroma similarity (melody/harmony), onset-envelope correlation (rhythm)
   and log-mel envelope correlation (timing of the spectral shape), 1 = kept, 0 = unrelated;
   and, as a measure no extractor's loss uses, the note F1 of a Basic Pitch transcription of the
@@ -38,12 +41,16 @@ from ..io.audio import Audio, AudioLike, as_audio, resample, to_mono
 from ..io.devices import resolve_device
 from ..synthesis.losses import StyleLoss
 from . import transcription
+from .independent import IndependentJudge
 from .metrics import ContentReference, Sanity, copy_score, sanity
 from .note_score import NoteReference, NoteScore
 from .statistics_snr import snr_to, target_loss
 
 #: Rate (Hz) at which the content, note and copy metrics compare sounds (Basic Pitch's).
 ANALYSIS_SR = transcription.SR
+
+#: The name of the independent judge's entry in :attr:`Evaluation.style_match`.
+INDEPENDENT = "independent"
 
 ExtractorChoice = str | Iterable[str] | Mapping[str, Mapping[str, Any] | Extractor] | None
 
@@ -140,7 +147,8 @@ class Evaluation:
 
 class Evaluator:
     """Evaluates outputs of one style (and content) pair; the inputs are analysed once (the
-    style's statistics under each extractor, the content's reference envelopes).
+    style's statistics under each extractor and the independent judge's, the content's
+    reference envelopes).
 
     Args:
         style: the style sound (path, :class:`~audiostyle.io.audio.Audio` or array with ``sr``).
@@ -173,6 +181,9 @@ class Evaluator:
         self._reference = None if content_mono is None else ContentReference(
             content_mono, ANALYSIS_SR)
         self._notes = None if content_mono is None else self._note_reference(content_mono)
+        self._judge = IndependentJudge(self._style_mono, ANALYSIS_SR)
+        self._judge_content = None if content_mono is None else self._judge(
+            content_mono, ANALYSIS_SR)["mean"]
         self._strict = extractors is not None if skip_unavailable is None else not skip_unavailable
         self._losses: dict[str, StyleLoss] = {}  # each matching the style's statistics
         self._content_snr: dict[str, float | None] = {}
@@ -210,6 +221,11 @@ class Evaluator:
             mean = layers.pop("mean")
             matches[name] = StyleMatch(mean, layers, self._content_snr[name])
         mono = _mono(clean)
+        try:
+            layers = self._judge(mono, ANALYSIS_SR)
+            matches[INDEPENDENT] = StyleMatch(layers.pop("mean"), layers, self._judge_content)
+        except AudioStyleError as exc:  # too short to judge
+            notes.append(f"{INDEPENDENT} judge not used: {exc}")
         kept = None
         if self._reference is not None:
             kept = ContentKept(

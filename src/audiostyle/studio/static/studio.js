@@ -294,8 +294,10 @@ function showResult(record, first) {
   const files = `/api/results/${record.id}/files`;
   const m = record.metrics || {};
   const match = (m.style_match || {})[record.job.extractor] || {};
+  const independent = (m.style_match || {}).independent || {};
   const rows = [
     ["style SNR", `${num(match.snr_db)} dB (gain ${num(match.gain_db)} dB over the content)`],
+    ["independent", `${num(independent.snr_db)} dB (gain ${num(independent.gain_db)} dB; statistics no loss optimises)`],
     ["content kept", m.content ? `chroma ${num(m.content.chroma, 2)} · onsets ${num(m.content.onsets, 2)} · envelopes ${num(m.content.envelopes, 2)}` : "n/a"],
     ["copy check", `${num(m.copy, 2)} (near 1 = a replay of the style)`],
     ["level", m.sanity ? `${num(m.sanity.loudness_lufs)} LUFS · peak ${num(m.sanity.peak_dbfs)} dBFS` : "n/a"],
