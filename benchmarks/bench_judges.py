@@ -190,7 +190,7 @@ def _judge_seconds() -> dict[str, float]:
     import torch
 
     from audiostyle.evaluation.independent import IndependentJudge
-    from audiostyle.evaluation.style_match import snr_to, target_loss
+    from audiostyle.evaluation.statistics_snr import snr_to, target_loss
     from audiostyle.extractors import build_extractor
 
     rng = np.random.default_rng(0)
