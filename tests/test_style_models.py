@@ -155,8 +155,8 @@ def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path
     options = {"bands": 12, "mod_bands": 8}  # a cheap McDermott model
     settings = {"sr": SR, "extractor": "mcdermott", "options": options, "corpus": _tiny_corpus(),
                 "network": TINY, "progress": False}
-    model = learn(style, steps=40, seed=0, checkpoint=tmp_path / "ck.style",
-                  recipe=Recipe(batch=2, crop_seconds=1.0, learning_rate=3e-2,
+    model = learn(style, steps=40, seed=0, strength=0.3, checkpoint=tmp_path / "ck.style",
+                  recipe=Recipe(batch=2, crop_seconds=1.0, learning_rate=1e-2,
                                 validation_crops=2), **settings)
     assert model.header["steps"] == 40 and model.header["corpus"]["kind"] == "sounds"
     net = build_extractor("mcdermott", options)
@@ -175,7 +175,7 @@ def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path
     # 0: the content's pitch classes, onsets and loudness course; 1: unrelated
     assert float(after["structure"]) < 0.5
     # the checkpoint resumes where it stopped
-    resumed = learn(style, steps=42, resume=tmp_path / "ck.style",
+    resumed = learn(style, steps=42, strength=0.3, resume=tmp_path / "ck.style",
                     recipe=Recipe(batch=2, crop_seconds=1.0, validation_crops=2), **settings)
     assert resumed.header["steps"] == 42
 

@@ -2,30 +2,37 @@
 
 The sound is cut into the short STFT frames of :mod:`.frames`. For each frame the network sees
 the log powers of the sound's ERB bands and a few seeded noise values, through a stack of
-causal dilated convolutions over frames (it hears about :attr:`NetConfig.receptive_seconds` of
-the past), and predicts two curves over the bands: a log gain for the sound's own spectrum
-(its phase, and with it the pitch, is kept) and a log level for added shaped noise (so a
-texture can fill the sound's pauses). Each curve is interpolated to the STFT bins and added to
-a learned static curve per bin (on a finer ERB grid); frames are overlap-added back:
+causal dilated convolutions over frames (it hears :attr:`NetConfig.receptive_frames` frames of
+the past, 1.5 s by default), and predicts two curves over the bands: a log gain for the
+sound's own spectrum (its phase, and with it the pitch, is kept) and a log level for added
+shaped noise (so a texture can fill the sound's pauses). The gain also takes away a learned
+share of each band's running level (a power-weighted mean of its log amplitude over about a
+second), so that the output's band levels need not depend on the content's. Each curve is
+interpolated to the STFT bins and added to a learned static curve per bin (on a finer ERB
+grid); frames are overlap-added back:
 
-``Y = X · exp(A·g + S·s) + N · exp(A·h + S·n)``, ``y = overlap-add(√Hann · irfft(Y))``
+``Y = X · exp(A·(g − a ⊙ L̄) + S·s) + N · exp(A·h + S·n)``, ``y = overlap-add(√Hann · irfft(Y))``
 
-with ``X`` the sound's frame spectrum, ``N`` that of the seeded noise, ``A``/``S`` the band and
-fine interpolations. Everything is causal, so a sound can be processed in blocks of any size
-with state carried between them (:class:`Renderer`); processing it whole is the same
-computation in one block. Bins above the extractor's Nyquist (``top_hz``) keep the sound.
+with ``X`` the sound's frame spectrum, ``L̄`` its running band levels, ``N`` the spectrum of
+the seeded noise, ``A``/``S`` the band and fine interpolations. Everything is causal, so a
+sound can be processed in blocks of any size with state carried between them
+(:class:`Renderer`); processing it whole is the same computation in one block. Bins above the
+extractor's Nyquist (``top_hz``) keep the sound.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .frames import POWER_FLOOR, Grid
+from .frames import HOP_SECONDS, POWER_FLOOR, Grid
 
+#: Length of the running level's exponential window, in time constants.
+LEVEL_SPAN = 3
 #: Log gains are bounded to ±this (nepers of amplitude: ±35 dB) by a soft clamp.
 LOG_GAIN_LIMIT = 4.0
 #: Starting log level of the noise path (nepers; −78 dB re unit white noise): low enough to
@@ -45,6 +52,7 @@ class NetConfig:
         dilations: dilation of each causal convolution (kernel 3), in frames.
         noise_inputs: seeded Gaussian values per frame fed to the network.
         noise_path: whether the model adds shaped noise.
+        level_seconds: time constant of each band's running level (:class:`Renderer`).
     """
 
     bands: int = 32
@@ -53,6 +61,7 @@ class NetConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     noise_inputs: int = 8
     noise_path: bool = True
+    level_seconds: float = 1.0
 
     @property
     def receptive_frames(self) -> int:
@@ -104,11 +113,13 @@ class StyleNet(nn.Module):
                 self.outputs.bias[config.bands:] = NOISE_START
         self.static_gain = nn.Parameter(torch.zeros(config.fine_bands))
         self.static_noise = nn.Parameter(torch.zeros(config.fine_bands))
+        #: how much of each band's running level the content gain takes away (0: none)
+        self.levelling = nn.Parameter(torch.zeros(config.bands))
 
     def levels(self) -> list[nn.Parameter]:
         """The parameters that are levels in nepers (the static curves and the output
         biases): they need larger steps than the weights."""
-        return [self.static_gain, self.static_noise, self.outputs.bias]
+        return [self.static_gain, self.static_noise, self.levelling, self.outputs.bias]
 
     def forward(self, x: Tensor, history: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """``x`` ``(batch, bands + noise_inputs, frames)`` with each block's input history
@@ -138,14 +149,15 @@ class RenderState:
         noise_pending: the same for the noise signal.
         history: each network block's past inputs.
         tail: the overlap-add's unfinished samples ``(batch, window − hop)``.
+        level: the last frames' band powers and powers × log amplitudes, ``(batch, 2·bands,
+            kernel − 1)`` (zeros before the sound: they weigh nothing).
     """
 
     pending: Tensor
     noise_pending: Tensor
     history: list[Tensor]
     tail: Tensor
-    frames: int = 0
-    extra: dict = field(default_factory=dict)
+    level: Tensor
 
 
 class Renderer(nn.Module):
@@ -163,14 +175,19 @@ class Renderer(nn.Module):
         self.register_buffer("fine", grid.interpolation(config.fine_bands).T.contiguous(),
                              persistent=False)
         self.register_buffer("heard", grid.heard(), persistent=False)
+        frames = max(1, round(config.level_seconds / HOP_SECONDS))
+        lags = torch.arange(LEVEL_SPAN * frames - 1, -1, -1, dtype=torch.float64)
+        self.register_buffer("level_kernel", torch.exp(-lags / frames).float()[None, None],
+                             persistent=False)
 
     def start(self, batch: int, like: Tensor | None = None) -> RenderState:
         """The state before the first sample (silence before it) for ``batch`` signals."""
         like = self.window if like is None else like
         g = self.grid
         pad = like.new_zeros(batch, g.window - g.hop)
+        level = like.new_zeros(batch, 2 * self.net.config.bands, self.level_kernel.shape[-1] - 1)
         return RenderState(pad, pad.clone(), self.net.empty_history(batch, like),
-                           like.new_zeros(batch, g.window - g.hop))
+                           like.new_zeros(batch, g.window - g.hop), level)
 
     def forward(self, state: RenderState, x: Tensor, noise: Tensor) -> tuple[Tensor, RenderState]:
         """Process the next samples ``x`` ``(batch, n)`` with the noise ``noise`` (the same
@@ -183,7 +200,7 @@ class Renderer(nn.Module):
         count = (joined.shape[-1] - g.window) // g.hop + 1 if joined.shape[-1] >= g.window else 0
         if count == 0:
             return x.new_zeros(x.shape[0], 0), RenderState(
-                joined, noise_joined, state.history, state.tail, state.frames)
+                joined, noise_joined, state.history, state.tail, state.level)
         used = count * g.hop
         frames = joined[..., : used + g.window - g.hop].unfold(-1, g.window, g.hop)
         noise_frames = noise_joined[..., : used + g.window - g.hop].unfold(-1, g.window, g.hop)
@@ -196,7 +213,9 @@ class Renderer(nn.Module):
                                   state.history)
         gains = gains.transpose(1, 2)  # (batch, count, outputs)
         bands = config.bands
-        log_gain = gains[..., :bands] @ self.coarse + self.net.static_gain @ self.fine
+        mean_level, level = self._running_level(power, state.level)
+        log_gain = (gains[..., :bands] - self.net.levelling * mean_level) @ self.coarse \
+            + self.net.static_gain @ self.fine
         out = spectrum * torch.exp(log_gain)
         if config.noise_path:
             log_level = gains[..., bands:] @ self.coarse + self.net.static_noise @ self.fine
@@ -208,4 +227,21 @@ class Renderer(nn.Module):
         added = torch.cat([added[:, : g.window - g.hop] + state.tail,
                            added[:, g.window - g.hop:]], dim=-1)
         return added[:, :used], RenderState(joined[..., used:], noise_joined[..., used:],
-                                            history, added[:, used:], state.frames + count)
+                                            history, added[:, used:], level)
+
+    def _running_level(self, power: Tensor, past: Tensor) -> tuple[Tensor, Tensor]:
+        """Each band's running level: the mean log amplitude (nepers) of its recent frames,
+        weighted by their power and by an exponential window of ``level_seconds`` (silent
+        frames, and the silence before the sound, weigh nothing), ``(batch, count, bands)``;
+        and the new history. Taking part of it away from the content's gain (``levelling``)
+        makes the output's band levels independent of the content's."""
+        bands = power.shape[-1]
+        log_amplitude = 0.5 * torch.log(power + POWER_FLOOR)
+        joined = torch.cat([past, torch.cat([power * log_amplitude, power], dim=-1)
+                            .transpose(1, 2)], dim=-1)  # (batch, 2·bands, history + count)
+        batch = joined.shape[0]
+        sums = F.conv1d(joined.reshape(batch * 2 * bands, 1, -1), self.level_kernel)
+        sums = sums.reshape(batch, 2 * bands, -1).transpose(1, 2)
+        tiny = POWER_FLOOR * 1e-2
+        mean = (sums[..., :bands] + tiny * 0.5 * math.log(POWER_FLOOR)) / (sums[..., bands:] + tiny)
+        return mean, joined[..., joined.shape[-1] - past.shape[-1]:]

@@ -62,8 +62,8 @@ class Recipe:
         validation_crops: held-out crops scored every :data:`VALIDATE_EVERY` steps.
     """
 
-    batch: int = 8
-    crop_seconds: float = 3.0
+    batch: int = 4
+    crop_seconds: float = 2.5
     learning_rate: float = LEARNING_RATE
     validation_crops: int = 8
 
