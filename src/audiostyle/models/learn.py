@@ -146,6 +146,7 @@ def learn(
         state = train(state, objective, corpus, recipe, budget, grid, target_device, watch)
     finally:
         watch.close()
+    state.net.to("cpu")  # a model applies on the CPU
     model = watch.model(state)
     if checkpoint is not None:
         model.save(checkpoint, state.tensors(), state.info())

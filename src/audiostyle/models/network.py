@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+from scipy.signal import lfilter
 from torch import Tensor, nn
 
 from .frames import HOP_SECONDS, POWER_FLOOR, Grid
@@ -149,15 +150,16 @@ class RenderState:
         noise_pending: the same for the noise signal.
         history: each network block's past inputs.
         tail: the overlap-add's unfinished samples ``(batch, window − hop)``.
-        level: the last frames' band powers and powers × log amplitudes, ``(batch, 2·bands,
-            kernel − 1)`` (zeros before the sound: they weigh nothing).
+        level: the running level's last frames (band powers × log amplitudes, then band
+            powers, ``(batch, 2·bands, K)``: zeros before the sound, which weigh nothing) and
+            its last sums ``(batch, 2·bands)``.
     """
 
     pending: Tensor
     noise_pending: Tensor
     history: list[Tensor]
     tail: Tensor
-    level: Tensor
+    level: tuple[Tensor, Tensor]
 
 
 class Renderer(nn.Module):
@@ -176,16 +178,17 @@ class Renderer(nn.Module):
                              persistent=False)
         self.register_buffer("heard", grid.heard(), persistent=False)
         frames = max(1, round(config.level_seconds / HOP_SECONDS))
-        lags = torch.arange(LEVEL_SPAN * frames - 1, -1, -1, dtype=torch.float64)
-        self.register_buffer("level_kernel", torch.exp(-lags / frames).float()[None, None],
-                             persistent=False)
+        self.level_decay = math.exp(-1 / frames)
+        self.level_span = LEVEL_SPAN * frames
 
     def start(self, batch: int, like: Tensor | None = None) -> RenderState:
         """The state before the first sample (silence before it) for ``batch`` signals."""
         like = self.window if like is None else like
         g = self.grid
         pad = like.new_zeros(batch, g.window - g.hop)
-        level = like.new_zeros(batch, 2 * self.net.config.bands, self.level_kernel.shape[-1] - 1)
+        rows = 2 * self.net.config.bands
+        level = (like.new_zeros(batch, rows, self.level_span, dtype=torch.float64),
+                 like.new_zeros(batch, rows, dtype=torch.float64))
         return RenderState(pad, pad.clone(), self.net.empty_history(batch, like),
                            like.new_zeros(batch, g.window - g.hop), level)
 
@@ -229,19 +232,30 @@ class Renderer(nn.Module):
         return added[:, :used], RenderState(joined[..., used:], noise_joined[..., used:],
                                             history, added[:, used:], level)
 
-    def _running_level(self, power: Tensor, past: Tensor) -> tuple[Tensor, Tensor]:
+    def _running_level(self, power: Tensor, past: tuple[Tensor, Tensor]
+                       ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Each band's running level: the mean log amplitude (nepers) of its recent frames,
-        weighted by their power and by an exponential window of ``level_seconds`` (silent
-        frames, and the silence before the sound, weigh nothing), ``(batch, count, bands)``;
-        and the new history. Taking part of it away from the content's gain (``levelling``)
-        makes the output's band levels independent of the content's."""
+        weighted by their power and by an exponential window of ``level_seconds`` over
+        :data:`LEVEL_SPAN` time constants (silent frames, and the silence before the sound,
+        weigh nothing), ``(batch, count, bands)``; and the new history. Taking part of it away
+        from the content's gain (``levelling``) makes the output's band levels independent of
+        the content's.
+
+        The window's sums run as ``y[n] = a·y[n − 1] + x[n] − a^K·x[n − K]`` (float64, the
+        content alone: no gradient), which is the window's convolution at a cost per frame
+        that does not grow with its length."""
         bands = power.shape[-1]
+        frames, last = past
         log_amplitude = 0.5 * torch.log(power + POWER_FLOOR)
-        joined = torch.cat([past, torch.cat([power * log_amplitude, power], dim=-1)
-                            .transpose(1, 2)], dim=-1)  # (batch, 2·bands, history + count)
-        batch = joined.shape[0]
-        sums = F.conv1d(joined.reshape(batch * 2 * bands, 1, -1), self.level_kernel)
-        sums = sums.reshape(batch, 2 * bands, -1).transpose(1, 2)
+        x = torch.cat([power * log_amplitude, power], dim=-1).detach().transpose(1, 2)
+        joined = torch.cat([frames, x.double()], dim=-1)  # (batch, 2·bands, K + count)
+        span = frames.shape[-1]
+        count = x.shape[-1]
+        decay = self.level_decay
+        fresh = (joined[..., span:] - decay**span * joined[..., :count]).cpu().numpy()
+        sums, _ = lfilter([1.0], [1.0, -decay], fresh, axis=-1,
+                          zi=decay * last.cpu().numpy()[..., None])
+        sums = torch.from_numpy(sums).to(power.device)
         tiny = POWER_FLOOR * 1e-2
-        mean = (sums[..., :bands] + tiny * 0.5 * math.log(POWER_FLOOR)) / (sums[..., bands:] + tiny)
-        return mean, joined[..., joined.shape[-1] - past.shape[-1]:]
+        mean = (sums[:, :bands] + tiny * 0.5 * math.log(POWER_FLOOR)) / (sums[:, bands:] + tiny)
+        return mean.transpose(1, 2).to(power.dtype), (joined[..., count:], sums[..., -1])
