@@ -14,7 +14,7 @@ from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import build_extractor
 from audiostyle.io.audio import Audio, resample
 from audiostyle.models import StyleModel, learn
-from audiostyle.models.corpus import SoundCorpus, synthesise
+from audiostyle.models.corpus import FolderCorpus, SoundCorpus, synthesise
 from audiostyle.models.frames import Grid, NoisePages
 from audiostyle.models.model import FORMAT_VERSION, HEADER_KEY
 from audiostyle.models.network import NetConfig, StyleNet
@@ -189,3 +189,20 @@ def test_learn_checks_its_inputs_first():
         with pytest.raises(AudioStyleError, match=message):
             learn(style, sr=SR, extractor="shallow", options={"filters": 8}, progress=False,
                   **kwargs)
+
+
+def test_a_folder_corpus_reads_any_sounds_and_holds_some_out(tmp_path):
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", canon_melody(44100)[: 44100 * 2], 44100)
+    sf.write(tmp_path / "b.flac", np.stack([bongo_loop(16000, seconds=1.0)] * 2, 1), 16000)
+    sf.write(tmp_path / "quiet.wav", np.zeros(8000, dtype=np.float32), 8000)
+    corpus = FolderCorpus(tmp_path, SR)
+    assert corpus.describe()["files"] == 3 and corpus.describe()["kind"] == "folder"
+    crops = corpus.crops(5, SR // 2, np.random.default_rng(0))
+    assert crops.shape == (5, SR // 2) and np.abs(crops).max() > 0.01
+    held = corpus.validation(2, SR // 2)
+    assert held.shape == (2, SR // 2)
+    (tmp_path / "notes.txt").write_text("not a sound")
+    with pytest.raises(AudioStyleError, match=r"notes\.txt"):
+        FolderCorpus(tmp_path, SR)
