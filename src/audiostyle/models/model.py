@@ -199,7 +199,7 @@ def _digest(header: str, tensors: Mapping[str, Tensor]) -> str:
 def _flush_denormals() -> Iterator[None]:
     """Treat subnormal floats as 0 while the model runs: the decays of quiet passages and
     faint noise levels made them, and on x86 each costs about a hundred times a normal
-    operation (a McDermott model applied 15× slower than the same network elsewhere).
+    operation (a McDermott model applied 10 s of stereo at half speed).
     Below 1e-38 nothing is audible. Torch's default (off) is restored after."""
     torch.set_flush_denormal(True)
     try:
