@@ -28,9 +28,6 @@ from ..synthesis.structure import PARTS as STRUCTURE_PARTS
 from ..synthesis.structure import StructureLoss
 from ..synthesis.targets import make_style_loss
 
-#: The parts of the objective, as reported (per crop).
-PARTS = ("style", "structure", "headroom")
-
 
 def style_loss_for(net: Extractor) -> StyleLoss:
     """The style loss a transfer with ``net`` uses (no rhythm term)."""
