@@ -110,6 +110,11 @@ def write_text(path: Path, text: str) -> Path:
     """Write ``path`` atomically: readers see the old file or the whole new one. Outputs follow
     :func:`check_replaceable` and :func:`file_mode`; a failed write (disk full) raises
     :class:`WriteError` naming ``path``, leaving the old file as it was."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, as :func:`write_text` writes text."""
     check_replaceable(path)
     mode = file_mode(path)
     try:
@@ -118,8 +123,8 @@ def write_text(path: Path, text: str) -> Path:
         raise WriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         raise WriteError(f"{path}: could not be written ({exc.strerror or exc}); the old "

@@ -1,0 +1,208 @@
+"""Style models: the signal path, streaming, the file, and learning on tiny sounds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save as save_tensors
+
+from audiostyle.demo import bongo_loop, canon_melody
+from audiostyle.errors import AudioStyleError
+from audiostyle.extractors import build_extractor
+from audiostyle.io.audio import Audio, resample
+from audiostyle.models import StyleModel, learn
+from audiostyle.models.corpus import FolderCorpus, SoundCorpus, synthesise
+from audiostyle.models.frames import Grid, NoisePages
+from audiostyle.models.model import FORMAT_VERSION, HEADER_KEY
+from audiostyle.models.network import NetConfig, StyleNet
+from audiostyle.models.objective import Objective, style_loss_for, style_statistics
+from audiostyle.models.training import Recipe
+
+SR = 22050
+TINY = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4), noise_inputs=2)
+
+
+def random_model(seed: int = 0, config: NetConfig = TINY) -> StyleModel:
+    """An untrained network with every weight moved, so that its output differs from the
+    content in gain and noise."""
+    torch.manual_seed(seed)
+    net = StyleNet(config)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+        net.outputs.bias[config.bands:] = -1.0  # audible noise
+    return StyleModel(net, {"top_hz": SR / 2, "extractor": "shallow"})
+
+
+def test_untrained_network_gives_the_content_back_at_any_rate():
+    model = StyleModel(StyleNet(NetConfig(noise_path=False)), {"top_hz": SR / 2})
+    for sr in (8000, 22050, 44100):
+        x = np.random.default_rng(1).standard_normal((2, sr // 2)).astype(np.float32)
+        y = model.apply(x, sr=sr).samples
+        assert y.shape == x.shape
+        assert np.abs(y - x).max() < 1e-5 * np.abs(x).max()
+
+
+def test_band_powers_are_the_same_at_every_rate():
+    t = np.arange(44100) / 44100
+    tone = (0.3 * np.sin(2 * np.pi * 1000 * t) + 0.1 * np.sin(2 * np.pi * 300 * t))
+    powers = []
+    for sr in (44100, 22050):
+        wave = resample(Audio(tone[None].astype(np.float32), 44100), sr).samples[0, 4000:8000]
+        grid = Grid.at(sr, 11025)
+        frame = torch.from_numpy(wave[: grid.window].copy()) * grid.analysis_window()
+        spectrum = torch.fft.rfft(frame)
+        powers.append((spectrum.abs().square() @ grid.band_power(16)).numpy())
+    loud = powers[0] > 1e-3 * powers[0].max()
+    assert np.allclose(10 * np.log10(powers[0][loud]), 10 * np.log10(powers[1][loud]), atol=0.5)
+    # a sine's power is A²/2, shared among the bands around it
+    assert abs(powers[0].sum() - (0.3**2 + 0.1**2) / 2) < 0.01
+
+
+def test_noise_pages_do_not_depend_on_how_the_sound_is_cut():
+    whole = NoisePages(3, 2).take(0, 70000)
+    pieces = NoisePages(3, 2)
+    parts = [pieces.take(0, 5), pieces.take(5, 40000), pieces.take(40005, 29995)]
+    assert np.array_equal(whole, np.concatenate(parts, axis=1))
+    assert not np.array_equal(whole, NoisePages(4, 2).take(0, 70000))
+
+
+@pytest.mark.parametrize("block", [1, 7, 333, 4096])
+def test_stream_equals_apply(block):
+    model = random_model()
+    sr = 44100
+    n = 3000 if block == 1 else 9000
+    x = 0.2 * np.random.default_rng(2).standard_normal((2, n)).astype(np.float32)
+    whole = model.apply(x, sr=sr, seed=5).samples
+    stream = model.stream(block, sr=sr, channels=2, seed=5)
+    out = np.concatenate([stream.process(x[:, i:i + block]) for i in range(0, n, block)],
+                         axis=1)
+    lag = stream.latency.samples
+    assert lag == model.latency(sr).samples and stream.latency.ms < 50
+    assert out.shape == x.shape and not np.any(out[:, :lag])
+    error = np.abs(out[:, lag:] - whole[:, : n - lag]).max() / np.abs(whole).max()
+    assert error < 1e-3  # −60 dB
+    assert np.abs(whole - x).max() > 0.1 * np.abs(x).max()  # the model does change the sound
+
+
+def test_apply_is_deterministic_for_a_seed():
+    model = random_model()
+    x = canon_melody(SR)[:SR]
+    a, b = model.apply(x, sr=SR, seed=1).samples, model.apply(x, sr=SR, seed=1).samples
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, model.apply(x, sr=SR, seed=2).samples)
+
+
+def test_save_load_gives_identical_outputs(tmp_path):
+    model = random_model()
+    path = model.save(tmp_path / "m.style")
+    again = StyleModel.load(path)
+    x = canon_melody(SR)[:SR]
+    assert np.array_equal(model.apply(x, sr=SR).samples, again.apply(x, sr=SR).samples)
+    assert again.header["extractor"] == "shallow"
+    assert again.header["format_version"] == FORMAT_VERSION
+
+
+def _rewrite(path, change):
+    """The model file at ``path`` with its header changed by ``change`` (digest kept)."""
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    metadata = json.loads(data[8:8 + size])["__metadata__"]
+    header = json.loads(metadata[HEADER_KEY])
+    change(header)
+    metadata[HEADER_KEY] = json.dumps(header)
+    from safetensors.torch import load
+    return save_tensors(load(data), metadata=metadata)
+
+
+def test_bad_model_files_are_refused_naming_the_file(tmp_path):
+    good = random_model().save(tmp_path / "good.style")
+    data = good.read_bytes()
+    cases = {
+        "random.style": (np.random.default_rng(0).bytes(500), "not a style model"),
+        "cut.style": (data[: len(data) // 2], "not a style model"),
+        "plain.style": (save_tensors({"x": torch.zeros(3)}), "without an audiostyle header"),
+        "newer.style": (_rewrite(good, lambda h: h.update(format_version=FORMAT_VERSION + 1)),
+                        "newer than"),
+        "other.style": (_rewrite(good, lambda h: h.update(format="something")),
+                        "not a style model"),
+        "edited.style": (_rewrite(good, lambda h: h.update(strength=0.9)), "SHA-256"),
+    }
+    flipped = bytearray(data)
+    flipped[-3] ^= 0xFF  # a weight's byte
+    cases["flipped.style"] = (bytes(flipped), "SHA-256")
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(AudioStyleError, match=message) as caught:
+            StyleModel.load(path)
+        assert str(path) in str(caught.value)
+    with pytest.raises(AudioStyleError, match="no such file"):
+        StyleModel.load(tmp_path / "missing.style")
+
+
+def _tiny_corpus() -> SoundCorpus:
+    """Short synthetic contents: melodies, voices, drums (not the test's content)."""
+    rng = np.random.default_rng(11)
+    return SoundCorpus([synthesise(rng, SR, 2 * SR) for _ in range(6)], SR)
+
+
+def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path):
+    style = bongo_loop(SR, seconds=2.0, room=0.01)
+    options = {"bands": 12, "mod_bands": 8}  # a cheap McDermott model
+    settings = {"sr": SR, "extractor": "mcdermott", "options": options, "corpus": _tiny_corpus(),
+                "network": TINY, "progress": False}
+    model = learn(style, steps=40, seed=0, strength=0.3, checkpoint=tmp_path / "ck.style",
+                  recipe=Recipe(batch=2, crop_seconds=1.0, learning_rate=1e-2,
+                                validation_crops=2), **settings)
+    assert model.header["steps"] == 40 and model.header["corpus"]["kind"] == "sounds"
+    net = build_extractor("mcdermott", options)
+    rate = net.sample_rate
+    # never seen in training, at a level inside the corpus's (−30 … −1 dBFS peak)
+    content = 0.1 * canon_melody(rate, semitones=3)[None, : 2 * rate]
+    style_here = resample(Audio(style[None], SR), rate).samples
+    target = style_statistics(style_loss_for(net), style_here, None, 1,
+                              np.random.default_rng(0), torch.device("cpu"))
+    objective = Objective(net, target, 0.5)
+    x = torch.from_numpy(content)
+    y = torch.from_numpy(model.apply(content, sr=rate).samples)
+    with torch.no_grad():
+        before, after = objective(x, x), objective(x, y)
+    assert float(after["style"]) < 0.5 * float(before["style"])
+    # 0: the content's pitch classes, onsets and loudness course; 1: unrelated
+    assert float(after["structure"]) < 0.5
+    # the checkpoint resumes where it stopped
+    resumed = learn(style, steps=42, strength=0.3, resume=tmp_path / "ck.style",
+                    recipe=Recipe(batch=2, crop_seconds=1.0, validation_crops=2), **settings)
+    assert resumed.header["steps"] == 42
+
+
+def test_learn_checks_its_inputs_first():
+    style = bongo_loop(SR, seconds=1.0)
+    for kwargs, message in [({"minutes": 0}, "minutes"), ({"steps": 0}, "steps"),
+                            ({"strength": 2.0}, "strength"),
+                            ({"style_weights": [1, 2]}, "style_weights"),
+                            ({"corpus": "/nonexistent/folder"}, "folder")]:
+        with pytest.raises(AudioStyleError, match=message):
+            learn(style, sr=SR, extractor="shallow", options={"filters": 8}, progress=False,
+                  **kwargs)
+
+
+def test_a_folder_corpus_reads_any_sounds_and_holds_some_out(tmp_path):
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", canon_melody(44100)[: 44100 * 2], 44100)
+    sf.write(tmp_path / "b.flac", np.stack([bongo_loop(16000, seconds=1.0)] * 2, 1), 16000)
+    sf.write(tmp_path / "quiet.wav", np.zeros(8000, dtype=np.float32), 8000)
+    corpus = FolderCorpus(tmp_path, SR)
+    assert corpus.describe()["files"] == 3 and corpus.describe()["kind"] == "folder"
+    crops = corpus.crops(5, SR // 2, np.random.default_rng(0))
+    assert crops.shape == (5, SR // 2) and np.abs(crops).max() > 0.01
+    held = corpus.validation(2, SR // 2)
+    assert held.shape == (2, SR // 2)
+    (tmp_path / "notes.txt").write_text("not a sound")
+    with pytest.raises(AudioStyleError, match=r"notes\.txt"):
+        FolderCorpus(tmp_path, SR)
