@@ -171,9 +171,13 @@ def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path
     y = torch.from_numpy(model.apply(content, sr=rate).samples)
     with torch.no_grad():
         before, after = objective(x, x), objective(x, y)
-    assert float(after["style"]) < 0.5 * float(before["style"])
+
+    def style_part(terms: dict) -> float:
+        return sum(float(v) for k, v in terms.items() if k.startswith("style/"))
+
+    assert style_part(after) < 0.5 * style_part(before)
     # 0: the content's pitch classes, onsets and loudness course; 1: unrelated
-    assert float(after["structure"]) < 0.5
+    assert float(after["structure"]) / objective.structure_weight < 0.5
     # the checkpoint resumes where it stopped
     resumed = learn(style, steps=42, strength=0.3, resume=tmp_path / "ck.style",
                     recipe=Recipe(batch=2, crop_seconds=1.0, validation_crops=2), **settings)

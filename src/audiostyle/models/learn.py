@@ -102,7 +102,7 @@ def learn(
                     else DEFAULT_MINUTES)
     target_device = resolve_device(device)
     net = build_extractor(extractor, dict(options or {})).to(target_device)
-    strength = net.default_strength if strength is None else float(strength)
+    strength = net.defaults.transfer.strength if strength is None else float(strength)
     if not 0 <= strength <= 1:
         raise AudioStyleError(f"`strength` must be between 0 and 1, got {strength}")
     recipe = recipe or Recipe()

@@ -20,13 +20,16 @@ import torch
 from torch import Tensor
 
 from ..extractors import Extractor
-from ..io.audio import PEAK_CEILING_DB
-from ..synthesis.domains import HEADROOM_WEIGHT
-from ..synthesis.losses import StyleLoss, headroom_excess, mix_targets
+from ..synthesis.domains import sound_terms
+from ..synthesis.losses import StyleLoss, mix_targets, transfer_loss
 from ..synthesis.strength import schedule
-from ..synthesis.structure import PARTS as STRUCTURE_PARTS
 from ..synthesis.structure import StructureLoss
 from ..synthesis.targets import make_style_loss
+from ..synthesis.terms import LossTerms, Signal
+
+#: The terms a sound domain adds to a transfer's loss (the headroom term): a model's output is
+#: a sound, so it is scored as a waveform-domain transfer scores its result.
+SOUND_DOMAIN_TERMS = sound_terms()
 
 
 def style_loss_for(net: Extractor) -> StyleLoss:
@@ -59,7 +62,9 @@ def blend(parts: Sequence[tuple[dict[str, object], float]]) -> dict[str, object]
 
 @dataclass
 class Objective:
-    """The transfer loss of a model's output for its content crops.
+    """The transfer loss of a model's output for its content crops: for each crop, the terms
+    a transfer of that crop would minimise (:func:`~audiostyle.synthesis.losses.transfer_loss`
+    with the sound domains' headroom term), at the weights the strength gives.
 
     Args:
         net: the extractor.
@@ -72,40 +77,40 @@ class Objective:
     strength: float
 
     def __post_init__(self) -> None:
-        self.style = style_loss_for(self.net)
-        self.style.load_target(self.target)
-        self.share, self.structure_weight = schedule(self.strength, self.net.structure_weight)
+        self.share, self.structure_weight = schedule(self.strength,
+                                                     self.net.defaults.structure_weight)
 
     def __call__(self, content: Tensor, output: Tensor) -> dict[str, Tensor]:
-        """Each part and the ``total`` for ``output`` ``(batch, time)`` made from ``content``
-        ``(batch, time)`` at the extractor's rate, per crop ``(batch,)``."""
-        batch = content.shape[0]
-        inputs = self.net.analyse(output)
-        features = self.net.features(inputs)
-        style = torch.stack([self._style(content[i:i + 1], {k: v[i:i + 1]
-                                                          for k, v in features.items()})
-                             for i in range(batch)])
-        ceiling = 10.0 ** (PEAK_CEILING_DB / 20.0)
-        headroom = torch.stack([headroom_excess(output[i], ceiling) for i in range(batch)])
-        parts = {"style": style, "headroom": headroom}
-        total = style + HEADROOM_WEIGHT * headroom
+        """Each term's weighted value and the ``total``, per crop ``(batch,)``, for ``output``
+        ``(batch, time)`` made from ``content`` ``(batch, time)`` at the extractor's rate."""
+        crops = [self._terms(content[i:i + 1], output[i:i + 1])
+                 for i in range(content.shape[0])]
+        names = {name for values in crops for name in values}
+        zero = torch.zeros((), dtype=torch.float64, device=output.device)
+        out = {name: torch.stack([values.get(name, zero) for values in crops])
+               for name in sorted(names)}
+        out["total"] = torch.stack([sum(values.values()) for values in crops])
+        return out
+
+    def _terms(self, content: Tensor, output: Tensor) -> dict[str, Tensor]:
+        """The weighted terms of one crop ``(1, time)``."""
+        loss = self._loss(content)
+        signal = Signal(self.net.analyse(output), output, extractor=self.net)
+        return loss.values(signal)
+
+    def _loss(self, content: Tensor) -> LossTerms:
+        """The loss of one content crop: its style target (pulled towards the crop's own
+        statistics below full style), the structure term holding it, the headroom term."""
+        style = style_loss_for(self.net)
+        if self.share >= 1:
+            style.load_target(self.target)
+        else:
+            own = style.statistics([(self.net.analyse(content), 1.0)])
+            style.load_target(mix_targets([(self.target, self.share), (own, 1 - self.share)]))
+        structure = None
         if self.structure_weight > 0:
             structure = StructureLoss(content, self.net.sample_rate, self.net.spectrogram,
-                                      slack_db=self.net.loudness_slack_db)
-            # per crop: StructureLoss.forward's choice of view, without its sum over the batch
-            view = inputs if structure.reads_spectrogram else output
-            parts["structure"] = sum(structure.parts(view).values()) / len(STRUCTURE_PARTS)
-            total = total + self.structure_weight * parts["structure"]
-        else:
-            parts["structure"] = torch.zeros_like(style)
-        return {**parts, "total": total}
-
-    def _style(self, content: Tensor, features: dict[str, Tensor]) -> Tensor:
-        """The style loss of one crop: to the target, or (strength below full style) to the
-        target pulled towards the crop's own statistics."""
-        if self.share >= 1:
-            return self.style(features)
-        own = self.style.statistics([(self.net.analyse(content), 1.0)])
-        loss = style_loss_for(self.net)
-        loss.load_target(mix_targets([(self.target, self.share), (own, 1 - self.share)]))
-        return loss(features)
+                                      slack_db=self.net.defaults.loudness_slack_db)
+        terms = transfer_loss(style, structure=structure,
+                              structure_weight=self.structure_weight).terms
+        return LossTerms([*terms, *SOUND_DOMAIN_TERMS])

@@ -122,7 +122,14 @@ class _SoundDomain(Domain):
 
     def terms(self) -> list[Weighted]:
         """The headroom term."""
-        return [Weighted("headroom", HEADROOM_WEIGHT, Headroom(10.0 ** (PEAK_CEILING_DB / 20.0)))]
+        return sound_terms()
+
+
+def sound_terms() -> list[Weighted]:
+    """The loss terms of every domain whose optimised tensor is the sound itself (and of a
+    style model's output): the headroom term, which keeps the sound under the output's peak
+    ceiling."""
+    return [Weighted("headroom", HEADROOM_WEIGHT, Headroom(10.0 ** (PEAK_CEILING_DB / 20.0)))]
 
 
 class WaveformDomain(_SoundDomain):
