@@ -227,6 +227,21 @@ def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
     assert client.post(f"/api/results/{job['id']}/snapshots/99/keep").status_code == 404
 
 
+@pytest.mark.timeout(120)
+def test_the_events_of_a_finished_job_asked_after_its_last_end_at_once(client, sounds):
+    content, style = sounds
+    job = _submit(client, content, style, iterations=2, refine_iterations=0)
+    events = _events(client, job["id"])
+    last = events[-1]["seq"]
+    assert events[-1]["event"] == "done"
+    for asked in ({"params": {"after": last}}, {"headers": {"Last-Event-ID": str(last)}},
+                  {"params": {"after": last + 5}}):
+        rest = client.get(f"/api/jobs/{job['id']}/events", **asked)
+        assert rest.status_code == 200 and "data:" not in rest.text
+    tail = client.get(f"/api/jobs/{job['id']}/events", params={"after": last - 1})
+    assert tail.text.count("data:") == 1 and "event: done" in tail.text
+
+
 def test_cancel_keeps_the_best_result_so_far(client, sounds):
     content, style = sounds
     job = _submit(client, content, style, iterations=2000)

@@ -142,7 +142,7 @@ def run_grid(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("audiostyle: interrupted; finished combinations are kept, run the same command "
               "again to go on", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     print(f"listening page: {page}")
     return 0
 
@@ -161,7 +161,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 summary.counts["interrupted"] else "the interrupted job was not saved")
         print(f"audiostyle: interrupted; finished jobs are kept, {kept}: run the same command "
               "again to go on", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     failed = [entry for entry in summary.entries if entry.status == "failed"]
     if summary.unwritten or any(entry.fault for entry in failed):
         return EXIT_FAILED
@@ -261,11 +261,11 @@ def _save(
         done = f"{result.iterations} iteration{'s' * (result.iterations != 1)}"
         print(f"audiostyle: interrupted after {done}: saved the best result so far{part} to "
               f"{out}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     if args.interrupts.count:
         print(f"audiostyle: interrupted after the synthesis; the result was saved to {out}",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     return 0
 
 

@@ -191,8 +191,8 @@ def create_app(config: StudioConfig) -> Any:
                     sent += 1
                     if event["event"] in FINAL:
                         return
-                if await request.is_disconnected():
-                    return
+                if job.state in FINAL or await request.is_disconnected():
+                    return  # (asked from after its last event: nothing more will come)
                 await runner.wait(1.0)
 
         return EventSourceResponse(stream(), ping=PING_SECONDS)

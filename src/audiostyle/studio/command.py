@@ -78,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
                                            log_level="warning", timeout_graceful_shutdown=2))
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()
-    # uvicorn stops on Ctrl-C, then raises it again: a plain KeyboardInterrupt here, not the
-    # CLI's "keeping the best result" handler (nor asyncio's, which would cancel the shutdown)
-    signal.signal(signal.SIGINT, _stop)
+    # uvicorn stops on Ctrl-C or SIGTERM, then raises it again: a plain KeyboardInterrupt
+    # here, not the CLI's "keeping the best result" handler (nor asyncio's, which would cancel
+    # the shutdown); a server stopped so ends with status 0
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("audiostyle studio: stopped", file=sys.stderr)

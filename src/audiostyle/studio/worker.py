@@ -1,7 +1,8 @@
 """The studio's worker process: runs one job at a time and reports as it goes.
 
-It is a spawned process (no fork of a server that already runs threads) that ignores Ctrl-C
-and takes ``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
+It is a spawned process (no fork of a server that already runs threads) that ignores Ctrl-C,
+ends when the server is gone (:func:`~audiostyle._util.exit_with_parent`), and takes
+``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
 :func:`~audiostyle.studio.jobspec.check_job`) or ``"measure"`` (time a few iterations of an
 extractor, for the expected-time estimate). It posts ``(id, event, data)`` messages to its
 outbox. A job's files go to ``DATA/work/<ID>/``; the finished result is moved into
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._util import exit_with_parent
 from ..errors import AudioStyleError, SynthesisError
 from ..evaluation import evaluate
 from ..io.audio import Audio, load_audio, save_audio
@@ -41,6 +43,7 @@ MEASURE_SECONDS = 2.0
 def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
     """The worker's loop (the target of the spawned process); ``None`` ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     torch.set_num_threads(threads)
     store = Store(root)
     outbox.put((None, "ready", {}))
