@@ -5,11 +5,14 @@ processes of its own, as a user starts it."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -99,6 +102,33 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _peak_mb(pid: int) -> float:
+    """The most memory process ``pid`` has held (VmHWM), in MiB."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_checking_a_job_does_not_allocate_its_extractor_in_the_server(tmp_path):
+    """20000 random filters would take 0.9 GB: the check answers from their sizes."""
+    studio, port = _start(tmp_path / "data")
+    try:
+        ask = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/jobs", method="POST",
+            data=json.dumps({"extractor": "shallow", "options": {"filters": "20000"}}).encode(),
+            headers={"Content-Type": "application/json"})
+        before = _peak_mb(studio.pid)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(ask, timeout=120)
+        assert answer.value.code == 400
+        assert set(json.loads(answer.value.read())["errors"]) == {"content", "styles"}
+        assert _peak_mb(studio.pid) - before < 300
+    finally:
+        studio.send_signal(signal.SIGTERM)
+        _, errors = studio.communicate(timeout=60)
+    assert studio.returncode == 0 and errors.endswith("audiostyle studio: stopped\n"), errors
 
 
 def test_a_second_studio_on_the_same_folder_refuses_before_touching_it(cli, tmp_path):

@@ -9,7 +9,8 @@ from .registry import (
     extractor_class,
     get_extractor,
     options,
+    sketch_extractor,
 )
 
 __all__ = ["REGISTRY", "Extractor", "available", "build_extractor", "check_length",
-           "extractor_class", "get_extractor", "options", "shortest_input"]
+           "extractor_class", "get_extractor", "options", "shortest_input", "sketch_extractor"]

@@ -94,7 +94,7 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` (uvicorn listens on it), or a one-line
+    """A socket listening on ``host``:``port`` (uvicorn serves it), or a one-line
     :class:`AudioStyleError` (a port in use, an address not of this machine)."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -105,6 +105,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(128)  # (connections wait from now on, while the app starts)
     except OSError as exc:
         sock.close()
         why = "another program (or studio) listens there; stop it or choose another --port" \

@@ -38,11 +38,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import soundfile as sf
 
 from .._util import to_json, write_text
 from ..errors import AudioStyleError
-from ..io.audio import Audio, load_audio, save_audio, silence, to_mono
+from ..io.audio import Audio, check_rate, load_audio, save_audio, silence, to_mono
 from ..report.plots import colour_range, log_spectrogram, save_spectrogram
+from .config import MAX_CHANNELS
 
 #: Extensions an upload keeps (libsndfile mostly reads the format from the bytes anyway).
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".w64")
@@ -178,15 +180,14 @@ class Store:
             suffix = Path(name).suffix.lower()
             sound = part / f"sound{suffix if suffix in EXTENSIONS else ''}"
             sound.write_bytes(data)
+            _check_header(sound, name, max_seconds)  # before decoding: what it would take
             notes = _Notes()
             with notes.capture():
                 try:
                     audio = load_audio(sound)
                 except AudioStyleError as exc:
                     raise AudioStyleError(str(exc).replace(str(sound), name)) from None
-            if audio.seconds > max_seconds:
-                raise AudioStyleError(f"{name}: {audio.seconds:.1f} s is longer than this "
-                                      f"studio takes ({max_seconds:g} s; see --max-seconds)")
+            _check_size(name, audio.seconds, audio.channels, max_seconds)
             why = silence(audio.samples)
             if why is not None:
                 notes.add(f"is silent ({why}): as a style it has no texture to take on")
@@ -203,6 +204,15 @@ class Store:
             shutil.rmtree(part, ignore_errors=True)
             raise
         return Input(ident, folder, info)
+
+    def inputs(self) -> list[dict[str, Any]]:
+        """Every input's info, newest first (the page offers them again after a reload)."""
+        found = []
+        for folder in (self.root / "inputs").iterdir():
+            if valid_id(folder.name) and (folder / "input.json").is_file():
+                with contextlib.suppress(OSError, ValueError):
+                    found.append(_read_json(folder / "input.json"))
+        return sorted(found, key=lambda info: info.get("created", 0), reverse=True)
 
     def input(self, ident: str) -> Input | None:
         folder = self.root / "inputs" / ident
@@ -255,6 +265,28 @@ def finish_result(work: Path, results: Path, record: dict[str, Any]) -> Path:
     target = results / work.name
     os.replace(work, target)
     return target
+
+
+def _check_header(sound: Path, name: str, max_seconds: float) -> None:
+    """Refuse (:class:`AudioStyleError`) the upload ``sound`` that its header says is too long,
+    has too many channels or an unsupported rate, before decoding it (decoding reads as many
+    frames as the header announces). Bytes that are no audio pass: the loader says what they
+    are."""
+    try:
+        header = sf.info(os.fsencode(sound))
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError, OSError):
+        return
+    check_rate(header.samplerate, name)
+    _check_size(name, header.frames / header.samplerate, header.channels, max_seconds)
+
+
+def _check_size(name: str, seconds: float, channels: int, max_seconds: float) -> None:
+    if seconds > max_seconds:
+        raise AudioStyleError(f"{name}: {seconds:.1f} s is longer than this studio takes "
+                              f"({max_seconds:g} s; see --max-seconds)")
+    if channels > MAX_CHANNELS:
+        raise AudioStyleError(f"{name}: {channels} channels are more than this studio takes "
+                              f"({MAX_CHANNELS})")
 
 
 def draw_spectrograms(pictures: dict[Path, Audio]) -> None:
