@@ -119,7 +119,8 @@ def build_extractor(
     return net
 
 
-def sketch_extractor(name: str, options: dict[str, Any] | None = None) -> Extractor:
+def sketch_extractor(name: str, options: dict[str, Any] | None = None,
+                     working_sr: int | None = None) -> Extractor:
     """Extractor ``name`` with ``options``, checked and sized exactly as :func:`build_extractor`
     does but built on PyTorch's ``meta`` device: its rates, domains and shortest input
     (:func:`~.base.check_length`) without memory for its weights, so that checking a request
@@ -127,7 +128,7 @@ def sketch_extractor(name: str, options: dict[str, Any] | None = None) -> Extrac
     read from a file are still read (pretrained extractors: tens of MB); sketches are made one
     at a time."""
     with _SKETCHING, torch.device("meta"):
-        return build_extractor(name, options)
+        return build_extractor(name, options, working_sr)
 
 
 #: One sketch at a time (a server checks requests in several threads).
