@@ -21,6 +21,7 @@ from ..io.audio import (
     load_audio,
     save_audio,
 )
+from ..runs.engines import EngineLost
 from ..synthesis.pipeline import Result, texture, transfer
 from ..synthesis.targets import main_style
 from .options import (
@@ -143,6 +144,10 @@ def run_grid(args: argparse.Namespace) -> int:
         print("audiostyle: interrupted; finished combinations are kept, run the same command "
               "again to go on", file=sys.stderr)
         return args.interrupts.exit_code
+    except EngineLost as exc:
+        print(f"audiostyle: failed: {exc}; finished combinations are kept, run the same "
+              "command again to go on", file=sys.stderr)
+        return EXIT_FAILED
     print(f"listening page: {page}")
     return 0
 
@@ -156,6 +161,10 @@ def run_batch(args: argparse.Namespace) -> int:
                     settings=settings(args), engine=make_engine(args), device=args.device,
                     progress=not args.quiet)
     print(summary.table())
+    if summary.lost:
+        print(f"audiostyle: failed: {summary.lost}; finished jobs are kept (see "
+              f"{summary.results}): run the same command again to go on", file=sys.stderr)
+        return EXIT_FAILED
     if summary.interrupted:
         kept = ("the interrupted job's best result so far is saved" if
                 summary.counts["interrupted"] else "the interrupted job was not saved")
