@@ -207,12 +207,7 @@ class Store:
 
     def inputs(self) -> list[dict[str, Any]]:
         """Every input's info, newest first (the page offers them again after a reload)."""
-        found = []
-        for folder in (self.root / "inputs").iterdir():
-            if valid_id(folder.name) and (folder / "input.json").is_file():
-                with contextlib.suppress(OSError, ValueError):
-                    found.append(_read_json(folder / "input.json"))
-        return sorted(found, key=lambda info: info.get("created", 0), reverse=True)
+        return _newest_first(self.root / "inputs", "input.json", "created")
 
     def input(self, ident: str) -> Input | None:
         folder = self.root / "inputs" / ident
@@ -235,12 +230,7 @@ class Store:
 
     def results(self) -> list[dict[str, Any]]:
         """Every finished result's record, newest first."""
-        records = []
-        for folder in (self.root / "results").iterdir():
-            if valid_id(folder.name) and (folder / "record.json").is_file():
-                with contextlib.suppress(OSError, ValueError):
-                    records.append(_read_json(folder / "record.json"))
-        return sorted(records, key=lambda r: r.get("finished", 0), reverse=True)
+        return _newest_first(self.root / "results", "record.json", "finished")
 
     def delete_result(self, ident: str) -> bool:
         folder = self.result_folder(ident)
@@ -300,6 +290,17 @@ def draw_spectrograms(pictures: dict[Path, Audio]) -> None:
 
 def _spectrogram(audio: Audio):
     return log_spectrogram(to_mono(audio).samples[0].astype(np.float64), audio.sr)
+
+
+def _newest_first(folder: Path, name: str, when: str) -> list[dict[str, Any]]:
+    """The JSON file ``name`` of every ``folder/<ID>/`` that has it (unreadable ones left
+    out), newest first by its time ``when``."""
+    found = []
+    for item in folder.iterdir():
+        if valid_id(item.name) and (item / name).is_file():
+            with contextlib.suppress(OSError, ValueError):
+                found.append(_read_json(item / name))
+    return sorted(found, key=lambda info: info.get(when, 0), reverse=True)
 
 
 def _write_json(path: Path, value: Any) -> None:
