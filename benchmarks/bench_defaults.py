@@ -74,7 +74,7 @@ def per_evaluation(extractor: str, strength: float | None) -> dict:
     from audiostyle.extractors.registry import extractor_class
 
     content, style = _signals(SECONDS)
-    domain = extractor_class(extractor).synthesis_defaults()["domain"]
+    domain = extractor_class(extractor).defaults.transfer.domain
     result = audiostyle.transfer(content, style, sr=SR, extractor=extractor, strength=strength,
                                  domain=domain, iterations=EVALUATIONS, refine_iterations=0,
                                  progress=False)
@@ -96,7 +96,7 @@ def history(extractor: str, start: str, size: int) -> dict:
     from audiostyle.extractors import get_extractor
     from audiostyle.extractors.registry import extractor_class
     from audiostyle.synthesis.domains import make_domain
-    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, transfer_loss
     from audiostyle.synthesis.optimiser import optimise
     from audiostyle.synthesis.stages import START_DITHER
     from audiostyle.synthesis.structure import StructureLoss
@@ -110,17 +110,19 @@ def history(extractor: str, start: str, size: int) -> dict:
     style_loss = StyleLoss(net)
     style_loss.set_target([(net.analyse(signals[1]), 1.0)])
     if start == "content":
-        loss = TransferLoss(style_loss, None, 0.0, StructureLoss(signals[0], rate, net.spectrogram),
-                            kind.structure_weight)
+        structure = StructureLoss(signals[0], rate, net.spectrogram,
+                                  slack_db=kind.defaults.loudness_slack_db)
+        loss = transfer_loss(style_loss, structure=structure,
+                             structure_weight=kind.defaults.structure_weight)
         begin = signals[0] + START_DITHER * torch.randn_like(signals[0])
-        defaults = kind.synthesis_defaults()
-        domain, iterations = defaults["domain"], defaults["iterations"]
+        plan = kind.defaults.transfer
     else:
-        loss = TransferLoss(style_loss)
-        domain, iterations = kind.default_domain, kind.default_iterations
+        loss = transfer_loss(style_loss)
+        plan = kind.defaults.texture
         begin = net.noise(signals[1], signals[0].shape[-1], torch.Generator().manual_seed(0))
+    domain, iterations = plan.domain, plan.iterations
     space = make_domain(domain, net, begin)
-    _, trace = optimise(lambda x: space.objective(loss, x), space.initial,
+    _, trace = optimise(space.objective(loss), space.initial,
                         iterations=iterations, history_size=size, progress=False)
     marks = sorted({iterations // 4, iterations // 2, iterations})
     return {"domain": domain, "iterations": iterations,

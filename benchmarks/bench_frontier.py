@@ -179,7 +179,7 @@ def run_case(case: dict) -> dict:
                     snapshots[f"path {mark:.2f}"] = progress.snapshot()
 
     kind = extractor_class(extractor)
-    first_stage = kind.synthesis_defaults()["domain"]
+    first_stage = kind.defaults.transfer.domain
     transfer("new default", watch)
     for label, audio in snapshots.items():
         path = str(work / f"{label}.wav")
@@ -236,7 +236,7 @@ def _plot(case: dict, folder: Path) -> str:
     for ax, axis in zip(axes, ("chroma", "onsets"), strict=True):
         # the new default is the knob's point at the extractor's default strength
         at = {float(k.split()[1]): v for k, v in points.items() if k.startswith("strength ")}
-        at[extractor_class(case["extractor"]).default_strength] = points["new default"]
+        at[extractor_class(case["extractor"]).defaults.transfer.strength] = points["new default"]
         knob = [(0.0, 1.0, 0.0)] + [(at[s]["gain"], at[s][axis], s) for s in sorted(at)]
         ax.plot([k[1] for k in knob], [k[0] for k in knob], "-", color="0.6", zorder=1,
                 label="strength 0 … 1")

@@ -48,10 +48,10 @@ def iteration_time(seconds: float, form: str, repeats: int = 5) -> dict:
 
     def step() -> None:
         if form == "floor":
-            subband_var, envelopes = net.cochlea(space.feature_input(x))
+            subband_var, envelopes = net.cochlea(space.signal(x).inputs)
             (subband_var.sum() + envelopes.sum()).backward()
         else:
-            loss(net.features(space.feature_input(x))).backward()
+            loss(net.features(space.signal(x).inputs)).backward()
 
     return {"s_per_iteration": median_seconds(step, repeats)}
 

@@ -66,12 +66,11 @@ def synthesis(texture: str, extractor: str, scale: float = 1.0) -> dict:
     import audiostyle
     from audiostyle.extractors import get_extractor
     from audiostyle.synthesis.losses import StyleLoss
-    from audiostyle.synthesis.settings import DEFAULT_REFINE_ITERATIONS
 
     style = _texture(texture, SECONDS)
     net = get_extractor(extractor)
-    iterations = round(net.default_iterations * scale)
-    refine = round(DEFAULT_REFINE_ITERATIONS * scale)
+    plan = net.defaults.texture.scaled(scale)
+    iterations, refine = plan.iterations, plan.refine_iterations
     began = time.perf_counter()
     result = audiostyle.texture(style, seconds=SECONDS, sr=SR, extractor=net,
                                 iterations=iterations, refine_iterations=refine, progress=False)

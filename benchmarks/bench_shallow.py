@@ -36,7 +36,7 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
     from audiostyle.extractors import get_extractor
     from audiostyle.extractors.statistics import Gram
     from audiostyle.synthesis.domains import make_domain
-    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, transfer_loss
 
     content, style = _signals(seconds)
     net = get_extractor("shallow")
@@ -44,17 +44,17 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
         net.statistic = Gram(form)
     style_loss = StyleLoss(net)
     style_loss.set_target([(net.analyse(torch.from_numpy(style)[None]), 1.0)])
-    loss = TransferLoss(style_loss)
     space = make_domain(domain, net, torch.from_numpy(content)[None])
+    objective = space.objective(transfer_loss(style_loss))
     x = space.initial.clone().requires_grad_(True)
 
     def step() -> None:
         if form == "floor":
-            inputs = space.feature_input(space.initial).detach().requires_grad_(True)
+            inputs = space.signal(space.initial).inputs.detach().requires_grad_(True)
             out = F.conv1d(inputs, net.weight)
             torch.autograd.grad(out, inputs, torch.ones_like(out))
         else:
-            loss(space.feature_input(x)).backward()
+            objective(x).backward()
 
     return {"s_per_iteration": median_seconds(step, repeats)}
 

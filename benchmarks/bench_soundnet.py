@@ -53,7 +53,8 @@ def iteration_time(seconds: float, conv1: str = "polyphase", threads: int = 1,
     ``conv1``: ``"polyphase"`` (ours) or ``"plain"`` (the original strided convolution).
     """
     from audiostyle.extractors import get_extractor
-    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, transfer_loss
+    from audiostyle.synthesis.terms import Signal
 
     torch.set_num_threads(threads)
     content, style = _signals(seconds)
@@ -62,10 +63,10 @@ def iteration_time(seconds: float, conv1: str = "polyphase", threads: int = 1,
         _plain_first_conv(extractor.net)
     style_loss = StyleLoss(extractor)
     style_loss.set_target([(torch.from_numpy(style)[None], 1.0)])
-    loss = TransferLoss(style_loss)
+    loss = transfer_loss(style_loss)
     x = torch.from_numpy(content)[None].requires_grad_(True)
     steps = {
-        "ours": lambda: torch.autograd.grad(loss(x), x),
+        "ours": lambda: torch.autograd.grad(loss(Signal(x, x, extractor=extractor)), x),
         "floor": lambda: torch.autograd.grad(sum(f.sum() for f in extractor(x).values()), x),
     }
     times: dict[str, list[float]] = {name: [] for name in steps}
@@ -101,8 +102,9 @@ def convergence(seconds: float, iterations: int, init: str, parametrisation: str
     """
     from audiostyle.dsp import Spectrogram
     from audiostyle.extractors import get_extractor
-    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, transfer_loss
     from audiostyle.synthesis.optimiser import optimise
+    from audiostyle.synthesis.terms import Signal
 
     torch.set_num_threads(threads)
     content, style = _signals(seconds)
@@ -110,7 +112,7 @@ def convergence(seconds: float, iterations: int, init: str, parametrisation: str
     style_loss = StyleLoss(extractor)
     style_wave = torch.from_numpy(style)[None]
     style_loss.set_target([(style_wave, 1.0)])
-    loss = TransferLoss(style_loss)
+    loss = transfer_loss(style_loss)
     if init == "content":
         start = torch.from_numpy(content)[None]
     else:
@@ -128,8 +130,11 @@ def convergence(seconds: float, iterations: int, init: str, parametrisation: str
         def to_wave(z):
             return spectrogram.istft(torch.view_as_complex(z) * scale, start.shape[-1])
 
-    _, trace = optimise(lambda z: loss(to_wave(z)), initial, iterations=iterations,
-                        progress=False)
+    def objective(z):
+        wave = to_wave(z)
+        return loss(Signal(wave, wave, extractor=extractor))
+
+    _, trace = optimise(objective, initial, iterations=iterations, progress=False)
     return {"best": np.minimum.accumulate(trace.losses).tolist(),
             "s_per_iteration": trace.seconds / trace.iterations}
 

@@ -39,24 +39,24 @@ def iteration_time(extractor: str, seconds: float, domain: str, options: dict, f
     from audiostyle.extractors import get_extractor
     from audiostyle.io.audio import Audio, resample
     from audiostyle.synthesis.domains import make_domain
-    from audiostyle.synthesis.losses import StyleLoss, TransferLoss
+    from audiostyle.synthesis.losses import StyleLoss, transfer_loss
 
     net = get_extractor(extractor, **options)
     content, style = (torch.from_numpy(resample(Audio(s[None], SR, "x"), net.sample_rate)
                                        .samples) for s in _signals(seconds))
     loss = StyleLoss(net)
     loss.set_target([(net.analyse(style), 1.0)])
-    total = TransferLoss(loss)
     space = make_domain(domain, net, content)
+    objective = space.objective(transfer_loss(loss))
     x = space.initial.clone().requires_grad_(True)
 
     def step() -> None:
         if form == "floor":
-            inputs = space.feature_input(space.initial).detach().requires_grad_(True)
+            inputs = space.signal(space.initial).inputs.detach().requires_grad_(True)
             outputs = list(net.features(inputs).values())
             torch.autograd.grad(outputs, inputs, [torch.ones_like(o) for o in outputs])
         else:
-            total(space.feature_input(x)).backward()
+            objective(x).backward()
 
     seconds = median_seconds(step, repeats)
     shapes = {k: list(v.shape) for k, v in net.features(net.analyse(content)).items()}

@@ -19,6 +19,7 @@ from audiostyle.synthesis.domains import (
     WaveformDomain,
     make_domain,
 )
+from audiostyle.synthesis.terms import LossTerms, Signal, Weighted
 from conftest import tone
 
 
@@ -37,8 +38,9 @@ def test_waveform_domain_of_a_spectral_extractor_starts_at_the_start(spectral):
     space = WaveformDomain(spectral, start)
     assert space.initial.shape[-1] == 2  # real and imaginary parts of the scaled STFT
     torch.testing.assert_close(space.decode(space.initial), start, atol=1e-5, rtol=0)
-    torch.testing.assert_close(space.feature_input(space.initial), spectral.analyse(start),
-                               atol=1e-4, rtol=1e-4)
+    signal = space.signal(space.initial)
+    torch.testing.assert_close(signal.inputs, spectral.analyse(start), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(signal.wave, start, atol=1e-5, rtol=0)
 
 
 def test_waveform_domain_with_a_spectral_scale_starts_at_the_start():
@@ -54,23 +56,28 @@ def test_headroom_term_acts_only_above_the_ceiling(spectral):
     quiet, loud = _start(amplitude=0.3), _start(amplitude=0.95)
     assert float(loud.abs().max()) > ceiling > float(quiet.abs().max())
 
-    def no_loss(_features: torch.Tensor, _wave: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(())
-
+    no_loss = LossTerms([Weighted("nothing", 1.0, lambda _signal: torch.zeros(()))])
     for start, positive in ((quiet, False), (loud, True)):
         space = WaveformDomain(spectral, start)
         wave = space.decode(space.initial)
         excess = (wave.abs() - ceiling).clamp_min(0).square().sum() / wave.square().sum()
-        value = float(space.objective(no_loss, space.initial))
+        objective = space.objective(no_loss)
+        value = float(objective(space.initial))
         assert value == pytest.approx(HEADROOM_WEIGHT * float(excess), rel=1e-5, abs=1e-12)
+        assert objective.loss.last["headroom"] == pytest.approx(value, rel=1e-12, abs=1e-15)
         assert (value > 0) == positive
+    # the spectrogram domain has no waveform: the headroom term does not apply there
+    spectrogram = SpectrogramDomain(spectral, loud, griffin_lim_iterations=4).objective(no_loss)
+    assert float(spectrogram(spectrogram.domain.initial)) == 0.0
+    assert list(spectrogram.loss.last) == ["nothing"]
 
 
 def test_spectrogram_domain_optimises_the_log_magnitude(spectral):
     start = _start()
     space = SpectrogramDomain(spectral, start, griffin_lim_iterations=32)
     torch.testing.assert_close(space.initial, spectral.analyse(start))
-    assert space.feature_input(space.initial) is space.initial
+    signal = space.signal(space.initial)
+    assert signal.inputs is space.initial and signal.wave is None
     # from the start's own phase, Griffin-Lim gives the start's magnitude back closely
     wave = space.decode(space.initial, reference=start)
     assert wave.shape == start.shape
@@ -121,14 +128,16 @@ def test_subband_domain_adds_the_headroom_term_and_passes_the_waveform():
     space = make_domain("subbands", net, start)
     seen = []
 
-    def loss(inputs: torch.Tensor, wave: torch.Tensor) -> torch.Tensor:
-        seen.append(wave)
-        return inputs.sum() * 0
+    def nothing(signal: Signal) -> torch.Tensor:
+        seen.append(signal.wave)
+        return signal.inputs.sum() * 0
 
+    objective = space.objective(LossTerms([Weighted("nothing", 1.0, nothing)]))
     loud = space.initial + 2.0  # e² ≈ 7.4 × the level: far above the ceiling
-    value = space.objective(loss, loud)
+    value = objective(loud)
     assert float(value) > 0 and seen and seen[0].shape == start.shape
-    assert float(space.objective(loss, space.initial)) == pytest.approx(0.0, abs=1e-6)
+    assert objective.loss.last["headroom"] == pytest.approx(float(value))
+    assert float(objective(space.initial)) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_subband_domain_fills_the_pauses_of_a_content_with_digital_silence(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -36,17 +37,21 @@ def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
     assert jobs.Job.from_dict(json.loads(json.dumps(job.as_dict()))) == job
 
 
-@pytest.mark.parametrize("default, value", [("default_strength", 0.7),
-                                            ("structure_weight", 0.5),
-                                            ("loudness_slack_db", 3.0),
-                                            ("transfer_defaults", {"iterations": 7})])
-def test_a_new_extractor_default_makes_a_new_key(files, monkeypatch, default, value):
+@pytest.mark.parametrize("change", [{"strength": 0.7}, {"structure_weight": 0.5},
+                                    {"loudness_slack_db": 3.0}, {"iterations": 7},
+                                    {"domain": "waveform"}])
+def test_a_new_extractor_default_makes_a_new_key(files, monkeypatch, change):
     """Outputs made under an extractor's old defaults are not taken for the new ones'."""
     from audiostyle.extractors.shallow import ShallowExtractor
 
     content, style = files
     before = jobs.Job.make(content, style, "shallow", {"filters": 32}).key
-    monkeypatch.setattr(ShallowExtractor, default, value)
+    defaults = ShallowExtractor.defaults
+    plan = {k: v for k, v in change.items() if k in ("strength", "iterations", "domain")}
+    changed = dataclasses.replace(defaults, transfer=dataclasses.replace(defaults.transfer,
+                                                                         **plan),
+                                  **{k: v for k, v in change.items() if k not in plan})
+    monkeypatch.setattr(ShallowExtractor, "defaults", changed)
     assert jobs.Job.make(content, style, "shallow", {"filters": 32}).key != before
 
 

@@ -10,7 +10,9 @@ import torch
 import audiostyle
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
-from audiostyle.synthesis.losses import ContentLoss, StyleLoss, TransferLoss, mix_targets
+from audiostyle.synthesis.losses import ContentLoss, StyleLoss, mix_targets, transfer_loss
+from audiostyle.synthesis.structure import StructureLoss
+from audiostyle.synthesis.terms import Signal
 from conftest import SR, tone
 
 
@@ -77,21 +79,34 @@ def test_content_loss_is_the_relative_squared_feature_distance(net):
     features = net(other)
     expected = sum(float(((features[k].double() - reference[k].double()) ** 2).sum()
                          / (reference[k].double() ** 2).sum()) for k in reference)
-    assert float(loss(features)) == pytest.approx(expected, rel=1e-6)
-    assert float(loss(reference)) == 0.0
+    assert float(loss(Signal(net.analyse(other), extractor=net))) == pytest.approx(expected,
+                                                                                 rel=1e-6)
+    assert float(loss(Signal(net.analyse(content), extractor=net))) == 0.0
 
 
-def test_transfer_loss_adds_the_weighted_content_loss(net):
+def test_transfer_loss_is_its_named_weighted_terms(net):
     style, content, x = _wave(300.0), _wave(500.0), _wave(800.0)
-    style_loss = StyleLoss(net)
+    style_loss = StyleLoss(net, rhythm_weight=0.5, rhythm_lags=3)
     style_loss.set_target([(net.analyse(style), 1.0)])
     content_loss = ContentLoss(net(content))
-    features = net(x)
-    total = TransferLoss(style_loss, content_loss, 2.5)
-    assert float(total(net.analyse(x))) == pytest.approx(
-        float(style_loss(features)) + 2.5 * float(content_loss(features)), rel=1e-6)
-    assert float(TransferLoss(style_loss, content_loss, 0.0)(net.analyse(x))) == pytest.approx(
-        float(style_loss(features)), rel=1e-6)
+    structure = StructureLoss(content, SR, net.spectrogram, slack_db=10.0)
+    signal = Signal(net.analyse(x), x, extractor=net)
+    loss = transfer_loss(style_loss, content_loss, 2.5, structure, 0.3)
+    total = float(loss(signal))
+    assert loss.names == ("style/conv", "rhythm/conv", "content", "structure")
+    distances = style_loss.layer_distances(net(x))
+    expected = {"style/conv": float(distances["conv"]),
+                "rhythm/conv": 0.5 * float(distances["conv:rhythm"]),
+                "content": 2.5 * float(content_loss(signal)),
+                "structure": 0.3 * float(structure(signal))}
+    assert loss.last == pytest.approx(expected, rel=1e-6)
+    assert all(value > 0 for value in expected.values())
+    assert total == pytest.approx(sum(expected.values()), rel=1e-6)
+    assert float(style_loss(net(x))) == pytest.approx(expected["style/conv"]
+                                                      + expected["rhythm/conv"], rel=1e-6)
+    # weight 0 leaves a term out, so it costs nothing
+    assert transfer_loss(style_loss, content_loss, 0.0, structure, 0.0).names == (
+        "style/conv", "rhythm/conv")
 
 
 def test_content_weight_keeps_the_result_closer_to_the_content(melody, bongos):
@@ -105,7 +120,8 @@ def test_content_weight_keeps_the_result_closer_to_the_content(melody, bongos):
     loss = ContentLoss(judge(torch.from_numpy(content)[None]))
 
     def distance(result):
-        return float(loss(judge(torch.from_numpy(result.audio.samples))))
+        wave = torch.from_numpy(result.audio.samples)
+        return float(loss(Signal(judge.analyse(wave), wave, extractor=judge)))
 
     assert distance(held) < 0.8 * distance(free)
     assert not np.array_equal(held.audio.samples, free.audio.samples)

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 import audiostyle
+from audiostyle import extractors
 from audiostyle.cli import main
 from audiostyle.cli.options import settings as settings_of_args
 from audiostyle.cli.parser import FLAGS, build_parser
@@ -115,7 +116,9 @@ def test_unknown_setting_is_refused_with_a_suggestion():
 def test_arguments_are_checked_before_any_audio_is_read(tmp_path):
     missing = str(tmp_path / "nope.wav")  # reading it would be the first error otherwise
     for values, message in [({"iterations": 0}, "iterations must be between 1 and"),
-                            ({"domain": "spectrogram"}, "use domain waveform"),
+                            ({"domain": "spectrogram"},
+                             "optimises in the waveform or subbands domain, not domain "
+                             "spectrogram"),
                             ({"rhythm_weight": 1.0}, "the rhythm term needs feature maps"),
                             ({"nope": 1}, "unknown synthesis setting 'nope'")]:
         with pytest.raises(AudioStyleError, match=message):
@@ -148,8 +151,67 @@ def test_cli_error_names_the_flag(files, capsys):
     code = main(["transfer", str(files / "c.wav"), str(files / "s.wav"), "-o",
                  str(files / "o.wav"), "-e", "mcdermott", "--domain", "spectrogram", "-q"])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "use --domain waveform" in err and "\n" not in err
+    assert code == 2 and "not --domain spectrogram" in err and "\n" not in err
     assert not (files / "o.wav").exists()
+
+
+#: Small options per extractor: the default plans with cheap networks.
+SMALL = {"mcdermott": {"bands": 8, "mod_bands": 6},
+         "shallow": {"filters": 16, "n_fft": 512, "hop_length": 128},
+         "shallow-multi": {"filters": (16, 8), "widths": (2, 8), "n_fft": 512,
+                           "hop_length": 128},
+         "soundnet": {"layers": ("conv1", "conv2", "conv3")}, "vgg-mtt": {"layers": ("pool1",)},
+         "vgg19": {"layers": ("relu1_1",), "downsample": 4}}
+
+
+@pytest.mark.parametrize("name", extractors.available())
+def test_a_transfer_runs_its_extractors_plan(name, melody, bongos):
+    """What a transfer leaves to the extractor comes from its defaults' transfer plan (the
+    studio's jobs are that plan too, test_studio.py): the first stage's domain and iteration
+    budget (seen by an observer that then stops it) and the settings it reports."""
+    plan = extractors.extractor_class(name).defaults.transfer
+    seen = []
+
+    def stop(progress) -> None:
+        seen.append((progress.stage, progress.iterations))
+        raise KeyboardInterrupt
+
+    seconds = 1.0 if name != "vgg-mtt" else 3.0
+    try:
+        result = audiostyle.transfer(melody[: int(seconds * SR)], bongos[: int(seconds * SR)],
+                                     sr=SR, extractor=name, options=SMALL[name],
+                                     griffin_lim_iterations=4, progress=False, observer=stop)
+    except AudioStyleError as exc:
+        if "not installed" not in str(exc):
+            raise
+        pytest.skip(f"{name}: {exc}")
+    assert seen == [(plan.domain, plan.iterations)] and result.interrupted
+    settled = result.settings
+    assert (settled.domain, settled.iterations, settled.refine_iterations, settled.strength) \
+        == (plan.domain, plan.iterations, plan.refine_iterations, plan.strength)
+    assert settled == Settings(griffin_lim_iterations=4).settled(plan)
+
+
+def test_the_refinement_of_the_plan_runs_after_the_spectrogram(melody, bongos):
+    plan = extractors.extractor_class("shallow").defaults.transfer
+    assert plan.domain == "spectrogram" and plan.refine_iterations > 0
+    result = audiostyle.transfer(melody[: SR // 2], bongos[: SR // 2], sr=SR,
+                                 options=SMALL["shallow"], griffin_lim_iterations=4,
+                                 progress=False)
+    assert {stage: trace.iterations for stage, trace in result.stages.items()} == {
+        "spectrogram": plan.iterations, "waveform": plan.refine_iterations}
+
+
+def test_settled_keeps_what_is_given_and_refines_only_the_spectrogram():
+    plan = extractors.extractor_class("shallow").defaults.transfer
+    assert Settings(iterations=7, strength=0.2).settled(plan).as_dict() == {
+        **Settings().as_dict(), "domain": "spectrogram", "iterations": 7,
+        "refine_iterations": plan.refine, "strength": 0.2}
+    waveform = Settings(domain="waveform", refine_iterations=9).settled(plan)
+    assert (waveform.domain, waveform.iterations, waveform.refine_iterations) == (
+        "waveform", plan.iterations, 0)
+    texture = Settings().settled(extractors.extractor_class("mcdermott").defaults.texture)
+    assert (texture.domain, texture.iterations, texture.strength) == ("waveform", 300, None)
 
 
 def test_every_setting_is_documented():

@@ -29,7 +29,7 @@ def _chunk(net, loss, content, settings):
     return optimise_chunk(
         net, loss, content, shape=content.shape, like=torch.from_numpy(content),
         generator=torch.Generator().manual_seed(0), device=torch.device("cpu"),
-        settings=settings, label="test", progress=False)
+        settings=settings.settled(net.defaults.transfer), label="test", progress=False)
 
 
 def test_a_chunk_moves_towards_the_style_and_reports_it_truly(net, melody, bongos):

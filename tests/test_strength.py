@@ -34,5 +34,5 @@ def test_strength_outside_zero_to_one_is_refused(bad):
 
 def test_every_extractor_has_a_default_on_the_knob():
     for name in available():
-        cls = extractor_class(name)
-        assert 0 < cls.default_strength <= 1 and cls.structure_weight > 0
+        defaults = extractor_class(name).defaults
+        assert 0 < defaults.transfer.strength <= 1 and defaults.structure_weight > 0

@@ -11,10 +11,11 @@ import torch
 from audiostyle.dsp import Spectrogram
 from audiostyle.extractors.base import Extractor
 from audiostyle.synthesis.structure import HOP, MEL_BANDS, N_FFT, StructureLoss
+from audiostyle.synthesis.terms import Signal
 
 SR = 22050
 #: The loudness slack extractors take unless they say otherwise.
-SLACK_DB = Extractor.loudness_slack_db
+SLACK_DB = Extractor.defaults.loudness_slack_db
 
 
 def _notes(midis: list[int], *, partials: int, seconds: float = 0.4, decay: float = 0.3,
@@ -96,8 +97,8 @@ def test_parts_match_an_independent_computation(front_end: str, slack_db: float)
     expected = _reference_parts(content, output, slack_db)
     for name, value in expected.items():
         assert float(parts[name][0]) == pytest.approx(value, abs=2e-3), name
-    assert float(loss(o if front_end == "waveform" else spectrogram.double()(o))) == \
-        pytest.approx(sum(expected.values()) / 3, abs=2e-3)
+    signal = Signal(o, o) if front_end == "waveform" else Signal(spectrogram.double()(o))
+    assert float(loss(signal)) == pytest.approx(sum(expected.values()) / 3, abs=2e-3)
 
 
 @pytest.mark.parametrize("n_fft", [512, N_FFT])
@@ -113,7 +114,7 @@ def test_the_extractors_spectrogram_is_read_only_when_it_resolves_as_finely(n_ff
     loss = StructureLoss(c, SR, spectrogram, slack_db=SLACK_DB)
     assert loss.reads_spectrogram == (n_fft >= N_FFT)
     expected = sum(_reference_parts(content, output, SLACK_DB).values()) / 3
-    assert float(loss(spectrogram(o), o)) == pytest.approx(expected, abs=2e-3)
+    assert float(loss(Signal(spectrogram(o), o))) == pytest.approx(expected, abs=2e-3)
 
 
 def _parts(content: np.ndarray, output: np.ndarray, slack_db: float = SLACK_DB
@@ -168,11 +169,12 @@ def test_gradient_is_finite_and_points_back_to_the_content() -> None:
     start = content + 0.05 * torch.randn(content.shape, generator=torch.Generator().manual_seed(0),
                                          dtype=torch.float64)
     x = start.clone().requires_grad_(True)
-    value = loss(x)
+    value = loss(Signal(x, x))
     value.backward()
     assert torch.isfinite(x.grad).all()
     with torch.no_grad():  # a small step against the gradient lowers the loss
-        stepped = loss(x - 1e-3 * x.grad / x.grad.abs().max())
+        step = x - 1e-3 * x.grad / x.grad.abs().max()
+        stepped = loss(Signal(step, step))
     assert float(stepped) < float(value.detach())
 
 

@@ -18,9 +18,10 @@ import soundfile as sf
 pytest.importorskip("starlette", reason="the studio extra is missing: pip install -e '.[studio]'")
 from starlette.testclient import TestClient
 
-from audiostyle import AudioStyleError, Settings
+from audiostyle import AudioStyleError, Settings, extractors
 from audiostyle.studio.app import create_app
 from audiostyle.studio.config import StudioConfig
+from audiostyle.studio.jobspec import PRESETS
 from conftest import NASTY_NAME, SR
 
 LOCAL = "http://127.0.0.1:7860"
@@ -252,6 +253,40 @@ def test_measurements_wait_in_a_bounded_queue(client, sounds):
     assert _events(client, busy["id"])[-1]["event"] in ("done", "cancelled")
 
 
+#: Small options per extractor (the estimate measures a few iterations with them).
+SMALL = {"mcdermott": {"bands": "8", "mod_bands": "6"}, "shallow": {"filters": "16"},
+         "shallow-multi": {"filters": "16,8", "widths": "2,8"},
+         "soundnet": {"layers": "conv1,conv2,conv3"}, "vgg-mtt": {"layers": "pool1"},
+         "vgg19": {"layers": "relu1_1"}}
+
+
+@pytest.mark.parametrize("name", extractors.available())
+def test_every_preset_runs_the_transfer_the_command_line_runs(client, sounds, name):
+    """The studio's job is the extractor's transfer plan (the one `audiostyle transfer` runs,
+    test_settings.py checks that it does), its iterations scaled by the preset."""
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": name,
+            "options": SMALL[name]}
+    plan = extractors.extractor_class(name).defaults.transfer
+    for preset, factor in PRESETS.items():
+        response = client.post("/api/estimate", json={**body, "preset": preset})
+        if response.status_code == 400 and "not installed" in str(response.json()["errors"]):
+            pytest.skip(f"{name}: weights not installed")
+        job = response.json()
+        scaled = plan.scaled(factor)
+        assert (job["domain"], job["strength"]) == (plan.domain, plan.strength), preset
+        assert (job["iterations"], job["refine_iterations"]) == (
+            scaled.iterations, scaled.refine_iterations), preset
+        if factor == 1:
+            assert (job["iterations"], job["refine_iterations"]) == (plan.iterations,
+                                                                     plan.refine_iterations)
+    info = client.get("/api/info").json()
+    menu = {entry["name"]: entry for entry in info["extractors"]}
+    assert menu[name]["defaults"]["transfer"]["strength"] == plan.strength  # the slider's start
+    assert menu[name]["domains"] == list(extractors.extractor_class(name).domains)
+    assert info["default_extractor"] == extractors.DEFAULT_EXTRACTOR
+
+
 def test_the_command_checks_its_options(capsys):
     from audiostyle.cli import main
 
@@ -279,6 +314,8 @@ def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
         assert sr == 44100 and audio.shape == (44100, 2)
     record = events[-1]["record"]
     assert record["cancelled"] is False and record["job"]["iterations"] == 6
+    for key in ("domain", "iterations", "refine_iterations", "strength"):  # what it ran
+        assert record["settings"][key] == record["job"][key], key
     assert record["metrics"]["style_match"]["shallow"]["gain_db"] > 0
     files = f"/api/results/{job['id']}/files"
     for name in ("result.wav", "result.flac"):

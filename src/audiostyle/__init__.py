@@ -10,14 +10,10 @@ valid range), :func:`evaluate` (metrics of a result), the extractors in
 :mod:`audiostyle.extractors`, and the audio helpers :func:`load_audio` / :func:`save_audio`.
 """
 
-# The old module paths (audiostyle.transfer, audiostyle.stats, ...) are imported first so that
-# the functions of the same name below, not those modules, are the package's attributes.
-from . import audio, extractors, soundnet  # noqa: F401  (old import paths)
-from . import stats as _stats_module  # noqa: F401
-from . import transfer as _transfer_module  # noqa: F401
+from . import extractors
 from .errors import AudioStyleError, SynthesisError
 from .evaluation.evaluator import Evaluation, evaluate
-from .evaluation.style_match import statistics_snr, stats
+from .evaluation.statistics_snr import statistics_snr, stats
 from .extractors import Extractor, get_extractor
 from .io.audio import Audio, load_audio, save_audio
 from .synthesis.pipeline import Result, texture, transfer

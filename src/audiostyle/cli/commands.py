@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import extractors
 from ..errors import AudioStyleError
-from ..evaluation.style_match import statistics_snr, stats
+from ..evaluation.statistics_snr import statistics_snr, stats
 from ..io.audio import (
     Audio,
     check_output_path,
@@ -23,7 +23,7 @@ from ..io.audio import (
 )
 from ..runs.engines import EngineLost
 from ..synthesis.pipeline import Result, texture, transfer
-from ..synthesis.targets import main_style
+from ..synthesis.targets import main_style, option_text
 from .options import (
     extractor_options,
     make_engine,
@@ -180,13 +180,16 @@ def run_batch(args: argparse.Namespace) -> int:
 def run_extractors(args: argparse.Namespace) -> int:
     for name in extractors.available():
         cls = extractors.extractor_class(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"{name}: {summary}")
-        print(f"    domains: {', '.join(cls.domains)} (default {cls.default_domain}); "
-              f"default iterations {cls.default_iterations}")
-        for key, default in extractors.options(name).items():
-            print(f"    {key} = {default!r}")
+        summary = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        default = " (the default)" if name == extractors.DEFAULT_EXTRACTOR else ""
+        print(f"{name}{default}: {summary}")
+        print(f"    domains: {', '.join(cls.domains)}")
+        for kind in ("transfer", "texture"):
+            print(f"    {kind} defaults: {cls.defaults.plan(kind).describe()}")
+        for key, value in extractors.options(name).items():
+            print(f"    -X {key}={option_text(value)}")
     return 0
+
 
 
 def run_stats(args: argparse.Namespace) -> int:

@@ -107,7 +107,7 @@ def _add_settings(group: argparse._ArgumentGroup, *, texture: bool) -> None:
 
 
 def _synthesis_parser(*, many: bool, texture: bool = False,
-                      extractor: str = "shallow") -> argparse.ArgumentParser:
+                      extractor: str = extractors.DEFAULT_EXTRACTOR) -> argparse.ArgumentParser:
     """The extractor (``extractor`` by default), where it runs and every synthesis setting;
     ``many``: several extractors (``--extractor A B``); ``texture``: no settings about a
     content."""

@@ -11,9 +11,10 @@ trigonometric polynomial that can be evaluated on a coarser time grid without an
 (shift its bins down to 0, inverse FFT of length ``L ≥ width``). Only the compression is
 nonlinear: its harmonics above ``L/2`` fold back, exactly as those above 10 kHz do in the
 toolbox at 20 kHz. Each band's grid is chosen ``oversampling`` times finer than its
-bandwidth (at most the full rate), which keeps the envelope statistics within ~50 dB of the
-full-rate computation while doing ~4x less work (see tests and benchmarks); ``oversampling=inf``
-is the toolbox's full-rate computation exactly. Bands sharing a grid size are batched.
+bandwidth (at most the full rate), which keeps the envelope statistics close to the full-rate
+computation for much less work (benchmarks/RESULTS.md, *McDermott & Simoncelli texture
+statistics*); ``oversampling=inf`` is the toolbox's full-rate computation exactly. Bands
+sharing a grid size are batched.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from ..synthesis.losses import StyleLoss
 from . import transcription
 from .metrics import ContentReference, Sanity, copy_score, sanity
 from .note_score import NoteReference, NoteScore
-from .style_match import snr_to, target_loss
+from .statistics_snr import snr_to, target_loss
 
 #: Rate (Hz) at which the content, note and copy metrics compare sounds (Basic Pitch's).
 ANALYSIS_SR = transcription.SR

@@ -1,8 +1,11 @@
-"""Feature extractors: the contract (:mod:`.base`), the kinds of statistics they are matched by
-(:mod:`.statistics`), the registry (:mod:`.registry`) and one module per feature model."""
+"""Feature extractors: the contract (:mod:`.base`, checked by :mod:`.contract`), the kinds of
+statistics they are matched by (:mod:`.statistics`), their synthesis defaults
+(:mod:`.defaults`), the registry (:mod:`.registry`) and one module per feature model."""
 
 from .base import Extractor, check_length, shortest_input
+from .defaults import ExtractorDefaults, Plan
 from .registry import (
+    DEFAULT_EXTRACTOR,
     REGISTRY,
     available,
     build_extractor,
@@ -12,5 +15,6 @@ from .registry import (
     sketch_extractor,
 )
 
-__all__ = ["REGISTRY", "Extractor", "available", "build_extractor", "check_length",
-           "extractor_class", "get_extractor", "options", "shortest_input", "sketch_extractor"]
+__all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "Extractor", "ExtractorDefaults", "Plan", "available",
+           "build_extractor", "check_length", "extractor_class", "get_extractor", "options",
+           "shortest_input", "sketch_extractor"]

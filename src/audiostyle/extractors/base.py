@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
+from .defaults import ExtractorDefaults
 from .statistics import Gram, Statistic
 
 
@@ -52,35 +53,10 @@ class Extractor(nn.Module, ABC):
     #: spectral extractors (those that set :attr:`spectrogram`), ``("waveform", "subbands")``
     #: for the others (the subband domain makes a waveform, so every extractor takes it).
     domains: ClassVar[tuple[str, ...]] = ("waveform", "subbands")
-    #: Domain used when the user does not choose one (one of :attr:`domains`).
-    default_domain: ClassVar[str] = "waveform"
-    #: Loss evaluations in the default domain when the user does not say.
-    default_iterations: ClassVar[int] = 100
-    #: Settings of a transfer where the user gives none, chosen on the trade-off frontier
-    #: (e.g. ``{"iterations": 50}``); textures keep :attr:`default_domain` and
-    #: :attr:`default_iterations`.
-    transfer_defaults: ClassVar[dict[str, Any]] = {}
-    #: Style strength of a transfer when the user does not say (0 … 1, see
-    #: :mod:`audiostyle.synthesis.strength`), chosen on the trade-off frontier.
-    default_strength: ClassVar[float] = 0.5
-    #: Full weight of the structure term (:mod:`audiostyle.synthesis.structure`) against this
-    #: extractor's style loss, which sets the scale of the strength knob.
-    structure_weight: ClassVar[float] = 1.0
-    #: How far (dB) the structure term lets the result's loudness course stray from the
-    #: content's before it counts (``slack_db`` of
-    #: :class:`~audiostyle.synthesis.structure.StructureLoss`): less keeps the pauses quieter.
-    loudness_slack_db: ClassVar[float] = 10.0
-
-    @classmethod
-    def synthesis_defaults(cls) -> dict[str, Any]:
-        """What a transfer takes from this extractor where its settings say nothing: domain,
-        iterations, strength, the structure term's weight and its loudness slack (a job's key
-        holds them, so a result made under other defaults is not taken for one made under
-        these)."""
-        return {"domain": cls.default_domain, "iterations": cls.default_iterations,
-                **cls.transfer_defaults, "strength": cls.default_strength,
-                "structure_weight": cls.structure_weight,
-                "loudness_slack_db": cls.loudness_slack_db}
+    #: What a synthesis takes from this extractor where its settings say nothing (domain,
+    #: iterations, refinement, strength, the structure term's weight and slack), one value
+    #: chosen on the trade-off frontier: see :mod:`audiostyle.extractors.defaults`.
+    defaults: ClassVar[ExtractorDefaults] = ExtractorDefaults.of("waveform", 100)
 
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()

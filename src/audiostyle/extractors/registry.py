@@ -30,6 +30,11 @@ REGISTRY: dict[str, str] = {
 }
 
 
+#: The extractor a synthesis uses when none is named (the API, the command line, batches, the
+#: studio's first choice).
+DEFAULT_EXTRACTOR = "shallow"
+
+
 def available() -> list[str]:
     """Names of all extractors."""
     return sorted(REGISTRY)
@@ -135,5 +140,5 @@ def sketch_extractor(name: str, options: dict[str, Any] | None = None,
 _SKETCHING = threading.Lock()
 
 
-__all__ = ["REGISTRY", "available", "build_extractor", "extractor_class", "get_extractor",
-           "options", "sketch_extractor"]
+__all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "available", "build_extractor", "extractor_class",
+           "get_extractor", "options", "sketch_extractor"]

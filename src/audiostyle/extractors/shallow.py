@@ -12,6 +12,7 @@ from .._util import check_memory
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from .base import Extractor, require_range
+from .defaults import ExtractorDefaults
 
 #: Widest kernel of the random nets, in STFT frames: 1024 frames span 23.8 s at the default
 #: rate and hop, more than a default chunk (20 s), so a wider kernel sees little or nothing.
@@ -41,12 +42,10 @@ class ShallowExtractor(Extractor):
 
     name = "shallow"
     domains = ("spectrogram", "waveform", "subbands")
-    default_domain = "spectrogram"
-    #: reaches −41 dB on the demo (benchmarks/RESULTS.md: ≤ −40 dB is the paper's result)
-    default_iterations = 120
-    #: the structure term's full weight against the Gram loss (which falls to ~1e-3 of its
-    #: start): on pachelbel × cat_milk it keeps chroma 0.62 (0.31 without) at 8.9 dB gain
-    structure_weight = 0.015
+    #: 120 iterations reach the paper's −40 dB on the demo (benchmarks/RESULTS.md, *shallow*);
+    #: the structure term's weight is small because the Gram loss falls to ~1e-3 of its start
+    #: (benchmarks/RESULTS.md, *frontier*)
+    defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.015)
 
     def __init__(
         self,

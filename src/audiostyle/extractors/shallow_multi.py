@@ -47,10 +47,8 @@ class ShallowMultiExtractor(Extractor):
 
     name = "shallow-multi"
     domains = ("spectrogram", "waveform", "subbands")
-    default_domain = "spectrogram"
-    default_iterations = 120
     #: the shallow net's: the same Gram loss of random convolutions, on the same scale
-    structure_weight = ShallowExtractor.structure_weight
+    defaults = ShallowExtractor.defaults
 
     def __init__(
         self,

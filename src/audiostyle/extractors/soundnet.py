@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -11,10 +10,11 @@ from torch import Tensor
 from ..errors import AudioStyleError
 from ..networks.soundnet import network
 from .base import Extractor
+from .defaults import ExtractorDefaults
 
 #: SoundNet hears little below this (Hz; its gradient there is about half as large), so the
-#: optimiser filled the band with rumble the judge's constant-Q chroma hears: +18–22 dB below
-#: 100 Hz on speech × crickets. The waveform domain changes a sound this low more slowly.
+#: optimiser filled the band with rumble that a constant-Q chroma hears as pitch
+#: (docs/research.md, *Keeping the melody*). The waveform domain changes this band more slowly.
 QUIET_BELOW_HZ = 120.0
 #: The waveform domain's step scale at 0 Hz, relative to the band above :data:`QUIET_BELOW_HZ`.
 QUIET_SCALE = 0.01
@@ -40,17 +40,13 @@ class SoundNetExtractor(Extractor):
     """
 
     name = "soundnet"
-    default_domain = "waveform"
-    #: SoundNet's statistics pull a sound's timing apart quickly (at 200 iterations and the
-    #: full style, onsets 0.19 on pachelbel × cat_milk), so a transfer takes 100 iterations
-    #: held by the structure term. Its statistics fill a voice's pauses with a steady texture
-    #: that buries the soft syllables' pitch, so the term's loudness slack is narrower than
-    #: the other extractors': at 5 dB (weight 10) speech × crickets keeps chroma 0.92 (0.82
-    #: with the loudness only correlated) — benchmarks/RESULTS.md, frontier
-    default_iterations = 200
-    transfer_defaults: ClassVar[dict[str, Any]] = {"iterations": 100}
-    structure_weight = 10.0
-    loudness_slack_db = 5.0
+    #: SoundNet's statistics pull a sound's timing apart quickly, so a transfer takes half a
+    #: texture's iterations, held by a strong structure term; they also fill a voice's pauses
+    #: with a steady texture that buries the soft syllables' pitch, so the term's loudness
+    #: slack is narrower than the other extractors' (benchmarks/RESULTS.md, *frontier*;
+    #: docs/research.md, *Keeping the melody*)
+    defaults = ExtractorDefaults.of("waveform", 200, transfer_iterations=100,
+                                    structure_weight=10.0, loudness_slack_db=5.0)
 
     def __init__(
         self,
@@ -89,8 +85,8 @@ class SoundNetExtractor(Extractor):
         """The waveform domain's preconditioner, ``(time // 2 + 1,)`` for ``wave`` ``(batch,
         time)``: a second-order high-pass at :data:`QUIET_BELOW_HZ`, 1 above it and
         :data:`QUIET_SCALE` at 0 Hz, so the optimiser moves the band SoundNet hardly hears
-        (and rumbles into) much more slowly than the rest. Speech × crickets keeps chroma 0.82
-        instead of 0.70 at the same gain (benchmarks/RESULTS.md, frontier)."""
+        (and rumbles into) much more slowly than the rest: more chroma kept at the same gain
+        (docs/research.md, *Keeping the melody*)."""
         hz = torch.fft.rfftfreq(wave.shape[-1], 1 / self.sample_rate, dtype=wave.dtype,
                                 device=wave.device)
         high = hz.square() / (hz.square() + QUIET_BELOW_HZ**2)

@@ -25,6 +25,7 @@ from ..networks.vgg19 import (
 )
 from ..weights import load
 from .base import Extractor
+from .defaults import ExtractorDefaults
 from .shallow import log_spectrogram
 
 
@@ -51,12 +52,11 @@ class Vgg19Extractor(Extractor):
     """
 
     name = "vgg19"
-    #: statistics only, as the paper: these nets keep the content already and move little
-    #: (vgg-mtt: −4.3 dB under McDermott's statistics on pachelbel × man_speaking_english at
-    #: strength 1, −4.4 dB at 0.5), so the structure term has nothing to hold
-    default_strength = 1.0
     domains = ("spectrogram", "waveform", "subbands")
-    default_domain = "spectrogram"
+    #: a transfer uses statistics only, as the paper: these nets keep the content already and
+    #: move little, so the structure term has nothing to hold (benchmarks/RESULTS.md,
+    #: *frontier*)
+    defaults = ExtractorDefaults.of("spectrogram", 100, strength=1.0)
 
     def __init__(
         self,

@@ -3,8 +3,6 @@ its weights are :mod:`audiostyle.networks.musicnn`."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import librosa
 import numpy as np
 import torch
@@ -16,6 +14,7 @@ from ..networks import musicnn
 from ..networks.musicnn import HOP, LAYERS, N_FFT, N_MELS, PATCH_FRAMES, POOLS, SAMPLE_RATE
 from ..weights import load
 from .base import Extractor
+from .defaults import ExtractorDefaults
 
 #: Matched by default: pool5 has about one position per second of audio, so its Gram matrix
 #: comes from a handful of vectors and the optimisation stalls on it (benchmarks/RESULTS.md).
@@ -40,15 +39,13 @@ class VggMttExtractor(Extractor):
     """
 
     name = "vgg-mtt"
-    #: statistics only, as the paper: this net keeps the content already and moves little,
-    #: so the structure term has nothing to hold
-    default_strength = 1.0
     domains = ("spectrogram", "waveform", "subbands")
-    default_domain = "spectrogram"
-    #: a transfer optimises the waveform: on woman_speaking_french × crickets it moved 1.6 dB
-    #: towards the style under McDermott's statistics in 60 iterations (spectrogram domain and
-    #: Griffin-Lim: 0.5 dB; subbands 0.4 dB) and kept chroma 0.93, onsets 0.79
-    transfer_defaults: ClassVar[dict[str, Any]] = {"domain": "waveform", "iterations": 60}
+    #: a transfer uses statistics only, as the paper (this net keeps the content already and
+    #: moves little, so the structure term has nothing to hold), and optimises the waveform,
+    #: which moves further towards the style than the spectrogram domain and Griffin-Lim
+    #: (benchmarks/RESULTS.md, *frontier*; docs/research.md, *Keeping the melody*)
+    defaults = ExtractorDefaults.of("spectrogram", 100, transfer_domain="waveform",
+                                    transfer_iterations=60, strength=1.0)
 
     def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = DEFAULT_LAYERS) -> None:
         if sample_rate != SAMPLE_RATE:

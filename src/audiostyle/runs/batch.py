@@ -123,7 +123,7 @@ def batch(
     manifest: str | os.PathLike,
     folder: str | os.PathLike,
     *,
-    extractor: str = "shallow",
+    extractor: str = registry.DEFAULT_EXTRACTOR,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     settings: Settings | Mapping[str, Any] | None = None,
     engine: Engine | None = None,

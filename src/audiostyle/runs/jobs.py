@@ -79,10 +79,10 @@ class Job:
     def key(self) -> str:
         """SHA-256 (hex) of the inputs' digests, extractor, options and settings, and of the
         extractor's defaults for the settings left to it
-        (:meth:`~audiostyle.extractors.Extractor.synthesis_defaults`): a new release's
-        defaults make new names, and a resumed run does not take old results for new ones."""
+        (:meth:`~audiostyle.extractors.ExtractorDefaults.key`): a new release's defaults make
+        new names, and a resumed run does not take old results for new ones."""
         what = {k: v for k, v in self.as_dict().items() if k not in ("content", "style")}
-        what["defaults"] = extractor_class(self.extractor).synthesis_defaults()
+        what["defaults"] = extractor_class(self.extractor).defaults.key()
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
     @property

@@ -9,7 +9,7 @@ Routes (JSON unless said; every state-changing one passes :class:`~.security.Gua
 ``POST /api/inputs/demo/melody|bongos``      a built-in demo sound as an input
 ``GET /api/inputs``                          every input, newest first
 ``GET /api/inputs/ID[/audio|/spectrogram]``  an input, its WAV, its PNG
-``POST /api/estimate``                       a job request → expected seconds (or null)
+``POST /api/estimate``                       a job request → what it runs and its seconds (or null)
 ``POST /api/jobs``                           a job request → the queued job (400: field errors)
 ``GET /api/jobs[/ID]``                       jobs in memory (queued, running, recent)
 ``GET /api/jobs/ID/events?after=N``          server-sent events from N+1 on, to the job's end
@@ -50,6 +50,7 @@ from .. import weights as weight_store
 from .._util import slug, to_json
 from ..demo import bongo_loop, canon_melody
 from ..errors import AudioStyleError
+from ..extractors import DEFAULT_EXTRACTOR
 from ..io.audio import Audio, save_audio
 from ..report.page import style_sha256
 from .config import MAX_CHANNELS, StudioConfig
@@ -89,7 +90,8 @@ def create_app(config: StudioConfig) -> Any:
 
     async def info(request: Request) -> Response:
         menu = await run_in_threadpool(extractor_menu)
-        return _json({"extractors": menu, "presets": PRESETS, "demos": list(DEMOS),
+        return _json({"extractors": menu, "default_extractor": DEFAULT_EXTRACTOR,
+                      "presets": PRESETS, "demos": list(DEMOS),
                       "limits": {"upload_mb": config.max_upload_mb,
                                  "seconds": config.max_seconds, "channels": MAX_CHANNELS,
                                  "queue": config.max_queue}})
@@ -142,8 +144,9 @@ def create_app(config: StudioConfig) -> Any:
         content = store.input(spec["content"]).info
         expected = runner.estimate(spec, content["seconds"], content["channels"])
         return _json({"seconds": expected.seconds, "measuring": expected.measuring,
-                      "note": expected.note, "iterations": spec["iterations"],
-                      "refine_iterations": spec["refine_iterations"]})
+                      "note": expected.note,
+                      **{key: spec[key] for key in ("domain", "iterations",
+                                                    "refine_iterations", "strength")}})
 
     async def submit(request: Request) -> Response:
         spec = await _checked(request)

@@ -3,19 +3,21 @@
 A job request is JSON (``POST /api/jobs``)::
 
     {"content": ID, "styles": [{"id": ID, "weight": 1.0}, ...], "extractor": "shallow",
-     "options": {"filters": "512"}, "strength": 1.0, "preset": "default", "seed": 0,
+     "options": {"filters": "512"}, "strength": null, "preset": "default", "seed": 0,
      "iterations": null, "refine_iterations": null, "domain": null}
 
 :func:`check_job` applies the same checks as :func:`audiostyle.transfer` (the settings'
 fields through :class:`audiostyle.Settings`; it sketches the extractor, without its weights'
-memory, and checks every input's length with the API's own functions) and returns the job
-as plain data with its iteration counts settled, or raises :class:`FieldErrors`: one message
-per field.
+memory, and checks every input's length with the API's own functions) and returns the job as
+plain data, settled as :func:`audiostyle.transfer` settles it (:meth:`Settings.settled` with
+the extractor's transfer plan, its iterations scaled by the preset), or raises
+:class:`FieldErrors`: one message per field.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 from .. import extractors
@@ -23,11 +25,11 @@ from .. import weights as weight_store
 from ..errors import AudioStyleError
 from ..extractors import check_length, sketch_extractor
 from ..io.audio import load_audio, silence
-from ..synthesis.domains import DOMAINS
-from ..synthesis.settings import DEFAULT_REFINE_ITERATIONS, DEFAULTS, describe
+from ..synthesis.settings import DEFAULTS, Settings, describe
 from .store import Store
 
-#: Quality presets: a factor on the extractor's default iterations (and refinement).
+#: Quality presets: a factor on the extractor's default iterations (and refinement); the
+#: default preset runs what :func:`audiostyle.transfer` runs.
 PRESETS = {"preview": 0.25, "default": 1.0, "best": 2.0}
 _SETTINGS = dict(describe())
 
@@ -41,8 +43,9 @@ class FieldErrors(AudioStyleError):
 
 
 def extractor_menu() -> list[dict[str, Any]]:
-    """Each extractor: name, one-line description, domains, default iterations, options with
-    their defaults, and its weights (name, state, whether the studio can install them)."""
+    """Each extractor: name, one-line description, domains, its defaults (the transfer and
+    texture plans: domain, iterations, refinement, strength), options with their defaults,
+    and its weights (name, state, whether the studio can install them)."""
     menu = []
     for name in extractors.available():
         cls = extractors.extractor_class(name)
@@ -54,9 +57,10 @@ def extractor_menu() -> list[dict[str, Any]]:
         menu.append({
             "name": name,
             "description": (cls.__doc__ or "").strip().splitlines()[0].replace("``", ""),
-            "default_domain": cls.default_domain,
-            "domains": list(DOMAINS) if cls.default_domain == "spectrogram" else ["waveform"],
-            "default_iterations": cls.default_iterations,
+            "domains": list(cls.domains),
+            "defaults": {kind: {**asdict(plan), "refine_iterations": plan.refine_iterations}
+                         for kind, plan in (("transfer", cls.defaults.transfer),
+                                            ("texture", cls.defaults.texture))},
             "options": {k: _plain(v) for k, v in extractors.options(name).items()},
             "weights": weights,
         })
@@ -94,7 +98,7 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
         errors["preset"] = f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}"
     iterations = _setting(body, "iterations", errors)
     refine = _setting(body, "refine_iterations", errors)
-    name = body.get("extractor", "shallow")
+    name = body.get("extractor", extractors.DEFAULT_EXTRACTOR)
     options = body.get("options") or {}
     net = None
     if not isinstance(options, dict) or not all(isinstance(v, (str, int, float))
@@ -111,9 +115,8 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
             errors[field] = str(exc)
     domain = body.get("domain") or None
     if net is not None:
-        allowed = DOMAINS if net.spectrogram is not None else ("waveform",)
-        if domain is not None and domain not in allowed:
-            errors["domain"] = f"the {name} extractor optimises in: {', '.join(allowed)}"
+        if domain is not None and domain not in net.domains:
+            errors["domain"] = f"the {name} extractor optimises in: {', '.join(net.domains)}"
         for sound, field in [(content, "content"), *((s, "styles") for s in styles)]:
             if sound is not None and field not in errors:
                 problem = _length_problem(sound.info, net)
@@ -126,17 +129,13 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
                                     "style has no texture to take on")
     if errors:
         raise FieldErrors(errors)
-    factor = PRESETS[preset]
-    domain = domain or net.default_domain
-    if iterations is None:
-        iterations = max(1, round(factor * net.default_iterations))
-    if refine is None:
-        refine = round(factor * DEFAULT_REFINE_ITERATIONS) if domain == "spectrogram" else 0
+    settled = Settings(domain=domain, iterations=iterations, refine_iterations=refine,
+                       strength=strength).settled(net.defaults.transfer.scaled(PRESETS[preset]))
     return {"content": content.id, "styles": [[s.id, w] for s, w in zip(styles, weights,
                                                                         strict=True)],
-            "extractor": name, "options": options, "strength": strength, "seed": seed,
-            "preset": preset, "domain": domain, "iterations": iterations,
-            "refine_iterations": refine if domain == "spectrogram" else 0}
+            "extractor": name, "options": options, "strength": settled.strength, "seed": seed,
+            "preset": preset, "domain": settled.domain, "iterations": settled.iterations,
+            "refine_iterations": settled.refine_iterations}
 
 
 def planned_iterations(job: dict[str, Any]) -> int:

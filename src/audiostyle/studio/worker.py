@@ -130,7 +130,7 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         data = {"stage": progress.stage, "chunk": progress.chunk, "chunks": progress.chunks,
                 "iteration": overall, "total": progress.chunks * planned,
                 "loss_db": progress.loss_db, "best_db": progress.best_db,
-                "elapsed": now - began}
+                "terms_db": progress.terms_db, "elapsed": now - began}
         end = progress.iteration == progress.iterations and progress.chunk + 1 == progress.chunks
         if overall % max(1, progress.chunks * planned // SNAPSHOTS) == 0 or end:
             index = len(snapshots)
@@ -163,6 +163,7 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
                    for name, t in result.stages.items()},
         "snapshots": snapshots, "audio_seconds": result.audio.seconds,
         "channels": result.audio.channels, "sr": result.audio.sr,
+        "settings": result.settings.as_dict(),
     }
 
 

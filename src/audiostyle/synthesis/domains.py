@@ -9,13 +9,12 @@
   For spectral extractors the samples are parametrised through their STFT,
   ``x = iSTFT(D ⊙ W)`` with a fixed per-bin scale ``D = (1 + |STFT(x₀)|)^½`` from the starting
   signal: a diagonal preconditioner that makes steps in ``W`` act on all bins alike after the
-  log compression (about twice as fast per iteration as optimising raw samples, see
-  benchmarks/RESULTS.md). Other extractors may give a per-frequency scale ``D``
+  log compression. Other extractors may give a per-frequency scale ``D``
   (:meth:`~audiostyle.extractors.Extractor.spectral_scale`), with which the signal is
   optimised as ``x = irfft(D ⊙ W)``; the rest optimise the samples directly. The samples
   are what is written, so the loss here also keeps them under the output's peak ceiling
   (``headroom_excess``): scaling the result down afterwards would move every level-dependent
-  statistic away from the style's (on the demo, from 29 dB statistics SNR to 5 dB).
+  statistic away from the style's (docs/guide.md, *Levels and clipping*).
 
 - ``subbands``: the optimiser changes the log-envelopes of the start's cochlear subbands and
   keeps their fine structure (:class:`SubbandDomain`), as McDermott & Simoncelli's toolbox
@@ -23,13 +22,15 @@
   Works with every extractor (the result is a waveform); the headroom term applies too.
 
 A domain is built around its starting waveform and holds the starting value of the optimised
-tensor in :attr:`Domain.initial`.
+tensor in :attr:`Domain.initial`; :meth:`Domain.signal` says what the loss terms see of an
+optimised tensor, and :meth:`Domain.objective` makes a loss a function of that tensor, adding
+the domain's own terms (the headroom term).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -39,7 +40,8 @@ from ..dsp.filterbanks import erb_cos_filters
 from ..errors import AudioStyleError
 from ..extractors import Extractor
 from ..io.audio import PEAK_CEILING_DB
-from .losses import headroom_excess
+from .losses import Headroom
+from .terms import LossTerms, Signal, Weighted
 
 DOMAINS = ("spectrogram", "waveform", "subbands")
 
@@ -49,8 +51,8 @@ PRECONDITIONER_EXPONENT = 0.5
 SUBBAND_ENVELOPE_RATE = 1000.0
 #: Floor of the subband domain's starting envelopes, in dB below the loudest subband's peak.
 #: A band's gradient scales with its envelope: at −80 dB the bands of a content's pauses (speech
-#: with digital silence, espeak-ng's) hardly moved and McDermott's transfer stalled (0.5 dB on
-#: speech × insects); at −40 dB the texture fills them (15 dB, chroma 0.73).
+#: with digital silence, espeak-ng's) hardly moved and McDermott's transfer stalled; at −40 dB
+#: the texture fills them (docs/research.md, *Keeping the melody*).
 ENVELOPE_FLOOR_DB = -40.0
 #: Largest log-envelope of the subband domain (e² ≈ 7.4, far above full scale): keeps a long
 #: line-search step from overflowing.
@@ -79,33 +81,48 @@ class Domain(ABC):
     initial: Tensor
 
     @abstractmethod
-    def feature_input(self, x: Tensor) -> Tensor:
-        """Optimised tensor → what the extractor's :meth:`~Extractor.features` takes (what
-        :meth:`~Extractor.analyse` makes of a waveform)."""
+    def signal(self, x: Tensor) -> Signal:
+        """Optimised tensor → the sound as the loss terms see it (the extractor's input, and
+        the waveform where this domain makes one)."""
 
     @abstractmethod
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
         """Optimised tensor → waveform ``(batch, length)``. ``reference`` is a waveform whose
         phase may seed phase recovery (None: random phase from the global seed)."""
 
-    def objective(self, loss: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-        """What the optimiser minimises at ``x``: ``loss`` of the extractor's input."""
-        return loss(self.feature_input(x))
+    def terms(self) -> list[Weighted]:
+        """The loss terms this domain adds to every loss it optimises (none)."""
+        return []
+
+    def objective(self, loss: LossTerms) -> Objective:
+        """What the optimiser minimises in this domain: ``loss`` with this domain's own terms,
+        of the signal each optimised tensor makes."""
+        return Objective(self, LossTerms([*loss.terms, *self.terms()]))
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A loss as a function of a domain's optimised tensor: ``loss(domain.signal(x))``.
+    :attr:`loss` holds the domain's terms too (read :attr:`LossTerms.last` for each term)."""
+
+    domain: Domain
+    loss: LossTerms
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.loss(self.domain.signal(x))
 
 
 class _SoundDomain(Domain):
     """A domain whose optimised tensor makes the sound directly (no phase recovery): the loss
     sees that sound and keeps it under the output's peak ceiling (the headroom term)."""
 
-    def feature_input(self, x: Tensor) -> Tensor:
-        return self.extractor.analyse(self.decode(x))
-
-    def objective(self, loss: Callable[..., Tensor], x: Tensor) -> Tensor:
-        """``loss(features input, waveform)`` plus the headroom term, on one synthesis of the
-        waveform."""
+    def signal(self, x: Tensor) -> Signal:
         wave = self.decode(x)
-        headroom = headroom_excess(wave, 10.0 ** (PEAK_CEILING_DB / 20.0))
-        return loss(self.extractor.analyse(wave), wave) + HEADROOM_WEIGHT * headroom
+        return Signal(self.extractor.analyse(wave), wave, extractor=self.extractor)
+
+    def terms(self) -> list[Weighted]:
+        """The headroom term."""
+        return [Weighted("headroom", HEADROOM_WEIGHT, Headroom(10.0 ** (PEAK_CEILING_DB / 20.0)))]
 
 
 class WaveformDomain(_SoundDomain):
@@ -201,8 +218,8 @@ class SpectrogramDomain(Domain):
         self.griffin_lim_iterations = griffin_lim_iterations
         self.initial = extractor.analyse(start)
 
-    def feature_input(self, x: Tensor) -> Tensor:
-        return x
+    def signal(self, x: Tensor) -> Signal:
+        return Signal(x, extractor=self.extractor)
 
     def decode(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
         spectrogram = self.extractor.spectrogram

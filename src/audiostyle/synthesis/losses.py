@@ -1,4 +1,6 @@
-"""Losses: style distance to a cached target, optional content distance, and their sum.
+"""The terms of a transfer's loss: style distance per layer to a cached target, the rhythm
+term, an optional content distance, the structure term (:mod:`.structure`) and the headroom
+term; :func:`transfer_loss` puts them together as named, weighted :class:`~.terms.LossTerms`.
 
 Every layer's distance is relative to the size of its target (``‖S − S*‖² / ‖S*‖²``), so layers
 of very different magnitudes weigh alike and a distance of ``-30 dB`` means the same thing for
@@ -16,6 +18,7 @@ from ..errors import AudioStyleError
 from ..extractors import Extractor
 from ..extractors.statistics import Autocorrelation, Statistic
 from .structure import StructureLoss
+from .terms import LossTerms, Signal, Weighted
 
 #: Floor of target norms, so that a silent target gives large but finite distances.
 _TINY = 1e-30
@@ -102,17 +105,27 @@ class StyleLoss(nn.Module):
                                   "compute them with the same extractor and settings")
         self._targets = {layer: targets[layer] for layer in self.layer_weights}
 
-    def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        """Relative squared distance of each layer to its target (batch-summed, float64)."""
+    def distance(self, key: str, features: Mapping[str, Tensor]) -> Tensor:
+        """Relative squared distance of term ``key`` (a layer, or ``<layer>:rhythm``) to its
+        target (batch-summed, float64)."""
         if self._targets is None:
             raise RuntimeError("StyleLoss: load_target() before evaluating the loss")
-        out = {}
-        for key, target in self._targets.items():
-            statistic = self._statistics[key]
-            norm = statistic.norm(target).clamp_min(_TINY)
-            distance = statistic.distance(features[key.removesuffix(RHYTHM)], target)
-            out[key] = distance.sum() / norm
-        return out
+        target, statistic = self._targets[key], self._statistics[key]
+        norm = statistic.norm(target).clamp_min(_TINY)
+        return statistic.distance(features[key.removesuffix(RHYTHM)], target).sum() / norm
+
+    def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Relative squared distance of each term to its target (batch-summed, float64)."""
+        return {key: self.distance(key, features) for key in self.layer_weights}
+
+    def terms(self) -> list[Weighted]:
+        """One loss term per layer (``style/<layer>``) and per rhythm term
+        (``rhythm/<layer>``), weighted as this loss weighs them."""
+        def term(key: str) -> Weighted:
+            kind = "rhythm" if key.endswith(RHYTHM) else "style"
+            return Weighted(f"{kind}/{key.removesuffix(RHYTHM)}", self.layer_weights[key],
+                            lambda signal: self.distance(key, signal.features))
+        return [term(key) for key in self.layer_weights]
 
     def forward(self, features: Mapping[str, Tensor]) -> Tensor:
         distances = self.layer_distances(features)
@@ -133,13 +146,15 @@ def mix_targets(parts: Sequence[tuple[Mapping[str, object], float]]) -> dict[str
 
 
 class ContentLoss(nn.Module):
-    """``Σ_layers ‖F_l(x) − F_l(c)‖² / ‖F_l(c)‖²`` for fixed content feature maps ``F(c)``."""
+    """The paper's content loss: ``Σ_layers ‖F_l(x) − F_l(c)‖² / ‖F_l(c)‖²`` for fixed content
+    feature maps ``F(c)``, on the same maps the style loss matches (a loss term)."""
 
     def __init__(self, content_features: Mapping[str, Tensor]) -> None:
         super().__init__()
         self.content = {k: v.detach() for k, v in content_features.items()}
 
-    def forward(self, features: Mapping[str, Tensor]) -> Tensor:
+    def forward(self, signal: Signal) -> Tensor:
+        features = signal.features
         distances = [
             (features[layer] - reference).double().square().sum()
             / reference.double().square().sum().clamp_min(_TINY)
@@ -148,42 +163,23 @@ class ContentLoss(nn.Module):
         return torch.stack(distances).sum()
 
 
-class TransferLoss(nn.Module):
-    """Style loss plus ``content_weight`` × content loss (the paper's, on the same feature
-    maps) plus ``structure_weight`` × the structure term (:class:`~.structure.StructureLoss`:
-    the content's pitch classes, onsets and loudness), on one shared feature pass.
-
-    Input: what :meth:`Extractor.analyse` returns for the signal being optimised, and that
-    signal ``(batch, time)`` itself when the domain has it (for the structure term).
-    """
-
-    def __init__(
-        self,
-        style: StyleLoss,
-        content: ContentLoss | None = None,
-        content_weight: float = 0.0,
-        structure: StructureLoss | None = None,
-        structure_weight: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.style = style
-        self.content = content if content_weight > 0 else None
-        self.content_weight = content_weight
-        self.structure = structure if structure_weight > 0 else None
-        self.structure_weight = structure_weight
-
-    def forward(self, inputs: Tensor, wave: Tensor | None = None) -> Tensor:
-        return self.total(self.style.extractor.features(inputs), inputs, wave)
-
-    def total(self, features: dict[str, Tensor], inputs: Tensor,
-              wave: Tensor | None = None) -> Tensor:
-        """The loss from already computed feature maps of ``inputs`` (made from ``wave``)."""
-        loss = self.style(features)
-        if self.content is not None:
-            loss = loss + self.content_weight * self.content(features)
-        if self.structure is not None:
-            loss = loss + self.structure_weight * self.structure(inputs, wave)
-        return loss
+def transfer_loss(
+    style: StyleLoss,
+    content: ContentLoss | None = None,
+    content_weight: float = 0.0,
+    structure: StructureLoss | None = None,
+    structure_weight: float = 0.0,
+) -> LossTerms:
+    """The loss of a transfer (or a texture, with neither content nor structure term): the
+    style terms (:meth:`StyleLoss.terms`), ``content_weight`` × the content loss and
+    ``structure_weight`` × the structure term (:class:`~.structure.StructureLoss`: the
+    content's pitch classes, onsets and loudness). Terms of weight 0 are left out."""
+    terms = style.terms()
+    if content is not None:
+        terms.append(Weighted("content", content_weight, content))
+    if structure is not None:
+        terms.append(Weighted("structure", structure_weight, structure))
+    return LossTerms(terms)
 
 
 def headroom_excess(wave: Tensor, ceiling: float) -> Tensor:
@@ -195,4 +191,15 @@ def headroom_excess(wave: Tensor, ceiling: float) -> Tensor:
     """
     excess = (wave.abs() - ceiling).clamp_min(0)
     return excess.square().sum() / wave.square().sum().clamp_min(1e-12)
+
+
+class Headroom:
+    """The headroom term: :func:`headroom_excess` of the signal's waveform above ``ceiling``
+    (linear); it does not apply where the domain has no waveform."""
+
+    def __init__(self, ceiling: float) -> None:
+        self.ceiling = ceiling
+
+    def __call__(self, signal: Signal) -> Tensor | None:
+        return None if signal.wave is None else headroom_excess(signal.wave, self.ceiling)
 

@@ -28,9 +28,9 @@ OPTIMIZERS = ("lbfgs", "adam")
 #: L-BFGS's first step moves the variable by this fraction of its RMS (see :func:`optimise`).
 FIRST_STEP = 0.05
 #: L-BFGS memory (correction pairs). Its two-loop recursion reads every pair twice per
-#: iteration, memory-bound on signal-sized vectors: with 100 pairs (torch's default)
-#: McDermott's and SoundNet's iterations cost 6–9 % more than with 25, and transfers converge
-#: no further (within 0.3 dB; benchmarks/RESULTS.md, defaults).
+#: iteration, memory-bound on signal-sized vectors: with torch's default of 100 pairs
+#: McDermott's and SoundNet's iterations cost more and transfers converge no further
+#: (benchmarks/RESULTS.md, *L-BFGS memory*).
 HISTORY = 25
 
 

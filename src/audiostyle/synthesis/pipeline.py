@@ -12,7 +12,7 @@ Channels: every channel of the content is matched to the same style statistics; 
 are the batch of one optimisation per chunk (the loss sums them). On stereo tests this matched
 each channel as well as separate runs, kept more of the content's inter-channel correlation,
 and was faster; mid/side with the same target left the left and right channels far from the
-style (their statistics are those of a sum of two textures). See docs/ARCHITECTURE.md.
+style (their statistics are those of a sum of two textures). See docs/research.md, *Channels*.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from torch import Tensor
 
 from .._util import check_memory
 from ..errors import AudioStyleError
-from ..extractors import Extractor, build_extractor, check_length
+from ..extractors import DEFAULT_EXTRACTOR, Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio, is_silent, resample, silence, to_mono
 from ..io.devices import resolve_device
 from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
-from .settings import DEFAULTS, FIELDS, Settings, describe
-from .stages import finish, merge_stages, optimise_chunk
+from .settings import DEFAULTS, Settings, describe
+from .stages import ChunkObserver, finish, merge_stages, optimise_chunk
 from .strength import schedule
 from .targets import (
     Blend,
@@ -70,6 +70,9 @@ class Progress:
         chunk: index of the chunk being optimised (from 0), of ``chunks``.
         iteration: iterations done in this stage of this chunk, of ``iterations``.
         loss_db: the last loss, in dB relative to the chunk's start; ``best_db`` the best.
+        terms_db: each loss term's weighted value at the last iteration (``style/<layer>``,
+            ``rhythm/<layer>``, ``content``, ``structure``, ``headroom``; see
+            :mod:`.terms`), in dB relative to the chunk's starting loss (−inf for 0).
     """
 
     stage: str
@@ -79,6 +82,7 @@ class Progress:
     iterations: int
     loss_db: float
     best_db: float
+    terms_db: dict[str, float]
     _snapshot: Callable[[], Audio]
 
     def snapshot(self) -> Audio:
@@ -112,6 +116,9 @@ class Result:
             (per-layer relative squared distances to the style statistics, summed): ``-20``
             means the result's statistics are within 1 % (in squared norm) of the style's.
             Both are averaged over chunks (length-weighted), each chunk analysed alone.
+        settings: the settings it ran, settled (:meth:`Settings.settled`: the domain,
+            iterations, refinement and, for a transfer, strength it took from the
+            extractor's defaults filled in).
         stopped_early: Ctrl-C stopped the work between or inside chunks (see
             :attr:`interrupted`).
     """
@@ -123,6 +130,7 @@ class Result:
     loss_db: float
     style_distance_db: float
     chunks: list[dict[str, Trace]]
+    settings: Settings
     stopped_early: bool = False
 
     @property
@@ -148,7 +156,7 @@ def transfer(
     *,
     style_weights: Sequence[float] | None = None,
     sr: int | None = None,
-    extractor: str | Extractor = "shallow",
+    extractor: str | Extractor = DEFAULT_EXTRACTOR,
     options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
@@ -188,15 +196,10 @@ def transfer(
             loss, and the result so far on demand); raising ``KeyboardInterrupt`` in it stops
             the work as Ctrl-C does, keeping the best result so far.
     """
-    chosen = Settings.of(settings, **values)
-    run = _setup(extractor, options, chosen, device)
-    defaults = run.net.synthesis_defaults()
-    unset = {name: value for name, value in defaults.items()
-             if name in FIELDS and getattr(chosen, name) is None}
-    chosen = dataclasses.replace(chosen, **unset)  # the extractor's (all valid for it)
-    run = dataclasses.replace(run, settings=chosen)
+    run = _setup(extractor, options, Settings.of(settings, **values), device, "transfer")
+    chosen = run.settings
     content_audio = as_audio(content, sr, name="content")
-    share, structure_weight = schedule(chosen.strength, defaults["structure_weight"])
+    share, structure_weight = schedule(chosen.strength, run.net.defaults.structure_weight)
     blend = make_blend(style, sr, style_weights, chosen, share)
     return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
                 progress, structure_weight=structure_weight, observer=observer)
@@ -208,7 +211,7 @@ def texture(
     seconds: float,
     style_weights: Sequence[float] | None = None,
     sr: int | None = None,
-    extractor: str | Extractor = "shallow",
+    extractor: str | Extractor = DEFAULT_EXTRACTOR,
     options: Mapping[str, Any] | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
@@ -235,8 +238,8 @@ def texture(
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
             seconds > 0 and math.isfinite(seconds)):
         raise AudioStyleError(f"`seconds` must be a positive number, got {seconds!r}")
-    run = _setup(extractor, options, chosen, device)
-    blend = make_blend(style, sr, style_weights, chosen)
+    run = _setup(extractor, options, chosen, device, "texture")
+    blend = make_blend(style, sr, style_weights, run.settings)
     main = blend.main
     style_sr = main.sample_rate if isinstance(main, StyleTarget) else main.sr
     channels = main.wave.shape[0] if isinstance(main, StyleTarget) else main.channels
@@ -255,9 +258,9 @@ def _check_length_fits(seconds: float, channels: int, rate: int, output_sr: int)
 
 @dataclass(frozen=True)
 class _Setup:
-    """What the arguments of a synthesis give before any audio is read: the settings, the
-    extractor on its device, its options as a style target records them, and the seeded
-    noise generator."""
+    """What the arguments of a synthesis give before any audio is read: the settings (settled:
+    what they leave to the extractor filled in from its defaults), the extractor on its
+    device, its options as a style target records them, and the seeded noise generator."""
 
     settings: Settings
     net: Extractor
@@ -272,17 +275,20 @@ def _setup(
     options: Mapping[str, Any] | None,
     settings: Settings,
     device: str | torch.device | None,
+    kind: str,
 ) -> _Setup:
-    """Check what the audio does not decide (device, extractor, domain, rhythm term) and
-    seed the random numbers."""
+    """Check what the audio does not decide (device, extractor, domain, rhythm term), settle
+    the settings of a ``kind`` (``"transfer"`` or ``"texture"``) synthesis with the
+    extractor's defaults and seed the random numbers."""
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     target_device = resolve_device(device)
     net = build_extractor(extractor, options, settings.working_sr).to(target_device)
-    domain = settings.domain or net.default_domain
-    if domain not in net.domains:
-        raise AudioStyleError(f"Extractor {net.name!r} works on the waveform only; use "
-                              "`domain` waveform")
+    settings = settings.settled(net.defaults.plan(kind))
+    if settings.domain not in net.domains:
+        raise AudioStyleError(f"Extractor {net.name!r} optimises in the "
+                              f"{' or '.join(net.domains)} domain, not `domain` "
+                              f"{settings.domain}")
     if settings.rhythm_weight > 0 and net.frame_rate is None:
         raise AudioStyleError(f"the rhythm term needs feature maps over time; the {net.name} "
                               "extractor's are not (leave `rhythm_weight` at 0)")
@@ -390,7 +396,7 @@ def _run(
         extractor=net.name, working_sr=rate,
         loss_db=to_db(sum(n * r for n, r, _ in scores) / total),
         style_distance_db=to_db(sum(n * d for n, _, d in scores) / total),
-        chunks=chunks, stopped_early=interrupted,
+        chunks=chunks, settings=settings, stopped_early=interrupted,
     )
 
 
@@ -422,14 +428,17 @@ def _output(samples: np.ndarray, rate: int, output_sr: int, length: int, out_len
 
 def _watch(
     observer: Observer, chunk: int, chunks: int, joined: Callable[[np.ndarray], Audio]
-) -> Callable[[str, int, Trace, Callable[[], Tensor]], None]:
-    """The chunk observer (:data:`.stages.ChunkObserver`) that tells ``observer``; ``joined``
-    makes the result so far from this chunk's piece ``(channels, n)``."""
+) -> ChunkObserver:
+    """The chunk observer that tells ``observer``; ``joined`` makes the result so far from
+    this chunk's piece ``(channels, n)``."""
 
-    def watch(stage: str, budget: int, trace: Trace, wave: Callable[[], Tensor]) -> None:
+    def watch(stage: str, budget: int, trace: Trace, terms: dict[str, float],
+              wave: Callable[[], Tensor]) -> None:
+        start = trace.initial_loss if trace.initial_loss > 0 else 1.0
         observer(Progress(
             stage, chunk, chunks, trace.iterations, budget, to_db(trace.losses[-1]),
-            trace.best_db, lambda: joined(wave().cpu().numpy().astype(np.float32)),
+            trace.best_db, {name: to_db(value / start) for name, value in terms.items()},
+            lambda: joined(wave().cpu().numpy().astype(np.float32)),
         ))
 
     return watch

@@ -18,6 +18,7 @@ from typing import Any
 
 from .._util import did_you_mean
 from ..errors import AudioStyleError
+from ..extractors.defaults import REFINE_ITERATIONS, Plan
 from ..io.audio import RATES
 from .chunking import DEFAULT_CHUNK_SECONDS
 from .domains import DOMAINS
@@ -25,8 +26,6 @@ from .optimiser import OPTIMIZERS
 
 #: How a result starts: from the content (the paper's) or from seeded noise.
 INITS = ("content", "noise")
-#: Waveform iterations after a spectrogram-domain stage when ``refine_iterations`` is None.
-DEFAULT_REFINE_ITERATIONS = 40
 #: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
 DEFAULT_RHYTHM_SECONDS = 2.0
 #: Largest seed: seeds are 32-bit (torch takes 64, but a page's JavaScript holds integers
@@ -171,8 +170,9 @@ class Settings:
         None, "working (analysis) sample rate in Hz, for extractors that take one (default: "
         "the extractor's)", "--sr", kind=int, **_RATE)
     domain: str | None = _field(
-        None, "optimise the spectrogram (then Griffin-Lim) or the waveform (default: the "
-        "extractor's)", "--domain", kind=str, choices=DOMAINS)
+        None, "what the optimiser changes: the spectrogram (then Griffin-Lim), the waveform, or "
+        "the subband envelopes (the content's fine structure kept) (default: the extractor's)",
+        "--domain", kind=str, choices=DOMAINS)
     init: str = _field(
         "content", "start from the content or from noise", "--init", kind=str,
         choices=INITS, transfer_only=True, keyed=True)
@@ -181,7 +181,7 @@ class Settings:
         "extractors`)", "--iterations", "-n", kind=int, low=1, high=MAX_ITERATIONS)
     refine_iterations: int | None = _field(
         None, "waveform iterations after the spectrogram domain's Griffin-Lim (default "
-        f"{DEFAULT_REFINE_ITERATIONS}; 0 = the paper's method)", "--refine", kind=int, low=0,
+        f"{REFINE_ITERATIONS}; 0 = the paper's method)", "--refine", kind=int, low=0,
         high=MAX_ITERATIONS, metavar="N")
     content_weight: float = _field(
         0.0, "weight of a content loss; 0, the paper's, uses none", "--content-weight",
@@ -239,6 +239,22 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """Every field by name."""
         return {name: getattr(self, name) for name in FIELDS}
+
+    def settled(self, plan: Plan) -> Settings:
+        """These settings with what they leave to the extractor taken from ``plan`` (its
+        :class:`~audiostyle.extractors.defaults.Plan` for this kind of synthesis): the domain,
+        the iterations, the refinement (only the spectrogram domain has one: ``plan.refine``
+        unless given) and, for a transfer, the strength. What :func:`audiostyle.transfer` and
+        :func:`audiostyle.texture` run, and what the studio's jobs ask for."""
+        domain = self.domain or plan.domain
+        refine = 0
+        if domain == "spectrogram":
+            refine = plan.refine if self.refine_iterations is None else self.refine_iterations
+        return dataclasses.replace(
+            self, domain=domain,
+            iterations=plan.iterations if self.iterations is None else self.iterations,
+            refine_iterations=refine,
+            strength=plan.strength if self.strength is None else self.strength)
 
     def key_items(self) -> tuple[tuple[str, Any], ...]:
         """What a job's key holds of these settings, as sorted ``(name, value)`` pairs: the

@@ -19,16 +19,18 @@ from ..errors import Interrupted
 from ..extractors import Extractor
 from ..io.audio import silent_channels
 from .domains import Domain, WaveformDomain, make_domain
-from .losses import ContentLoss, StyleLoss, TransferLoss
+from .losses import ContentLoss, StyleLoss, transfer_loss
 from .optimiser import Trace, optimise
-from .settings import DEFAULT_REFINE_ITERATIONS, Settings
+from .settings import Settings
 from .structure import StructureLoss
+from .terms import LossTerms, Signal
 
-#: ``observer(stage, budget, trace, wave)`` after every iteration of a chunk: the domain name,
-#: the stage's iteration budget, its trace so far, and a function that decodes the best iterate
-#: into the chunk's waveform ``(channels, time)`` at the extractor's rate (Griffin-Lim in the
-#: spectrogram domain, so only on demand).
-ChunkObserver = Callable[[str, int, Trace, Callable[[], Tensor]], None]
+#: ``observer(stage, budget, trace, terms, wave)`` after every iteration of a chunk: the domain
+#: name, the stage's iteration budget, its trace so far, each loss term's weighted value at the
+#: last evaluation (:attr:`~.terms.LossTerms.last`), and a function that decodes the best
+#: iterate into the chunk's waveform ``(channels, time)`` at the extractor's rate (Griffin-Lim
+#: in the spectrogram domain, so only on demand).
+ChunkObserver = Callable[[str, int, Trace, dict[str, float], Callable[[], Tensor]], None]
 
 T = TypeVar("T")
 
@@ -55,7 +57,8 @@ def optimise_chunk(
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
     """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
 
-    ``like`` ``(channels, time)`` is what noise starts are drawn like
+    ``settings`` are settled (:meth:`Settings.settled`: domain, iterations and refinement
+    given); ``like`` ``(channels, time)`` is what noise starts are drawn like
     (:meth:`Extractor.noise`); ``structure_weight`` weighs the structure term that keeps the
     content's pitch classes, onsets and loudness (:mod:`.strength` sets it); ``observer``
     sees every iteration (:data:`ChunkObserver`). Returns the waveform, the trace of each
@@ -80,21 +83,19 @@ def optimise_chunk(
     structure = None
     if content is not None and structure_weight > 0:
         structure = StructureLoss(torch.from_numpy(content).to(device), net.sample_rate,
-                                  net.spectrogram, slack_db=net.loudness_slack_db)
-    loss = TransferLoss(style_loss, content_loss, settings.content_weight, structure,
-                        structure_weight)
+                                  net.spectrogram, slack_db=net.defaults.loudness_slack_db)
+    loss = transfer_loss(style_loss, content_loss, settings.content_weight, structure,
+                         structure_weight)
 
-    space = make_domain(settings.domain or net.default_domain, net, start,
+    space = make_domain(settings.domain, net, start,
                         griffin_lim_iterations=settings.griffin_lim_iterations)
-    iterations = settings.iterations or net.default_iterations
     reference = start if settings.init == "content" else None
-    best, trace = _stage(loss, space, iterations, settings, label, progress, observer,
+    best, trace = _stage(loss, space, settings.iterations, settings, label, progress, observer,
                          reference)
     stages = {space.name: trace}
     with torch.no_grad():
         wave = _to_the_end(lambda: space.decode(best, reference=reference), trace)
     refine = settings.refine_iterations
-    refine = DEFAULT_REFINE_ITERATIONS if refine is None else refine
     if space.name == "spectrogram" and refine > 0 and not trace.interrupted:
         wave = _refine(net, loss, wave, refine, settings, label, progress, observer, stages)
     final, distance = _to_the_end(lambda: _scores(net, loss, style_loss, wave),
@@ -105,7 +106,7 @@ def optimise_chunk(
 
 def _refine(
     net: Extractor,
-    loss: TransferLoss,
+    loss: LossTerms,
     wave: Tensor,
     iterations: int,
     settings: Settings,
@@ -130,14 +131,13 @@ def _refine(
 
 
 def _scores(
-    net: Extractor, loss: TransferLoss, style_loss: StyleLoss, wave: Tensor
+    net: Extractor, loss: LossTerms, style_loss: StyleLoss, wave: Tensor
 ) -> tuple[float, float]:
-    """The final analysis of ``wave`` ``(channels, time)``: its total loss and its style
-    loss (summed over channels)."""
+    """The final analysis of ``wave`` ``(channels, time)``: its loss (the terms of every
+    domain, so without the headroom term) and its style loss (summed over channels)."""
     with torch.no_grad():
-        inputs = net.analyse(wave)
-        features = net.features(inputs)
-        return float(loss.total(features, inputs, wave)), float(style_loss(features))
+        signal = Signal(net.analyse(wave), wave, extractor=net)
+        return float(loss(signal)), float(style_loss(signal.features))
 
 
 def finish(work: Callable[..., T], *args: object) -> tuple[T, bool]:
@@ -158,7 +158,7 @@ def _to_the_end(work: Callable[[], T], trace: Trace) -> T:
 
 
 def _stage(
-    loss: TransferLoss,
+    loss: LossTerms,
     space: Domain,
     iterations: int,
     settings: Settings,
@@ -178,10 +178,12 @@ def _stage(
                 return space.decode(best(), reference=reference).detach()
         return wave
 
+    objective = space.objective(loss)
     watch = None if observer is None else (
-        lambda trace, best: observer(space.name, iterations, trace, decoded(best)))
+        lambda trace, best: observer(space.name, iterations, trace, objective.loss.last,
+                                     decoded(best)))
     best, trace = optimise(
-        lambda x: space.objective(loss, x), space.initial, iterations=iterations,
+        objective, space.initial, iterations=iterations,
         optimizer=settings.optimizer,
         learning_rate=settings.learning_rate or space.adam_learning_rate,
         reference_loss=reference_loss, progress=progress,

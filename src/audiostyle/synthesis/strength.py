@@ -15,9 +15,9 @@ strength                style share of the target  structure term
 1                       1                          0: the paper's method (statistics only)
 ======================  ========================  ====================================
 
-Each extractor says how strong its default is (:attr:`Extractor.default_strength`, chosen on
-the trade-off frontier, benchmarks/RESULTS.md) and what the structure term's full weight is
-for its loss (:attr:`Extractor.structure_weight`).
+Each extractor's defaults (:attr:`Extractor.defaults`, chosen on the trade-off frontier,
+benchmarks/RESULTS.md) say how strong its default transfer is (``defaults.transfer.strength``)
+and what the structure term's full weight is for its loss (``defaults.structure_weight``).
 """
 
 from __future__ import annotations

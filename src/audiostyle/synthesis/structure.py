@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..dsp import Spectrogram
+from .terms import Signal
 
 #: STFT of the onset and loudness courses (at the extractor's rate): about 93 ms frames every
 #: 23 ms at 22050 Hz.
@@ -101,10 +102,10 @@ class StructureLoss(nn.Module):
         slack_db: how far (dB of power) a frame's loudness may stray from the content's,
             both less their mean, before the loudness part counts it.
 
-    :meth:`forward` takes the extractor's input for the signal being optimised and, when the
-    domain has it, the waveform ``(batch, time)``. The extractor's ``log(1 + |STFT|)`` is read
-    whenever its frames are at least :data:`N_FFT` long (the random nets': the courses then
-    cost no STFT of their own); otherwise the waveform is analysed.
+    As a loss term, it takes the :class:`~.terms.Signal` being optimised: the extractor's
+    ``log(1 + |STFT|)`` (its input) is read whenever its frames are at least :data:`N_FFT` long
+    (the random nets': the courses then cost no STFT of their own) or the domain has no
+    waveform; otherwise the waveform is analysed.
     """
 
     def __init__(self, content: Tensor, sr: int, spectrogram: Spectrogram | None, *,
@@ -164,8 +165,9 @@ class StructureLoss(nn.Module):
                 "loudness": excess.square().sum(-1)
                 / target_loudness.square().sum(-1).clamp_min(1e-30)}
 
-    def forward(self, inputs: Tensor, wave: Tensor | None = None) -> Tensor:
-        parts = self.parts(inputs if wave is None or self.reads_spectrogram else wave)
+    def forward(self, signal: Signal) -> Tensor:
+        wave = signal.wave
+        parts = self.parts(signal.inputs if wave is None or self.reads_spectrogram else wave)
         return sum(parts[p] for p in PARTS).sum() / len(PARTS)
 
 

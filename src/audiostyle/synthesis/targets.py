@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .._util import described
 from ..errors import AudioStyleError
-from ..extractors import Extractor, build_extractor, check_length
+from ..extractors import DEFAULT_EXTRACTOR, Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio, resample, silence
 from ..io.devices import resolve_device
 from .chunking import DEFAULT_CHUNK_SECONDS, chunk_sizes, plan_chunks
@@ -120,7 +120,7 @@ def style_target(
     style: AudioLike,
     *,
     sr: int | None = None,
-    extractor: str = "shallow",
+    extractor: str = DEFAULT_EXTRACTOR,
     options: dict[str, Any] | None = None,
     working_sr: int | None = None,
     rhythm_seconds: float | None = None,

@@ -30,7 +30,6 @@ Channel offsets are those the toolbox imposes and scores (``P.C_offsets_to_impos
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -39,6 +38,7 @@ from ...dsp.cochlea import Cochlea
 from ...dsp.filterbanks import constq_cos_filters, octave_cos_filters
 from ...errors import AudioStyleError
 from ..base import Extractor, require_range
+from ..defaults import ExtractorDefaults
 from ..statistics import Identity
 from . import texture_statistics as ts
 
@@ -83,20 +83,18 @@ class McDermottExtractor(Extractor):
         mod_q: Q of the modulation filters.
         c12_low_hz: lower limit of the octave modulation bands (C1, C2) in Hz.
         oversampling: envelope time grid per band, relative to its bandwidth (``inf`` = the
-            toolbox's full-rate computation; 8 keeps statistics within ~45 dB of it).
+            toolbox's full-rate computation; 8 keeps the statistics close to it at a fraction
+            of the cost: benchmarks/RESULTS.md, *McDermott & Simoncelli texture statistics*).
     """
 
     name = "mcdermott"
     statistic = Identity()
-    default_domain = "waveform"
-    default_iterations = 300
     #: a transfer the toolbox's way: the statistics act on the subband envelopes and the
-    #: content's fine structure (its pitch) is kept. With the structure term at full weight,
-    #: 100 iterations move pachelbel × cat_milk by 20.0 dB keeping chroma 0.74 (300: more
-    #: gain, less chroma). Weight 4 (3 kept chroma 0.71 there) still moves speech × crickets
-    #: 13.5 dB (benchmarks/RESULTS.md, frontier)
-    transfer_defaults: ClassVar[dict[str, Any]] = {"domain": "subbands", "iterations": 100}
-    structure_weight = 4.0
+    #: content's fine structure (its pitch) is kept; its chroma peaks at about a third of a
+    #: texture's iterations and is then traded for gain (benchmarks/RESULTS.md, *frontier*;
+    #: docs/research.md, *Keeping the melody*)
+    defaults = ExtractorDefaults.of("waveform", 300, transfer_domain="subbands",
+                                    transfer_iterations=100, structure_weight=4.0)
 
     def __init__(
         self,

@@ -155,7 +155,7 @@ function setUpDrops() {
 function setUpSettings() {
   const select = $("extractor");
   for (const ex of state.info.extractors) select.append(el("option", { value: ex.name, text: ex.name }));
-  select.value = "shallow";
+  select.value = state.info.default_extractor;
   select.addEventListener("change", showExtractor);
   for (const name of Object.keys(state.info.presets)) {
     const radio = el("input", { type: "radio", name: "preset", value: name });
@@ -193,8 +193,11 @@ function showExtractor() {
       weights.append(" ", button);
     } else if (!ready) weights.append(el("span", { class: "muted", text: ` (${ex.weights.how})` }));
   }
+  const plan = ex.defaults.transfer;
+  $("strength").value = plan.strength;  // each extractor's own default (its place on the frontier)
+  $("strength-value").textContent = Number(plan.strength).toFixed(2);
   const domain = $("domain");
-  domain.replaceChildren(el("option", { value: "", text: `default (${ex.default_domain})` }),
+  domain.replaceChildren(el("option", { value: "", text: `default (${plan.domain})` }),
     ...ex.domains.map((d) => el("option", { value: d, text: d })));
   const options = $("options");
   options.replaceChildren(el("span", { class: "muted", text: "extractor options:" }));
