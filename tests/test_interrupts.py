@@ -77,7 +77,7 @@ def _nothing_written(files) -> None:
 @pytest.mark.parametrize("at,call", [
     ("audiostyle.synthesis.pipeline:load_target", 1),  # the style's statistics
     ("audiostyle.synthesis.stages:make_domain", 1),  # the optimised tensor's set-up
-    ("audiostyle.synthesis.domains:SpectrogramDomain.objective", 1),  # the first iteration
+    ("audiostyle.synthesis.domains:SpectrogramDomain.signal", 1),  # the first iteration
 ], ids=["style analysis", "domain set-up", "first iteration"])
 def test_ctrl_c_before_the_first_iteration_says_nothing_exists_yet(cli, files, at, call):
     run = _press(cli, files, at, call=call)
@@ -86,11 +86,11 @@ def test_ctrl_c_before_the_first_iteration_says_nothing_exists_yet(cli, files, a
 
 
 @pytest.mark.parametrize("at,call,extra,done", [
-    ("audiostyle.synthesis.domains:SpectrogramDomain.objective", 3, [], 2),
+    ("audiostyle.synthesis.domains:SpectrogramDomain.signal", 3, [], 2),
     ("audiostyle.synthesis.stages:WaveformDomain", 1, ["--refine", "4"], 5),
-    ("audiostyle.synthesis.domains:WaveformDomain.objective", 2, ["--refine", "4"], 6),
-    ("audiostyle.synthesis.domains:WaveformDomain.objective", 3, ["--domain", "waveform"], 2),
-    ("audiostyle.synthesis.domains:SubbandDomain.objective", 3, ["--domain", "subbands"], 2),
+    ("audiostyle.synthesis.domains:WaveformDomain.signal", 2, ["--refine", "4"], 6),
+    ("audiostyle.synthesis.domains:WaveformDomain.signal", 3, ["--domain", "waveform"], 2),
+    ("audiostyle.synthesis.domains:SubbandDomain.signal", 3, ["--domain", "subbands"], 2),
 ], ids=["spectrogram", "before the refinement", "refinement", "waveform", "subbands"])
 def test_ctrl_c_during_the_iterations_saves_the_best_so_far(cli, files, at, call, extra, done):
     run = _press(cli, files, at, call=call, extra=[*SMALL, "--iterations", "5", *extra])
@@ -179,7 +179,7 @@ TERMINATED = "audiostyle: terminated (SIGTERM): keeping the best result so far"
 
 
 def test_sigterm_during_the_iterations_saves_the_best_so_far_as_ctrl_c_does(cli, files):
-    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.objective", call=3,
+    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.signal", call=3,
                  extra=[*SMALL, "--iterations", "5"], signum=signal.SIGTERM)
     assert TERMINATED in run.stderr, run.stderr
     assert f"interrupted after 2 iterations: {SAVED} {files / 'out' / 'r.wav'}" in run.stderr
@@ -193,7 +193,7 @@ def test_sigterm_before_the_first_iteration_says_nothing_exists_yet(cli, files):
 
 
 def test_batch_sigterm_writes_the_results_table(cli, files):
-    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.objective", call=3,
+    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.signal", call=3,
                  argv=_manifest(files), signum=signal.SIGTERM)
     assert "interrupted  1" in run.stdout and "not run      1" in run.stdout, run.stdout
     assert [row["status"] for row in _rows(files)] == ["interrupted", "not run"]
@@ -270,7 +270,7 @@ def _rows(files) -> list[dict[str, str]]:
 
 def test_batch_ctrl_c_saves_the_stopped_jobs_best_so_far_and_a_rerun_finishes_it(cli, files):
     argv = _manifest(files)
-    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.objective", call=3,
+    run = _press(cli, files, "audiostyle.synthesis.domains:SpectrogramDomain.signal", call=3,
                  argv=argv)
     assert "interrupted  1   (best result so far saved; the next run does it again)" \
         in run.stdout and "not run      1" in run.stdout, run.stdout
