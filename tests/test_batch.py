@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,9 +20,10 @@ import torch
 from audiostyle.cli import main
 from audiostyle.errors import AudioStyleError
 from audiostyle.runs import engines, jobs
-from audiostyle.runs.batch import batch, read_manifest
+from audiostyle.runs.batch import batch, plan, read_manifest
 from audiostyle.runs.workers import WorkerDied, WorkerPool
 from audiostyle.synthesis.pipeline import texture, transfer
+from audiostyle.synthesis.settings import Settings
 from audiostyle.synthesis.targets import style_target
 from conftest import SR
 
@@ -89,6 +91,18 @@ def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path
     monkeypatch.setattr(jobs, "transfer", fail)
     assert main(["batch", str(manifest), "-o", str(out), *TINY]) == 2
     assert [r["status"] for r in results(out)] == ["skipped"] * 3 + ["failed"] * 2 + ["skipped"]
+
+
+def test_option_values_of_every_row_are_checked_before_any_job_runs(sounds):
+    rows = [(2, {"content": "tune.wav", "style": "drums.wav", "options": "filters=abc"}),
+            (3, {"content": "tune.wav", "style": "drums.wav", "extractor": "mcdermott",
+                 "options": "bands=100000"}),
+            (4, {"content": "tune.wav", "style": "drums.wav"})]
+    entries = plan(rows, sounds, extractor="shallow", options={}, settings=Settings())
+    assert [e.status for e in entries] == ["failed", "failed", "not run"]
+    assert entries[0].error == "Extractor 'shallow': option filters='abc' is not a valid int"
+    assert "option bands=100000 must be between 1 and 256" in entries[1].error
+    assert entries[0].job is None and entries[2].job is not None
 
 
 def test_manifest_formats_and_mistakes(sounds, tmp_path):
@@ -200,6 +214,10 @@ def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
     try:
         remote = batch(manifest, tmp_path / "ray", options=options, settings=settings,
                        engine=RayEngine(threads=1), progress=False)
+        # a task size no node has is refused, not left waiting forever
+        with pytest.raises(AudioStyleError, match=r"no Ray node has 3 CPUs and 0\.5 GPUs"):
+            batch(manifest, tmp_path / "big", settings=settings, progress=False,
+                  engine=RayEngine(threads=3, gpus_per_job=0.5))
     finally:
         ray.shutdown()
     assert [e.status for e in remote.entries] == ["done"] * 3 + ["failed"]
@@ -208,6 +226,27 @@ def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
         name = mine.record["audio"]
         assert theirs.record["audio"] == name
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_ray_options_choose_the_ray_engine(sounds, tmp_path, capsys):
+    """--ray-address (or --gpus-per-job) without --engine means Ray; with --engine local it
+    is refused; an address where nothing answers is said at once."""
+    manifest = write_manifest(sounds / "jobs.csv", [{"content": "tune.wav", "style": "drums.wav"}])
+    argv = ["batch", str(manifest), "-o", str(tmp_path / "out"), *TINY]
+    assert main([*argv, "--engine", "local", "--ray-address", "127.0.0.1:1"]) == 2
+    assert capsys.readouterr().err == ("audiostyle: error: --ray-address: only the Ray engine "
+                                       "takes them; leave out --engine local\n")
+    assert main([*argv, "--engine", "local", "--gpus-per-job", "-1"]) == 2
+    assert "argument --gpus-per-job: must be 0 or more" in capsys.readouterr().err
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'audiostyle[ray]')")
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main([*argv, "--ray-address", f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"audiostyle: error: cannot connect to the Ray cluster at 127.0.0.1:{port}: "
+                   "nothing answers there; is its head running (`ray start --head`), and is "
+                   "the port its --port?\n")
 
 
 def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):

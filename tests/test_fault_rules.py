@@ -104,6 +104,17 @@ def test_extractor_sizes_are_refused_up_front_with_their_range(cli, files, extra
     _nothing_written(files)
 
 
+@pytest.mark.parametrize("flag,value,message", [
+    ("--seed", "99999999999999999999999", "must be between 0 and 4294967295"),
+    ("--iterations", "99999999999999999999", "must be between 1 and 1000000"),
+    ("--gl-iterations", "1e3", "invalid int value: '1e3'"),
+])
+def test_seeds_and_iteration_counts_have_their_range(cli, files, flag, value, message):
+    run = _transfer_quick(cli, files, [flag, value])
+    _refused(run, 2, f"argument {flag}", message)
+    _nothing_written(files)
+
+
 def _transfer_quick(cli, files, extra, **options):
     inputs = files / "inputs"
     return cli.run(["transfer", inputs / "content.wav", inputs / "style.wav", "-o",

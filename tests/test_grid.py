@@ -75,6 +75,19 @@ def test_grid_option_mistakes_exit_2_before_any_work(grid_page, tmp_path, capsys
     assert not (tmp_path / "out").exists()
 
 
+def test_every_option_of_every_column_is_checked_before_any_work(grid_page, tmp_path,
+                                                                    capsys):
+    sources = grid_page.parent.parent
+    code = main(["grid", "-c", str(sources / "tune.wav"), "-s", str(sources / "noise.flac"),
+                 "-o", str(tmp_path / "out"), "-e", "mcdermott", "shallow", "-X",
+                 "shallow.filters=abc", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == "audiostyle: error: Extractor 'shallow': option filters='abc' is not a valid " \
+                  "int\n"
+    assert not (tmp_path / "out").exists()  # the mcdermott column did not run first
+
+
 def test_evaluate_prints_metrics_and_json(grid_page, capsys):
     sources = grid_page.parent.parent
     results = sorted((grid_page.parent / "audio").glob("*.wav"))

@@ -84,7 +84,12 @@ def test_defaults_keep_the_keys_jobs_had():
 
 
 @pytest.mark.parametrize("name,value,message", [
-    ("iterations", 0, "iterations must be at least 1, got 0"),
+    ("iterations", 0, "iterations must be between 1 and 1000000, got 0"),
+    ("iterations", 10**20, "iterations must be between 1 and 1000000, got "
+                           "100000000000000000000"),
+    ("seed", 1e30, "seed must be between 0 and 4294967295, got 1e+30"),
+    ("seed", -1, "seed must be between 0 and 4294967295, got -1"),
+    ("learning_rate", 10**400, f"learning_rate must be a finite number, got {10**400}"),
     ("strength", 1.5, "strength must be between 0 and 1, got 1.5"),
     ("chunk_seconds", -1.0, "chunk_seconds must be a positive number, got -1.0"),
     ("content_weight", float("nan"), "content_weight must be a finite number, got nan"),
@@ -110,7 +115,7 @@ def test_unknown_setting_is_refused_with_a_suggestion():
 
 def test_arguments_are_checked_before_any_audio_is_read(tmp_path):
     missing = str(tmp_path / "nope.wav")  # reading it would be the first error otherwise
-    for values, message in [({"iterations": 0}, "iterations must be at least 1"),
+    for values, message in [({"iterations": 0}, "iterations must be between 1 and"),
                             ({"domain": "spectrogram"},
                              "optimises in the waveform or subbands domain, not domain "
                              "spectrogram"),

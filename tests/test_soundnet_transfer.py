@@ -77,7 +77,9 @@ def test_content_with_digital_silence_is_optimised(monkeypatch):
 
     assert best_db() < -0.1
     monkeypatch.setattr(stages, "START_DITHER", 0.0)
-    assert best_db() == 0.0
+    # does not move: the best stays the start, up to rounding (-4.8e-16 dB has been seen),
+    # a hundred times less than the dithered start's fall
+    assert abs(best_db()) < 1e-3
 
 
 def test_transfer_adds_no_rumble_below_what_soundnet_hears(monkeypatch):

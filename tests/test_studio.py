@@ -3,6 +3,8 @@ snapshots, cancel, results on disk, and the access rules."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -133,6 +135,61 @@ def test_an_upload_over_the_size_limit_is_refused(tmp_path, melody):
         assert not any((tmp_path / "inputs").iterdir())
 
 
+def _declaring(flac: bytes, frames: int) -> bytes:
+    """``flac`` with STREAMINFO's total sample count (36 bits at bit 108 of the block that
+    follows "fLaC" and its 4-byte header) set to ``frames``: a header that promises more."""
+    data = bytearray(flac)
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO first
+    start = 8 + 13  # the byte holding its top 4 bits
+    value = int.from_bytes(data[start:start + 5], "big")
+    value = (value & ~(2**36 - 1)) | frames
+    data[start:start + 5] = value.to_bytes(5, "big")
+    return bytes(data)
+
+
+def test_an_upload_is_sized_from_its_header_before_decoding(client, data):
+    """A small FLAC that declares 300 s of 8 channels at 96 kHz (2.4 GB decoded): refused by
+    its header; so are more channels than the studio keeps, or a rate it does not take."""
+    before = set((data / "inputs").iterdir())
+    short = _wav(np.zeros((8, 9600), np.float32), 96000, "FLAC")
+    assert sf.info(io.BytesIO(short)).frames == 9600
+    big = _declaring(short, 300 * 96000)
+    assert sf.info(io.BytesIO(big)).duration == 300.0
+    refused = client.post("/api/inputs", params={"name": "big.flac"}, content=big)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == ("big.flac: 300.0 s is longer than this studio takes "
+                                       "(20 s; see --max-seconds)")
+    wide = client.post("/api/inputs", params={"name": "wide.wav"},
+                       content=_wav(np.zeros((9, 100), np.float32)))
+    assert wide.json()["error"] == "wide.wav: 9 channels are more than this studio takes (8)"
+    assert set((data / "inputs").iterdir()) == before
+
+
+def test_request_bodies_are_bounded(client, sounds):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], **TINY,
+            "padding": "x" * 2**21}
+    for route in ("/api/jobs", "/api/estimate", "/api/export"):
+        answer = client.post(route, json=body)
+        assert answer.status_code == 413 and answer.json()["errors"] == {"request": "too large"}
+
+
+@pytest.mark.parametrize("field,value", [
+    ("styles", 5), ("styles", {"id": "x"}), ("preset", ["x"]), ("preset", {}),
+    ("seed", 1e30), ("seed", -1), ("iterations", 10**20), ("refine_iterations", [1]),
+])
+def test_fields_of_the_wrong_type_or_range_are_field_errors(client, sounds, field, value):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], **TINY, field: value}
+    for route in ("/api/jobs", "/api/estimate"):
+        answer = client.post(route, json=body)
+        assert answer.status_code == 400, answer.text
+        assert set(answer.json()["errors"]) == {field}
+    export = client.post("/api/export", json={"ids": 5})
+    assert export.status_code == 400 and export.json()["errors"] == {
+        "ids": "expected a list of result ids"}
+
+
 def test_bad_settings_are_messages_per_field(client, sounds):
     content, style = sounds
     body = {"content": content["id"], "styles": [{"id": style["id"]}], "strength": 2,
@@ -171,6 +228,29 @@ def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, soun
                                                    + 40 * rates["waveform"]))
     best = client.post("/api/estimate", json={**body, "preset": "best"}).json()
     assert best["seconds"] == pytest.approx(2 * answer["seconds"])
+
+
+def test_measurements_wait_in_a_bounded_queue(client, sounds):
+    """Each new option set asks for a measurement; while the worker is busy, at most
+    MAX_MEASUREMENTS wait, and the others are told why they have no estimate."""
+    from audiostyle.studio.runner import MAX_MEASUREMENTS
+
+    content, style = sounds
+    busy = _submit(client, content, style, iterations=2000)
+    deadline = time.monotonic() + 120
+    while client.get(f"/api/jobs/{busy['id']}").json()["progress"] is None:  # (running)
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow"}
+    answers = [client.post("/api/estimate", json={**body, "options": {"filters": str(n)}}).json()
+               for n in range(71, 71 + MAX_MEASUREMENTS + 2)]
+    assert [a["measuring"] for a in answers] == [True] * MAX_MEASUREMENTS + [False] * 2
+    assert answers[-1]["seconds"] is None
+    assert answers[-1]["note"] == "other measurements are waiting; ask again shortly"
+    again = client.post("/api/estimate", json={**body, "options": {"filters": "71"}}).json()
+    assert again["measuring"] is True
+    client.post(f"/api/jobs/{busy['id']}/cancel")
+    assert _events(client, busy["id"])[-1]["event"] in ("done", "cancelled")
 
 
 #: Small options per extractor (the estimate measures a few iterations with them).
@@ -264,6 +344,44 @@ def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
     assert client.post(f"/api/results/{job['id']}/snapshots/99/keep").status_code == 404
 
 
+@pytest.mark.timeout(120)
+def test_the_events_of_a_finished_job_asked_after_its_last_end_at_once(client, sounds):
+    content, style = sounds
+    job = _submit(client, content, style, iterations=2, refine_iterations=0)
+    events = _events(client, job["id"])
+    last = events[-1]["seq"]
+    assert events[-1]["event"] == "done"
+    for asked in ({"params": {"after": last}}, {"headers": {"Last-Event-ID": str(last)}},
+                  {"params": {"after": last + 5}}):
+        rest = client.get(f"/api/jobs/{job['id']}/events", **asked)
+        assert rest.status_code == 200 and "data:" not in rest.text
+    tail = client.get(f"/api/jobs/{job['id']}/events", params={"after": last - 1})
+    assert tail.text.count("data:") == 1 and "event: done" in tail.text
+
+
+def test_a_job_cancelled_before_it_moved_keeps_nothing(client, sounds):
+    """Cancelled at once: its "best so far" would be the content itself."""
+    content, style = sounds
+    before = client.get("/api/results").json()
+    job = _submit(client, content, style, iterations=2000)
+    assert client.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+    last = _events(client, job["id"])[-1]
+    assert last["event"] == "cancelled", last
+    assert last["message"] == ("cancelled before the result moved from its start; nothing "
+                               "was kept")
+    assert client.get("/api/results").json() == before
+    assert not client.app.app.state.store.work_folder(job["id"]).exists()
+
+
+def test_uploaded_sounds_are_listed_for_the_page_to_offer_again(client, sounds):
+    content, style = sounds
+    listed = client.get("/api/inputs").json()
+    ids = [sound["id"] for sound in listed]
+    assert {content["id"], style["id"]} <= set(ids)
+    assert ids.index(style["id"]) < ids.index(content["id"])  # newest first
+    assert next(s for s in listed if s["id"] == style["id"]) == style
+
+
 def test_cancel_keeps_the_best_result_so_far(client, sounds):
     content, style = sounds
     job = _submit(client, content, style, iterations=2000)
@@ -317,6 +435,7 @@ def test_a_disk_error_is_a_message_and_leaves_no_result(client, sounds, data):
         (data / "work.real").rename(work)
     assert last["event"] == "failed"
     assert last["message"].endswith("Not a directory; nothing was kept")
+    assert last["message"].startswith("work/") and str(data) not in last["message"]
     assert client.get("/api/results").json() == before
 
 
@@ -408,9 +527,17 @@ def test_restart_keeps_the_history_delete_and_export(client, data):
     with _client(data) as again:
         assert again.get("/api/results").json() == done
         page = again.post("/api/export", json={})
-        assert page.status_code == 201
-        html = again.get(page.json()["url"]).text
+        assert page.status_code == 201 and set(page.json()) == {"url"}
+        shown = again.get(page.json()["url"])
+        html = shown.text
         assert "&lt;img src=x onerror=alert(1)&gt;.flac" in html and "<img src=x" not in html
+        assert str(data) not in html  # the server's folders are its own business
+        # the page's own inline style (and only it) may apply inside the studio
+        style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+        digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+        policy = shown.headers["content-security-policy"]
+        assert f"style-src 'self' 'sha256-{digest}';" in policy
+        assert "style-src 'self';" in again.get("/").headers["content-security-policy"]
         gone = done[0]["id"]
         assert again.delete(f"/api/results/{gone}").status_code == 200
         assert again.get(f"/api/results/{gone}").status_code == 404

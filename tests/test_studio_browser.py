@@ -71,7 +71,7 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
         page.wait_for_function(AUDIO_READY, arg="#content-sounds audio", timeout=20_000)
         page.wait_for_function(AUDIO_READY, arg="#style-sounds audio", timeout=20_000)
         assert page.locator("#content-sounds .stat").inner_text() == "2.00 s · 22050 Hz · mono"
-        assert page.get_by_text(style_name, exact=True).count() == 1  # shown as text
+        assert page.locator("#style-sounds").get_by_text(style_name, exact=True).count() == 1
 
         page.set_input_files("#style-file", str(tmp_path / "notes.wav"))
         page.wait_for_function("() => document.querySelector('#styles-error').textContent"
@@ -123,10 +123,66 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
         page.wait_for_function(AUDIO_READY, arg="#results .card:first-child audio.result",
                                timeout=20_000)
         images = page.evaluate(IMAGES)
+        page.click("#export")  # the listening page, styled inside the studio too
+        page.wait_for_selector("#export-link[href]")
+        page.goto(studio.rstrip("/") + page.get_attribute("#export-link", "href"),
+                  wait_until="load")
+        body = page.evaluate("() => getComputedStyle(document.body).color")
     finally:
         page.close()
+    assert body == "rgb(34, 34, 34)"  # its inline style applied (the CSP allows its hash)
     assert rate == SR and samples.shape == (2 * SR,) and np.any(samples)
     assert len(images) == 2 + 2 * 3
     for item in images:
         assert (item.get("width"), item.get("height")) == (320, 150), item
+    assert problems == []
+
+
+#: The loss curve's pixels in the column of its labels that are the curve's green.
+GREEN_UNDER_LABELS = """() => {
+    const canvas = document.createElement("canvas"); canvas.width = 320; canvas.height = 90;
+    drawCurve(canvas, [[0, 0], [5, -30], [10, -60]], 10);
+    const { data } = canvas.getContext("2d").getImageData(0, 0, 46, 90);
+    let green = 0;
+    for (let i = 0; i < data.length; i += 4)
+        if (data[i + 1] > 120 && data[i] < 120 && data[i + 3] > 0) green++;
+    return green; }"""
+
+
+def test_the_page_keeps_the_chosen_sounds_and_fresh_messages(browser, studio, tmp_path,  # noqa: F811
+                                                             melody, bongos):
+    sf.write(tmp_path / "tune.wav", melody[:SR], SR)  # 1 s: too short for shallow-multi
+    sf.write(tmp_path / "drums.wav", bongos[:SR], SR)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    try:
+        page.goto(studio, wait_until="load")
+        page.wait_for_selector("#extractor option[value=shallow]", state="attached")
+        page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
+        page.set_input_files("#style-file", str(tmp_path / "drums.wav"))
+        page.wait_for_selector("#style-sounds .sound")
+        page.fill("#style-sounds input.weight", "2")
+        page.select_option("#extractor", "shallow-multi")
+        page.wait_for_function("() => document.querySelector('#content-error').textContent"
+                               ".includes('too short for the shallow-multi extractor')")
+        estimate = page.inner_text("#estimate")
+        assert estimate.startswith("no time estimate: tune.wav: too short"), estimate
+        page.select_option("#extractor", "shallow")  # the message goes with the field
+        page.wait_for_function("() => document.querySelector('#content-error').textContent"
+                               " === ''")
+        page.wait_for_function("() => document.querySelector('#estimate').textContent"
+                               ".includes('iterations')")
+        labels = page.locator("#options label.opt").all_text_contents()
+        assert "shallow seed" in [label.strip() for label in labels], labels
+        assert page.evaluate(GREEN_UNDER_LABELS) == 0  # the curve keeps off its labels
+
+        page.reload(wait_until="load")  # the chosen sounds are still there, with their weight
+        page.wait_for_selector("#style-sounds .sound")
+        assert page.locator("#content-sounds .name").inner_text() == "tune.wav"
+        assert page.locator("#style-sounds .name").inner_text() == "drums.wav"
+        assert page.input_value("#style-sounds input.weight") == "2"
+        assert page.inner_text("#earlier summary") == "Earlier sounds (2)"
+    finally:
+        page.close()
     assert problems == []

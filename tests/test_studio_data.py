@@ -4,10 +4,15 @@ processes of its own, as a user starts it."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -50,16 +55,86 @@ def test_a_folder_that_is_not_a_studios_is_refused_not_cleaned(cli, tmp_path):
     assert _tree(mine) == before
 
 
-def test_a_second_studio_on_the_same_folder_refuses_before_touching_it(cli, tmp_path):
-    data = tmp_path / "data"
-    first = subprocess.Popen(
+def _start(data: Path) -> tuple[subprocess.Popen, str]:
+    """A studio on ``data`` in a process of its own, once it listens; and its port."""
+    studio = subprocess.Popen(
         [sys.executable, "-m", "audiostyle.cli", "studio", "--no-browser", "--port", "0",
          "--data", str(data), "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = studio.stdout.readline()
+    assert line.startswith("audiostyle studio: http://127.0.0.1:"), studio.stderr.read()
+    return studio, line.split(":")[3].split("/")[0]
+
+
+def _worker(server: int) -> int:
+    """The pid of the studio worker that ``server`` started (not multiprocessing's resource
+    tracker), once it runs."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, IndexError):
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                command = (entry / "cmdline").read_bytes()
+                if parent == server and b"spawn_main" in command:
+                    return int(entry.name)
+        time.sleep(0.1)
+    raise TimeoutError("no worker process")
+
+
+def test_the_worker_ends_with_its_server(tmp_path):
+    studio, _ = _start(tmp_path / "data")
+    worker = _worker(studio.pid)
+    studio.kill()  # no shutdown: the worker must see it alone
+    studio.communicate(timeout=60)
+    deadline = time.monotonic() + 30
     try:
-        line = first.stdout.readline()
-        assert line.startswith("audiostyle studio: http://127.0.0.1:"), first.stderr.read()
-        port = line.split(":")[3].split("/")[0]
+        while _running(worker):
+            assert time.monotonic() < deadline, "the worker outlived its server"
+            time.sleep(0.1)
+    finally:
+        if _running(worker):  # (it outlived its server: no orphan left behind)
+            os.kill(worker, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _peak_mb(pid: int) -> float:
+    """The most memory process ``pid`` has held (VmHWM), in MiB."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_checking_a_job_does_not_allocate_its_extractor_in_the_server(tmp_path):
+    """20000 random filters would take 0.9 GB: the check answers from their sizes."""
+    studio, port = _start(tmp_path / "data")
+    try:
+        ask = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/jobs", method="POST",
+            data=json.dumps({"extractor": "shallow", "options": {"filters": "20000"}}).encode(),
+            headers={"Content-Type": "application/json"})
+        before = _peak_mb(studio.pid)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(ask, timeout=120)
+        assert answer.value.code == 400
+        assert set(json.loads(answer.value.read())["errors"]) == {"content", "styles"}
+        assert _peak_mb(studio.pid) - before < 300
+    finally:
+        studio.send_signal(signal.SIGTERM)
+        _, errors = studio.communicate(timeout=60)
+    assert studio.returncode == 0 and errors.endswith("audiostyle studio: stopped\n"), errors
+
+
+def test_a_second_studio_on_the_same_folder_refuses_before_touching_it(cli, tmp_path):
+    data = tmp_path / "data"
+    first, port = _start(data)
+    try:
         assert (data / MARKER).read_text() == (f"audiostyle studio data folder, claimed by "
                                                f"process {first.pid}\n")
         # a job of the first studio is running: its snapshots must survive the second

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import fcntl
 import hashlib
 import json
 import math
@@ -106,10 +107,49 @@ def _umask() -> int:
     return mask
 
 
+def temporary_file(folder: Path, name: str) -> tuple[int, str]:
+    """A new file ``folder/.NAME.XXXXXXXX.part`` (``XXXXXXXX``: :func:`tempfile.mkstemp`'s 8
+    characters) to write ``NAME`` through, open (``(fd, path)``) and locked
+    (:func:`fcntl.flock`) until its descriptor is closed. Those a killed process left beside
+    ``NAME`` (the same pattern, no longer locked) are removed first; nothing else is. Write,
+    then :func:`os.replace` it onto ``NAME`` before closing, so that it is never unlocked while
+    it exists. Raises :class:`OSError` when the folder takes no new file."""
+    remove_stale_temporaries(folder, name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # new: nobody else holds it
+    return fd, tmp
+
+
+def remove_stale_temporaries(folder: Path, name: str) -> list[str]:
+    """Remove the temporary files of writes to ``folder/NAME`` that were never finished
+    (:func:`temporary_file`'s naming, regular files that no running write holds locked);
+    returns their names."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.part")
+    removed = []
+    with contextlib.suppress(OSError):
+        candidates = [entry.name for entry in os.scandir(folder)
+                      if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)]
+        for candidate in candidates:
+            try:
+                fd = os.open(folder / candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.unlink(folder / candidate)
+                removed.append(candidate)
+            except OSError:  # locked: a write in progress (or already gone)
+                pass
+            finally:
+                os.close(fd)
+    return removed
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write ``path`` atomically: readers see the old file or the whole new one. Outputs follow
     :func:`check_replaceable` and :func:`file_mode`; a failed write (disk full) raises
-    :class:`WriteError` naming ``path``, leaving the old file as it was."""
+    :class:`WriteError` naming ``path``, leaving the old file as it was. What an earlier write
+    that was killed left beside ``path`` is removed (:func:`temporary_file`)."""
     return write_bytes(path, text.encode("utf-8"))
 
 
@@ -118,14 +158,15 @@ def write_bytes(path: Path, data: bytes) -> Path:
     check_replaceable(path)
     mode = file_mode(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp = temporary_file(path.parent, path.name)
     except OSError as exc:
         raise WriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(tmp, path)
+            handle.flush()
+            os.replace(tmp, path)  # before the lock goes with the descriptor
     except OSError as exc:
         raise WriteError(f"{path}: could not be written ({exc.strerror or exc}); the old "
                          "file, if any, is unchanged") from None
@@ -133,6 +174,25 @@ def write_bytes(path: Path, data: bytes) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     return path
+
+
+def exit_with_parent() -> None:
+    """In a worker process started by :mod:`multiprocessing`: end it at once when the process
+    that started it is gone (killed, crashed), so that no worker outlives its server or run,
+    holding its memory or finishing a job nobody waits for. A daemon thread waits on the
+    parent's sentinel (a pipe that closes when the parent ends)."""
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def available_memory() -> int:

@@ -4,9 +4,11 @@ stats | classify | weights | studio``.
 User mistakes (bad files, options, paths) end with one line on stderr and exit status 2; a
 failed optimisation or a system fault (out of memory, I/O error) with one line and status 1;
 Ctrl-C saves the best result so far and exits with 130 (a second Ctrl-C exits at once, without
-saving). When the reader of the output stops early (``| head``) the command ends quietly with
-status 141, as a program killed by SIGPIPE would. Inputs are read and the output place is
-checked before any work.
+saving). SIGTERM (``kill``, systemd, a container's stop, a batch scheduler) is handled as Ctrl-C
+is, says so, and exits with 143 (128 + its number, as a shell reports a process it ended, so a
+scheduler sees what stopped it). When the reader of the output stops early (``| head``) the
+command ends quietly with status 141, as a program killed by SIGPIPE would. Inputs are read and
+the output place is checked before any work.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s", stream=sys.stderr, force=True,
     )
     args.interrupts = _interrupt_handler()
-    previous = signal.signal(signal.SIGINT, args.interrupts)
+    previous = {signum: signal.signal(signum, args.interrupts) for signum in STOP_SIGNALS}
     try:
         code = args.run(args)
         sys.stdout.flush()  # here, so that a reader that stopped early is seen here
@@ -65,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("audiostyle: interrupted before any result existed; nothing was written",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     except MemoryError:
         print("audiostyle: failed: out of memory; try shorter sounds, or fewer filters or "
               "chunk seconds (-X filters=…, --chunk-seconds)", file=sys.stderr)
@@ -81,31 +83,49 @@ def main(argv: Sequence[str] | None = None) -> int:
               "--verbose for the traceback, and please report it)", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+#: The signals that stop a command as Ctrl-C does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Interrupts:
-    """The SIGINT handler. First Ctrl-C: KeyboardInterrupt (the optimisation stops and keeps
-    its best result); while the result is being written (:attr:`saving`) it only lets the
-    write finish. Second Ctrl-C: remove any half-written file and exit at once."""
+    """The handler of :data:`STOP_SIGNALS`. The first: KeyboardInterrupt (the optimisation
+    stops and keeps its best result); while the result is being written (:attr:`saving`) it
+    only lets the write finish. A second: remove any half-written file and exit at once. The
+    exit status is :attr:`exit_code` (that of the first)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.saving = False
+        self.signum: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the first signal's number: 130 for Ctrl-C (and before any), 143 for
+        SIGTERM."""
+        return 128 + (self.signum or signal.SIGINT)
 
     def __call__(self, signum: int, frame: object) -> None:
         self.count += 1
         if self.count == 1:
+            self.signum = signum
+            what = ("interrupted" if signum == signal.SIGINT else
+                    f"terminated ({signal.Signals(signum).name})").encode()
+            again = b"Ctrl-C again" if signum == signal.SIGINT else b"a second signal"
             if self.saving:
-                os.write(2, b"\naudiostyle: interrupted while writing the result: finishing "
-                            b"the write (Ctrl-C again to quit without it)\n")
+                os.write(2, b"\naudiostyle: " + what + b" while writing the result: finishing "
+                            b"the write (" + again + b" to quit without it)\n")
                 return
-            os.write(2, b"\naudiostyle: interrupted: keeping the best result so far, if there "
-                        b"is one yet (Ctrl-C again to quit at once, without saving)\n")
+            os.write(2, b"\naudiostyle: " + what + b": keeping the best result so far, if "
+                        b"there is one yet (" + again + b" to quit at once, without saving)\n")
             raise KeyboardInterrupt
         discard_partial_writes()
-        os.write(2, b"\naudiostyle: second Ctrl-C: exiting now, without saving\n")
-        os._exit(EXIT_INTERRUPTED)
+        second = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        os.write(2, f"\naudiostyle: second {second}: exiting now, without saving\n".encode())
+        os._exit(self.exit_code)
 
 
 def _interrupt_handler() -> _Interrupts:

@@ -21,6 +21,7 @@ from ..io.audio import (
     load_audio,
     save_audio,
 )
+from ..runs.engines import EngineLost
 from ..synthesis.pipeline import Result, texture, transfer
 from ..synthesis.targets import main_style, option_text
 from .options import (
@@ -142,7 +143,11 @@ def run_grid(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("audiostyle: interrupted; finished combinations are kept, run the same command "
               "again to go on", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
+    except EngineLost as exc:
+        print(f"audiostyle: failed: {exc}; finished combinations are kept, run the same "
+              "command again to go on", file=sys.stderr)
+        return EXIT_FAILED
     print(f"listening page: {page}")
     return 0
 
@@ -156,12 +161,16 @@ def run_batch(args: argparse.Namespace) -> int:
                     settings=settings(args), engine=make_engine(args), device=args.device,
                     progress=not args.quiet)
     print(summary.table())
+    if summary.lost:
+        print(f"audiostyle: failed: {summary.lost}; finished jobs are kept (see "
+              f"{summary.results}): run the same command again to go on", file=sys.stderr)
+        return EXIT_FAILED
     if summary.interrupted:
         kept = ("the interrupted job's best result so far is saved" if
                 summary.counts["interrupted"] else "the interrupted job was not saved")
         print(f"audiostyle: interrupted; finished jobs are kept, {kept}: run the same command "
               "again to go on", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     failed = [entry for entry in summary.entries if entry.status == "failed"]
     if summary.unwritten or any(entry.fault for entry in failed):
         return EXIT_FAILED
@@ -264,11 +273,11 @@ def _save(
         done = f"{result.iterations} iteration{'s' * (result.iterations != 1)}"
         print(f"audiostyle: interrupted after {done}: saved the best result so far{part} to "
               f"{out}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     if args.interrupts.count:
         print(f"audiostyle: interrupted after the synthesis; the result was saved to {out}",
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return args.interrupts.exit_code
     return 0
 
 

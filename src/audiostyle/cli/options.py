@@ -33,10 +33,18 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def make_engine(args: argparse.Namespace) -> Engine:
-    """The engine chosen by ``--engine`` and its options."""
+    """The engine chosen by ``--engine`` and its options; without ``--engine``, the Ray
+    engine when a Ray option (``--ray-address``, ``--gpus-per-job``) is given, else the local
+    one."""
     from ..runs.engines import LocalEngine
 
-    if args.engine == "local":
+    ray_options = [flag for flag, given in (("--ray-address", args.ray_address),
+                                            ("--gpus-per-job", args.gpus_per_job)) if given]
+    engine = args.engine or ("ray" if ray_options else "local")
+    if engine == "local":
+        if ray_options:
+            raise AudioStyleError(f"{' and '.join(ray_options)}: only the Ray engine takes "
+                                  "them; leave out --engine local")
         return LocalEngine(args.workers or 1, args.threads_per_job)
     from ..runs.ray_engine import RayEngine
 

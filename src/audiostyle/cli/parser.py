@@ -37,6 +37,7 @@ FLAGS = {
     **{name: setting.flags[0] for name, setting in describe()},
     "device": "--device", "extractor": "--extractor", "options": "--option",
     "style_weights": "--style-weights", "seconds": "--seconds", "engine": "--engine",
+    "threads": "--threads-per-job", "gpus_per_job": "--gpus-per-job",
 }
 
 
@@ -57,6 +58,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def _gpus(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of GPUs, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -136,9 +147,10 @@ def _engine_parser() -> argparse.ArgumentParser:
     """Where jobs run (``grid``, ``batch``)."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("engine")
-    group.add_argument("--engine", choices=("local", "ray"), default="local",
+    group.add_argument("--engine", choices=("local", "ray"), default=None,
                        help="run jobs on this machine (default) or on Ray (needs "
-                            "audiostyle[ray])")
+                            "audiostyle[ray]; the default with --ray-address or "
+                            "--gpus-per-job)")
     group.add_argument("--workers", "-j", type=_positive_int, default=None, metavar="N",
                        help="jobs at once: local worker processes (default 1), or the CPUs of "
                             "a local Ray instance ÷ threads per job (default: all)")
@@ -146,10 +158,11 @@ def _engine_parser() -> argparse.ArgumentParser:
                        help="torch threads (Ray: CPUs) per job (default: local cores ÷ "
                             "workers; Ray 1); results are bit-identical for equal counts")
     group.add_argument("--ray-address", default=None, metavar="ADDRESS",
-                       help="a running Ray cluster (ray://HOST:10001, HOST:6379 or auto); "
-                            "default: start a local instance")
-    group.add_argument("--gpus-per-job", type=float, default=0.0, metavar="G",
-                       help="GPUs each Ray task asks for (e.g. 1 or 0.5; default 0)")
+                       help="run on this Ray cluster (HOST:6379, ray://HOST:10001 or auto; "
+                            "implies --engine ray); default: a local Ray instance")
+    group.add_argument("--gpus-per-job", type=_gpus, default=0.0, metavar="G",
+                       help="GPUs each Ray task asks for (e.g. 1 or 0.5; implies --engine "
+                            "ray; default 0)")
     return parent
 
 

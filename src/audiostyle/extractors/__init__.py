@@ -12,8 +12,9 @@ from .registry import (
     extractor_class,
     get_extractor,
     options,
+    sketch_extractor,
 )
 
 __all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "Extractor", "ExtractorDefaults", "Plan", "available",
            "build_extractor", "check_length", "extractor_class", "get_extractor", "options",
-           "shortest_input"]
+           "shortest_input", "sketch_extractor"]

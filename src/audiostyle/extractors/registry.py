@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import threading
 from typing import Any
+
+import torch
 
 from .._util import did_you_mean
 from ..errors import AudioStyleError
@@ -121,5 +124,21 @@ def build_extractor(
     return net
 
 
+def sketch_extractor(name: str, options: dict[str, Any] | None = None,
+                     working_sr: int | None = None) -> Extractor:
+    """Extractor ``name`` with ``options``, checked and sized exactly as :func:`build_extractor`
+    does but built on PyTorch's ``meta`` device: its rates, domains and shortest input
+    (:func:`~.base.check_length`) without memory for its weights, so that checking a request
+    (the studio's) for 20000 random filters allocates none of them. Not for computing. Weights
+    read from a file are still read (pretrained extractors: tens of MB); sketches are made one
+    at a time."""
+    with _SKETCHING, torch.device("meta"):
+        return build_extractor(name, options, working_sr)
+
+
+#: One sketch at a time (a server checks requests in several threads).
+_SKETCHING = threading.Lock()
+
+
 __all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "available", "build_extractor", "extractor_class",
-           "get_extractor", "options"]
+           "get_extractor", "options", "sketch_extractor"]

@@ -6,7 +6,9 @@ Resampling happens only here (:func:`resample`, SoX-quality via ``soxr``).
 
 Writing never leaves half a file: :func:`check_output_path` checks before any work that the
 file can be written in its format (channels, rate) and place; :func:`save_audio` writes a
-temporary file, checks that every byte reached the disk, and renames it.
+temporary file, checks that every byte reached the disk, and renames it (the temporary files
+that a killed write left beside that output are removed then:
+:func:`~audiostyle._util.temporary_file`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import soundfile as sf
 import soxr
 import torch
 
-from .._util import check_replaceable, file_mode
+from .._util import check_replaceable, file_mode, temporary_file
 from ..errors import AudioStyleError, WriteError
 
 log = logging.getLogger(__name__)
@@ -382,9 +384,9 @@ def check_output_folder(folder: str | os.PathLike, *, named: Path | None = None)
     if not where.is_dir():
         raise AudioStyleError(f"{named}: {where} is not a folder; choose another path")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{named.name}.", suffix=".part", dir=where)
-        os.close(fd)
+        fd, probe = temporary_file(where, named.name)
         os.unlink(probe)
+        os.close(fd)
     except OSError as exc:
         raise AudioStyleError(
             f"{named}: cannot write in {where} ({exc.strerror or exc})"
@@ -417,7 +419,7 @@ def save_audio(
     mode = file_mode(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp = temporary_file(path.parent, path.name)
     except OSError as exc:
         raise WriteError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     _WRITING.add(tmp)
@@ -433,7 +435,7 @@ def save_audio(
                 raise handle.error
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)  # before the lock goes with the descriptor
     except OSError as exc:
         raise WriteError(
             f"{path}: could not write the result ({exc.strerror or exc}); nothing was written"

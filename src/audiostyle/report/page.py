@@ -10,6 +10,8 @@ parameters) is HTML-escaped. Every picture in a row uses the same colour scale.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import math
 import os
@@ -94,6 +96,13 @@ tr.warn td,tr.warn th{color:#b00}
 table.facts td,table.facts th{text-align:left;padding:2px 10px 2px 0;vertical-align:top}
 dt{font-weight:600}
 """
+
+
+def style_sha256() -> str:
+    """The content security policy source that allows the page's inline ``<style>`` (and
+    nothing else inline): ``'sha256-…'``."""
+    digest = hashlib.sha256(_CSS.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
 def write_page(

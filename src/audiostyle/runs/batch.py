@@ -14,8 +14,9 @@ Empty or missing values take the defaults given to :func:`batch` (the command li
 becomes a :class:`~audiostyle.runs.jobs.Job` named after its inputs' contents, so running the
 manifest again skips finished jobs and an interrupted run resumes. A bad row (a missing file,
 an unknown option) or a failed job is recorded and the others go on; so is a result that could
-not be written (a full disk). The outcome of every row goes to ``OUTDIR/results.csv``,
-rewritten at the end of each run (when that write fails, the summary says so).
+not be written (a full disk). The outcome of every row (and where it ran) goes to
+``OUTDIR/results.csv``, rewritten at the end of each run, also one that Ctrl-C, SIGTERM or a
+lost Ray cluster stopped (when that write fails, the summary says so).
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from .._util import check_replaceable, write_text
 from ..errors import AudioStyleError, Interrupted, WriteError
 from ..io.audio import check_output_folder, check_regular_file
 from ..synthesis.settings import FIELDS, Settings, describe
-from .engines import Engine, LocalEngine, completed
+from .engines import Engine, EngineLost, LocalEngine, completed
 from .jobs import Job, read_record
 
 COLUMNS = ("content", "style", "extractor", "options", *FIELDS)
 RESULT_COLUMNS = ("line", "status", "content", "style", "extractor", "output", "seconds",
-                  "loss_db", "style_distance_db", "error")
+                  "loss_db", "style_distance_db", "ran_on", "error")
 
 
 @dataclass
@@ -74,14 +75,15 @@ class Entry:
                 "output": record.get("audio", ""), "seconds": _number(record.get("seconds")),
                 "loss_db": _number(record.get("loss_db")),
                 "style_distance_db": _number(record.get("style_distance_db")),
-                "error": self.error}
+                "ran_on": _where(record.get("ran_on")), "error": self.error}
 
 
 @dataclass
 class Summary:
     """What a :func:`batch` run did: an entry per manifest row, in order; ``interrupted``:
-    Ctrl-C stopped the run; ``unwritten``: why ``results`` could not be written ("" when it
-    was)."""
+    Ctrl-C stopped the run; ``lost``: why the engine could run no more jobs (a Ray cluster's
+    head lost; "" when it could); ``unwritten``: why ``results`` could not be written ("" when
+    it was)."""
 
     entries: list[Entry]
     seconds: float
@@ -89,6 +91,7 @@ class Summary:
     engine: str
     interrupted: bool = False
     unwritten: str = ""
+    lost: str = ""
 
     @property
     def counts(self) -> Counter:
@@ -107,8 +110,11 @@ class Summary:
             lines.append(f"  interrupted {counts['interrupted']:2d}   (best result so far saved; "
                          "the next run does it again)")
         if counts["not run"]:
-            lines.append(f"  not run  {counts['not run']:5d}   (interrupted)")
+            why = "the engine was lost" if self.lost else "interrupted"
+            lines.append(f"  not run  {counts['not run']:5d}   ({why})")
         lines += [f"  line {e.line}: {e.error}" for e in self.entries if e.status == "failed"]
+        if self.lost:
+            lines.append(f"  lost: {self.lost}")
         results = f"NOT WRITTEN: {self.unwritten}" if self.unwritten else self.results
         return "\n".join([*lines, f"results: {results}"])
 
@@ -159,7 +165,7 @@ def batch(
         else:
             waiting.setdefault(entry.job.key, []).append(entry)
     todo = [group[0].job for group in waiting.values()]
-    interrupted, unwritten = False, ""
+    interrupted, unwritten, lost = False, "", ""
     try:
         with tqdm(total=len(todo), unit="job", disable=not progress or not todo,
                   dynamic_ncols=True) as bar:
@@ -178,13 +184,15 @@ def batch(
             entry.status, entry.record = "interrupted", record
     except KeyboardInterrupt:  # before the job it stopped had any result
         interrupted = True
+    except EngineLost as exc:  # the finished jobs are kept; the others did not run
+        lost = str(exc)
     finally:
         try:
             write_text(results, _csv(entries))
         except WriteError as exc:  # (a full disk) the summary still says what became of each row
             unwritten = str(exc)
     return Summary(entries, time.perf_counter() - began, results, engine.describe(),
-                   interrupted, unwritten)
+                   interrupted, unwritten, lost)
 
 
 def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
@@ -224,6 +232,7 @@ def plan(
 ) -> list[Entry]:
     """An :class:`Entry` per row, with its job or (status ``failed``) why it has none."""
     digests: dict[str, str] = {}
+    checked: dict[str, str] = {}  # extractor, options and rate → "" or why they fail
     entries = []
     for line, row in rows:
         name = str(row.get("extractor") or extractor).strip()
@@ -238,12 +247,29 @@ def plan(
                                           f"options: {', '.join(known) or 'none'}")
             values = {key: setting.parse(key, row[key]) for key, setting in describe()
                       if key in row}
-            entry.job = Job.make(*paths, name, chosen, Settings.of(settings, **values),
-                                 digests=digests)
+            job = Job.make(*paths, name, chosen, Settings.of(settings, **values),
+                           digests=digests)
+            _check_extractor(job, checked)
+            entry.job = job
         except AudioStyleError as exc:
             entry.status, entry.error = "failed", str(exc)
         entries.append(entry)
     return entries
+
+
+def _check_extractor(job: Job, checked: dict[str, str]) -> None:
+    """Refuse (:class:`AudioStyleError`) a job whose extractor cannot be built with its option
+    values at its rate, before any job runs (a sketch: no weights; ``checked`` remembers)."""
+    key = json.dumps([job.extractor, job.options, job.synthesis_settings.working_sr])
+    if key not in checked:
+        try:
+            registry.sketch_extractor(job.extractor, dict(job.options),
+                                      job.synthesis_settings.working_sr)
+            checked[key] = ""
+        except AudioStyleError as exc:
+            checked[key] = str(exc)
+    if checked[key]:
+        raise AudioStyleError(checked[key])
 
 
 def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -303,6 +329,14 @@ def _options(value: Any) -> dict[str, Any]:
 def _message(exc: Exception) -> str:
     named = isinstance(exc, (AudioStyleError, WriteError))  # messages that name their file
     return str(exc) if named else f"{type(exc).__name__}: {exc}"
+
+
+def _where(ran_on: Any) -> str:
+    """Where a job ran, for the table: its host, and its Ray node (12 hex digits)."""
+    if not isinstance(ran_on, dict):
+        return ""
+    node = ran_on.get("ray_node")
+    return str(ran_on.get("host", "")) + (f" (ray node {str(node)[:12]})" if node else "")
 
 
 def _number(value: Any) -> str:

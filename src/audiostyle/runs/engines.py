@@ -4,7 +4,9 @@ An engine takes :class:`~audiostyle.runs.jobs.Job` s and yields one :class:`Outc
 finishes (in any order); it writes nothing. The statistics of each distinct style (style file ×
 extractor × options × rate, :attr:`Job.style_key`) are computed once, as a task of their own,
 and handed to every job towards that style. A job that fails (bad input, failed optimisation,
-a dying worker) gives an outcome with its error; the others go on.
+a dying worker) gives an outcome with its error; the others go on. An engine that can run no
+more jobs (a Ray cluster's head lost) raises :class:`EngineLost` once the outcomes it has are
+given.
 
 :func:`completed` saves results into a folder as they arrive; :func:`run_jobs` is the resumable
 run (finished jobs are skipped) that ``audiostyle grid`` uses. The Ray engine lives in
@@ -17,9 +19,11 @@ import contextlib
 import itertools
 import logging
 import os
+import socket
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,14 +43,21 @@ log = logging.getLogger(__name__)
 Measure = Callable[[Job, Path], dict]
 
 
+class EngineLost(RuntimeError):
+    """The engine can run no more jobs (a Ray cluster's head was lost): the jobs that finished
+    are kept, the others did not run."""
+
+
 @dataclass
 class Outcome:
-    """A finished job: its result, or the error that stopped it (exactly one is None)."""
+    """A finished job: its result, or the error that stopped it (exactly one is None), and
+    where it ran (:func:`ran_on`)."""
 
     job: Job
     result: Result | None
     error: Exception | None
     wall_seconds: float = 0.0
+    ran_on: dict[str, str] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -120,8 +131,9 @@ def job_task(
     target: StyleTarget | Exception,
     device: str | None,
     threads: int | None,
-) -> tuple[Result, float] | Exception:
-    """``(result, wall seconds)`` of ``job`` towards ``target``, or the exception."""
+) -> tuple[Result, float, dict[str, str]] | Exception:
+    """``(result, wall seconds, where it ran)`` of ``job`` towards ``target``, or the
+    exception."""
     if isinstance(target, Exception):
         return target
     began = time.perf_counter()
@@ -130,14 +142,26 @@ def job_task(
             result = compute_result(job, content, target, device=device)
     except Exception as exc:
         return _failure(exc)
-    return result, time.perf_counter() - began
+    return result, time.perf_counter() - began, ran_on()
 
 
-def outcome(job: Job, value: tuple[Result, float] | Exception) -> Outcome:
+def ran_on() -> dict[str, str]:
+    """Where this process runs, for a job's record: ``{"host": its name}``, and in a Ray task
+    also ``{"ray_node": the node's id}`` (nodes may share a host)."""
+    where = {"host": socket.gethostname()}
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        with contextlib.suppress(Exception):  # (outside a task: the driver has none)
+            where["ray_node"] = ray.get_runtime_context().get_node_id()
+    return where
+
+
+def outcome(job: Job, value: tuple[Result, float, dict[str, str]] | Exception) -> Outcome:
     """The :class:`Outcome` of a :func:`job_task` value."""
     if isinstance(value, Exception):
         return Outcome(job, None, value)
-    return Outcome(job, value[0], None, value[1])
+    result, wall_seconds, where = value
+    return Outcome(job, result, None, wall_seconds, where)
 
 
 def by_style(jobs: Iterable[Job]) -> dict[str, list[Job]]:
@@ -180,7 +204,8 @@ def completed(
             yield done.job, done.error
             continue
         try:
-            record = save_result(done.job, folder, done.result, wall_seconds=done.wall_seconds)
+            record = save_result(done.job, folder, done.result, wall_seconds=done.wall_seconds,
+                                 ran_on=done.ran_on)
         except (AudioStyleError, WriteError) as exc:  # (a read-only old file, a full disk)
             yield done.job, exc
             continue

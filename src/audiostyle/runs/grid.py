@@ -20,7 +20,7 @@ from .. import extractors as registry
 from .._util import described, file_digest, slug
 from ..errors import AudioStyleError
 from ..evaluation.evaluator import Evaluator
-from ..extractors import build_extractor
+from ..extractors import build_extractor, sketch_extractor
 from ..io.audio import check_output_folder, load_audio, save_audio
 from ..io.devices import resolve_device
 from ..report.page import Clip, Column, write_page
@@ -67,6 +67,9 @@ def grid(
             if key not in known:
                 raise AudioStyleError(f"extractor {name!r} has no option {key!r}; "
                                       f"options: {', '.join(known) or 'none'}")
+    working_sr = Settings.of(settings).working_sr
+    for name in extractors:  # every value of every column, before any column runs
+        sketch_extractor(name, options[name], working_sr)
     folder = check_output_folder(folder)
     results = folder / "audio"
     jobs = make_jobs(contents, styles, extractors, options=options, settings=settings)

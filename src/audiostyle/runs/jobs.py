@@ -184,8 +184,10 @@ def compute_result(
                     settings=job.synthesis_settings)
 
 
-def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) -> dict[str, Any]:
-    """Write ``folder/NAME.wav`` and its record; return the record.
+def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float,
+                ran_on: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Write ``folder/NAME.wav`` and its record (``ran_on``: where the job ran, e.g. ``{"host":
+    …, "ray_node": …}``); return the record.
 
     A result that Ctrl-C stopped early is saved all the same (the best so far), with
     ``"interrupted": true`` in its record: :func:`read_record` does not count it as finished.
@@ -197,6 +199,7 @@ def save_result(job: Job, folder: Path, result: Result, *, wall_seconds: float) 
         "iterations": result.iterations, "loss_db": result.loss_db,
         "style_distance_db": result.style_distance_db, "working_sr": result.working_sr,
         "frames": result.audio.samples.shape[1], "audio_sha256": file_digest(audio),
+        "ran_on": dict(ran_on or {}),
         **({"interrupted": True} if result.interrupted else {}),
     }
     write_record(folder, job, record)

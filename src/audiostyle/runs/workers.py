@@ -2,10 +2,11 @@
 
 Each worker is a *spawned* process (no fork of a parent that already runs threads) with its
 torch thread count set once, so that ``workers × threads`` fits the machine. It ignores Ctrl-C
-(the parent stops it) and runs one task at a time, so the parent always knows which task a
-worker was running when it died (out of memory, killed): that task fails with a message and a
-fresh worker takes the next one. Task functions must be importable (module level) and their
-arguments and results picklable; an exception a task raises is its result.
+(the parent stops it), ends when the parent is gone (killed), and runs one task at a time, so
+the parent always knows which task a worker was running when it died (out of memory, killed):
+that task fails with a message and a fresh worker takes the next one. Task functions must be
+importable (module level) and their arguments and results picklable; an exception a task
+raises is its result.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from .._util import exit_with_parent
 
 #: Seconds between checks that the busy workers are still alive.
 _POLL_SECONDS = 0.2
@@ -109,6 +112,7 @@ class WorkerPool:
 def _serve(inbox: Any, outbox: Any, threads: int) -> None:
     """A worker's loop: run tasks from ``inbox``, put ``(tag, result)`` on ``outbox``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     torch.set_num_threads(threads)
     for tag, function, args in iter(inbox.get, None):
         try:

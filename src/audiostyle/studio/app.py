@@ -7,6 +7,7 @@ Routes (JSON unless said; every state-changing one passes :class:`~.security.Gua
 ``GET /api/info``                            extractors, presets, limits
 ``POST /api/inputs?name=NAME``               body = the file's bytes → the input (or 400/413)
 ``POST /api/inputs/demo/melody|bongos``      a built-in demo sound as an input
+``GET /api/inputs``                          every input, newest first
 ``GET /api/inputs/ID[/audio|/spectrogram]``  an input, its WAV, its PNG
 ``POST /api/estimate``                       a job request → what it runs and its seconds (or null)
 ``POST /api/jobs``                           a job request → the queued job (400: field errors)
@@ -51,7 +52,8 @@ from ..demo import bongo_loop, canon_melody
 from ..errors import AudioStyleError
 from ..extractors import DEFAULT_EXTRACTOR
 from ..io.audio import Audio, save_audio
-from .config import StudioConfig
+from ..report.page import style_sha256
+from .config import MAX_CHANNELS, StudioConfig
 from .export import export_page
 from .jobspec import PRESETS, FieldErrors, check_job, extractor_menu
 from .runner import FINAL, QueueFull, Runner
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between keep-alive comments on an event stream.
 PING_SECONDS = 15
+#: Longest JSON request body, in bytes (a job request is a few hundred).
+MAX_JSON_BYTES = 2**20
 DEMOS = {"melody": ("melody (Pachelbel's Canon).wav", lambda sr: canon_melody(sr)),
          "bongos": ("bongo loop.wav", lambda sr: bongo_loop(sr, seconds=4.0))}
 
@@ -89,24 +93,17 @@ def create_app(config: StudioConfig) -> Any:
         return _json({"extractors": menu, "default_extractor": DEFAULT_EXTRACTOR,
                       "presets": PRESETS, "demos": list(DEMOS),
                       "limits": {"upload_mb": config.max_upload_mb,
-                                 "seconds": config.max_seconds, "queue": config.max_queue}})
+                                 "seconds": config.max_seconds, "channels": MAX_CHANNELS,
+                                 "queue": config.max_queue}})
 
     async def upload(request: Request) -> Response:
         name = (request.query_params.get("name") or "upload").replace("\\", "/")
         name = name.rsplit("/", 1)[-1][:200] or "upload"
-        limit = int(config.max_upload_mb * 2**20)
-        too_large = _error(413, f"{name}: larger than this studio takes "
-                                f"({config.max_upload_mb:g} MB; see --max-upload-mb)")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            return too_large
-        parts, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return too_large
-            parts.append(chunk)
-        return await _add_input(b"".join(parts), name)
+        data = await _body(request, int(config.max_upload_mb * 2**20))
+        if data is None:
+            return _error(413, f"{name}: larger than this studio takes "
+                               f"({config.max_upload_mb:g} MB; see --max-upload-mb)")
+        return await _add_input(data, name)
 
     async def demo(request: Request) -> Response:
         which = request.path_params["which"]
@@ -137,13 +134,17 @@ def create_app(config: StudioConfig) -> Any:
             return FileResponse(found.folder / "spectrogram.png", media_type="image/png")
         return _json(_input_view(found.info)) if kind is None else _error(404, "no such file")
 
+    async def inputs(request: Request) -> Response:
+        return _json([_input_view(info) for info in await run_in_threadpool(store.inputs)])
+
     async def estimate(request: Request) -> Response:
         spec = await _checked(request)
         if isinstance(spec, Response):
             return spec
         content = store.input(spec["content"]).info
-        seconds = runner.estimate(spec, content["seconds"], content["channels"])
-        return _json({"seconds": seconds, "measuring": seconds is None,
+        expected = runner.estimate(spec, content["seconds"], content["channels"])
+        return _json({"seconds": expected.seconds, "measuring": expected.measuring,
+                      "note": expected.note,
                       **{key: spec[key] for key in ("domain", "iterations",
                                                     "refine_iterations", "strength")}})
 
@@ -159,11 +160,9 @@ def create_app(config: StudioConfig) -> Any:
         return _json(job.summary(), 201)
 
     async def _checked(request: Request) -> dict[str, Any] | Response:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return _json({"error": "the request is not JSON",
-                          "errors": {"request": "not JSON"}}, 400)
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
         try:
             return await run_in_threadpool(check_job, body, store)
         except FieldErrors as exc:
@@ -193,8 +192,8 @@ def create_app(config: StudioConfig) -> Any:
                     sent += 1
                     if event["event"] in FINAL:
                         return
-                if await request.is_disconnected():
-                    return
+                if job.state in FINAL or await request.is_disconnected():
+                    return  # (asked from after its last event: nothing more will come)
                 await runner.wait(1.0)
 
         return EventSourceResponse(stream(), ping=PING_SECONDS)
@@ -252,11 +251,14 @@ def create_app(config: StudioConfig) -> Any:
         return FileResponse(folder / name, media_type=kind[suffix], filename=filename)
 
     async def export(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            body = {}
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
         wanted = body.get("ids") if isinstance(body, dict) else None
+        if wanted is not None and not (isinstance(wanted, list)
+                                       and all(isinstance(i, str) for i in wanted)):
+            return _json({"error": "ids: expected a list of result ids",
+                          "errors": {"ids": "expected a list of result ids"}}, 400)
         records = [r for r in store.results() if not wanted or r["id"] in wanted]
         if not records:
             return _error(400, "no results to export")
@@ -264,7 +266,7 @@ def create_app(config: StudioConfig) -> Any:
             folder = await run_in_threadpool(export_page, store, records)
         except (AudioStyleError, OSError) as exc:
             return _error(500, f"could not write the page: {exc}")
-        return _json({"url": f"/exports/{folder.name}/index.html", "folder": str(folder)}, 201)
+        return _json({"url": f"/exports/{folder.name}/index.html"}, 201)  # (no server path)
 
     async def install_weights(request: Request) -> Response:
         name = request.path_params["name"]
@@ -280,6 +282,7 @@ def create_app(config: StudioConfig) -> Any:
         Route("/", page),
         Route("/api/info", info),
         Route("/api/inputs", upload, methods=["POST"]),
+        Route("/api/inputs", inputs),
         Route("/api/inputs/demo/{which}", demo, methods=["POST"]),
         Route("/api/inputs/{id}", input_info),
         Route("/api/inputs/{id}/{kind}", input_info),
@@ -303,7 +306,36 @@ def create_app(config: StudioConfig) -> Any:
                     exception_handlers={Exception: _internal_error})
     app.state.runner = runner
     app.state.store = store
-    return Guard(app, config)
+    # the listening page's own inline style, allowed on its pages only
+    return Guard(app, config, inline_styles={"/exports/": style_sha256()})
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, read as it comes; None when it is longer than ``limit`` bytes (said
+    by its Content-Length or found while reading: no more is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON (None when empty), or the 400 / 413 response that refuses it."""
+    data = await _body(request, MAX_JSON_BYTES)
+    if data is None:
+        return _json({"error": f"the request is larger than {MAX_JSON_BYTES // 1024} KiB",
+                      "errors": {"request": "too large"}}, 413)
+    try:
+        return json.loads(data or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _json({"error": "the request is not JSON", "errors": {"request": "not JSON"}},
+                     400)
 
 
 def _input_view(info: dict[str, Any]) -> dict[str, Any]:

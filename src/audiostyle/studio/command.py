@@ -78,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
                                            log_level="warning", timeout_graceful_shutdown=2))
     if not args.no_browser:
         threading.Timer(1.5, webbrowser.open, args=(address,)).start()
-    # uvicorn stops on Ctrl-C, then raises it again: a plain KeyboardInterrupt here, not the
-    # CLI's "keeping the best result" handler (nor asyncio's, which would cancel the shutdown)
-    signal.signal(signal.SIGINT, _stop)
+    # uvicorn stops on Ctrl-C or SIGTERM, then raises it again: a plain KeyboardInterrupt
+    # here, not the CLI's "keeping the best result" handler (nor asyncio's, which would cancel
+    # the shutdown); a server stopped so ends with status 0
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])
     print("audiostyle studio: stopped", file=sys.stderr)
@@ -92,7 +94,7 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` (uvicorn listens on it), or a one-line
+    """A socket listening on ``host``:``port`` (uvicorn serves it), or a one-line
     :class:`AudioStyleError` (a port in use, an address not of this machine)."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -103,6 +105,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(128)  # (connections wait from now on, while the app starts)
     except OSError as exc:
         sock.close()
         why = "another program (or studio) listens there; stop it or choose another --port" \

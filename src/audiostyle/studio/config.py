@@ -14,6 +14,8 @@ PORT = 7860
 #: Largest upload in MiB and longest in seconds (snapshots of a long sound are large).
 MAX_UPLOAD_MB = 100.0
 MAX_SECONDS = 120.0
+#: Most channels of an upload (FLAC's most: every result is also kept as FLAC).
+MAX_CHANNELS = 8
 #: Jobs that may wait at once.
 MAX_QUEUE = 16
 #: The names of this machine that a loopback studio answers to, exactly.

@@ -37,7 +37,7 @@ def export_page(store: Store, records: list[dict[str, Any]]) -> Path:
     rows = {name: [by_column.get(i) for i in range(len(columns))]
             for name, by_column in cells.items()}
     write_page(folder, columns, rows, title="audiostyle studio results",
-               facts={"results": f"{len(records)} from the studio in {store.root}"})
+               facts={"results": f"{len(records)} from the audiostyle studio"})
     return folder
 
 

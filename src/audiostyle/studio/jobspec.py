@@ -7,11 +7,11 @@ A job request is JSON (``POST /api/jobs``)::
      "iterations": null, "refine_iterations": null, "domain": null}
 
 :func:`check_job` applies the same checks as :func:`audiostyle.transfer` (the settings'
-fields through :class:`audiostyle.Settings`; it builds the extractor and checks every input's
-length with the API's own functions) and returns the job as plain data, settled as
-:func:`audiostyle.transfer` settles it (:meth:`Settings.settled` with the extractor's transfer
-plan, its iterations scaled by the preset), or raises :class:`FieldErrors`: one message per
-field.
+fields through :class:`audiostyle.Settings`; it sketches the extractor, without its weights'
+memory, and checks every input's length with the API's own functions) and returns the job as
+plain data, settled as :func:`audiostyle.transfer` settles it (:meth:`Settings.settled` with
+the extractor's transfer plan, its iterations scaled by the preset), or raises
+:class:`FieldErrors`: one message per field.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from .. import extractors
 from .. import weights as weight_store
 from ..errors import AudioStyleError
-from ..extractors import build_extractor, check_length
+from ..extractors import check_length, sketch_extractor
 from ..io.audio import load_audio, silence
 from ..synthesis.settings import DEFAULTS, Settings, describe
 from .store import Store
@@ -76,7 +76,11 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
     if content is None:
         errors["content"] = "choose a content sound"
     styles, weights = [], []
-    for item in body.get("styles") or []:
+    items = body.get("styles") or []
+    if not isinstance(items, list):
+        errors["styles"] = "expected a list of styles, each {id, weight}"
+        items = []
+    for item in items:
         found = store.input(str(item.get("id", ""))) if isinstance(item, dict) else None
         if found is None:
             errors["styles"] = "a style is not one of the uploaded sounds"
@@ -90,7 +94,7 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
     strength = _setting(body, "strength", errors)
     seed = _setting(body, "seed", errors)
     preset = body.get("preset", "default")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         errors["preset"] = f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}"
     iterations = _setting(body, "iterations", errors)
     refine = _setting(body, "refine_iterations", errors)
@@ -105,7 +109,7 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
     else:
         options = {str(k): str(v) for k, v in options.items()}
         try:
-            net = build_extractor(name, options)
+            net = sketch_extractor(name, options)  # (no memory for its weights here)
         except AudioStyleError as exc:
             field = "options" if options and "option" in str(exc) else "extractor"
             errors[field] = str(exc)

@@ -33,8 +33,22 @@ log = logging.getLogger(__name__)
 FINAL = ("done", "failed", "cancelled")
 
 
+#: Measurements (for the expected time) that may wait at once.
+MAX_MEASUREMENTS = 2
+
+
 class QueueFull(AudioStyleError):
     """The queue holds as many jobs as it may."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A job's expected seconds (None until its extractor is measured), whether a
+    measurement for it is under way, and why there is no number (``""`` when there is)."""
+
+    seconds: float | None
+    measuring: bool
+    note: str
 
 
 @dataclass
@@ -70,6 +84,7 @@ class Runner:
         self.running: str | None = None
         self.rates: dict[str, dict[str, float]] = self._read_rates()
         self._measuring: set[str] = set()
+        self._failed: dict[str, str] = {}
         self._context = multiprocessing.get_context("spawn")
         self._changed = asyncio.Event()
         self._stopping = False
@@ -114,7 +129,7 @@ class Runner:
     def submit(self, spec: dict[str, Any], seconds: float, channels: int) -> Job:
         """Queue a checked job (:func:`.jobspec.check_job`) for ``seconds`` of ``channels``
         content."""
-        return self._queue(Job(new_id(), spec, self.estimate(spec, seconds, channels)))
+        return self._queue(Job(new_id(), spec, self.estimate(spec, seconds, channels).seconds))
 
     def keep(self, record: dict[str, Any], index: int) -> Job:
         """Queue making snapshot ``index`` of the result ``record`` a result of its own."""
@@ -157,26 +172,37 @@ class Runner:
 
     # --- expected time ---------------------------------------------------------------------
 
-    def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> float | None:
+    def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> Estimate:
         """Expected seconds of optimisation for ``spec`` on ``seconds`` of ``channels``
         content, from this machine's measurement of the extractor with these options (kept in
-        ``DATA/speed.json``); None until measured (a measurement is then queued for the
-        worker). Snapshots, the evaluation and the pictures come on top."""
+        ``DATA/speed.json``). Until measured, none: a measurement is queued for the worker
+        (at most :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of the next
+        job) and the estimate says why it has no number. Snapshots, the evaluation and the
+        pictures come on top."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
-            self.measure(spec["extractor"], spec["options"])
-            return None
+            if key in self._failed:
+                return Estimate(None, False, f"could not be measured: {self._failed[key]}")
+            if key in self._measuring or self.measure(spec["extractor"], spec["options"]):
+                return Estimate(None, True, "measuring how fast this runs on this machine")
+            return Estimate(None, False, "other measurements are waiting; ask again shortly")
         work = seconds * channels
         first = rates.get(spec["domain"], max(rates.values()))
-        return work * (spec["iterations"] * first
-                       + spec["refine_iterations"] * rates.get("waveform", first))
+        return Estimate(work * (spec["iterations"] * first
+                                + spec["refine_iterations"] * rates.get("waveform", first)),
+                        False, "")
 
-    def measure(self, extractor: str, options: dict[str, str]) -> None:
+    def measure(self, extractor: str, options: dict[str, str]) -> bool:
+        """Queue a measurement of ``extractor`` with ``options`` unless it is measured, waits
+        or would be one too many; whether it was queued."""
         key = _rate_key(extractor, options)
-        if key not in self.rates and key not in self._measuring:
-            self._measuring.add(key)
-            self._inbox.put(("measure", key, {"extractor": extractor, "options": options}))
+        if key in self.rates or key in self._measuring or \
+                len(self._measuring) >= MAX_MEASUREMENTS:
+            return False
+        self._measuring.add(key)
+        self._inbox.put(("measure", key, {"extractor": extractor, "options": options}))
+        return True
 
     # --- inside ------------------------------------------------------------------------------
 
@@ -220,7 +246,8 @@ class Runner:
             if "rates" in data:
                 self.rates[ident] = data["rates"]
                 self._write_rates()
-            else:
+            else:  # (kept: it would fail again, asked again)
+                self._failed[ident] = data.get("error", "failed")
                 log.warning("measurement %s failed: %s", ident, data.get("error"))
             return
         job = self.jobs.get(ident or "")

@@ -14,7 +14,8 @@
   that reached the studio by rebinding its own name has no token).
 
 Every response also carries a content security policy that lets the page load nothing from
-anywhere but the studio itself.
+anywhere but the studio itself (an exported listening page may also use its own inline style,
+by its hash).
 """
 
 from __future__ import annotations
@@ -29,25 +30,36 @@ from .config import LOOPBACK, StudioConfig, is_loopback
 
 COOKIE = "audiostyle_studio"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; "
-     b"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-     b"form-action 'self'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
+
+
+def security_headers(style: str = "") -> list[tuple[bytes, bytes]]:
+    """The headers of every response: a content security policy that loads nothing from
+    anywhere but the studio (``style``: one more source for styles, e.g. the hash of a page's
+    own inline style), and no sniffing, referrers or framing."""
+    policy = ("default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+              f"style-src 'self'{' ' + style if style else ''}; script-src 'self'; "
+              "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    return [(b"content-security-policy", policy.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY")]
+
+
+HEADERS = security_headers()
 
 
 class Guard:
     """Wraps the ASGI ``app`` of the studio that ``config`` describes (``config.token`` None:
-    loopback only, no token)."""
+    loopback only, no token); ``inline_styles`` maps a path prefix to the one more style
+    source its pages may use (:func:`security_headers`)."""
 
-    def __init__(self, app: Any, config: StudioConfig) -> None:
+    def __init__(self, app: Any, config: StudioConfig, *,
+                 inline_styles: dict[str, str] | None = None) -> None:
         self.app = app
         self.token = config.token
         self.config = config
+        self.headers = {prefix: security_headers(style)
+                        for prefix, style in (inline_styles or {}).items()}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -66,9 +78,12 @@ class Guard:
                                                    if rest else ""), self.token)
             return
 
+        headers = next((h for prefix, h in self.headers.items()
+                        if scope["path"].startswith(prefix)), HEADERS)
+
         async def secured(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         await self.app(scope, receive, secured)

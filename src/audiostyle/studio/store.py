@@ -38,11 +38,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import soundfile as sf
 
 from .._util import to_json, write_text
 from ..errors import AudioStyleError
-from ..io.audio import Audio, load_audio, save_audio, silence, to_mono
+from ..io.audio import Audio, check_rate, load_audio, save_audio, silence, to_mono
 from ..report.plots import colour_range, log_spectrogram, save_spectrogram
+from .config import MAX_CHANNELS
 
 #: Extensions an upload keeps (libsndfile mostly reads the format from the bytes anyway).
 EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".w64")
@@ -178,15 +180,14 @@ class Store:
             suffix = Path(name).suffix.lower()
             sound = part / f"sound{suffix if suffix in EXTENSIONS else ''}"
             sound.write_bytes(data)
+            _check_header(sound, name, max_seconds)  # before decoding: what it would take
             notes = _Notes()
             with notes.capture():
                 try:
                     audio = load_audio(sound)
                 except AudioStyleError as exc:
                     raise AudioStyleError(str(exc).replace(str(sound), name)) from None
-            if audio.seconds > max_seconds:
-                raise AudioStyleError(f"{name}: {audio.seconds:.1f} s is longer than this "
-                                      f"studio takes ({max_seconds:g} s; see --max-seconds)")
+            _check_size(name, audio.seconds, audio.channels, max_seconds)
             why = silence(audio.samples)
             if why is not None:
                 notes.add(f"is silent ({why}): as a style it has no texture to take on")
@@ -203,6 +204,10 @@ class Store:
             shutil.rmtree(part, ignore_errors=True)
             raise
         return Input(ident, folder, info)
+
+    def inputs(self) -> list[dict[str, Any]]:
+        """Every input's info, newest first (the page offers them again after a reload)."""
+        return _newest_first(self.root / "inputs", "input.json", "created")
 
     def input(self, ident: str) -> Input | None:
         folder = self.root / "inputs" / ident
@@ -225,12 +230,7 @@ class Store:
 
     def results(self) -> list[dict[str, Any]]:
         """Every finished result's record, newest first."""
-        records = []
-        for folder in (self.root / "results").iterdir():
-            if valid_id(folder.name) and (folder / "record.json").is_file():
-                with contextlib.suppress(OSError, ValueError):
-                    records.append(_read_json(folder / "record.json"))
-        return sorted(records, key=lambda r: r.get("finished", 0), reverse=True)
+        return _newest_first(self.root / "results", "record.json", "finished")
 
     def delete_result(self, ident: str) -> bool:
         folder = self.result_folder(ident)
@@ -257,6 +257,28 @@ def finish_result(work: Path, results: Path, record: dict[str, Any]) -> Path:
     return target
 
 
+def _check_header(sound: Path, name: str, max_seconds: float) -> None:
+    """Refuse (:class:`AudioStyleError`) the upload ``sound`` that its header says is too long,
+    has too many channels or an unsupported rate, before decoding it (decoding reads as many
+    frames as the header announces). Bytes that are no audio pass: the loader says what they
+    are."""
+    try:
+        header = sf.info(os.fsencode(sound))
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError, OSError):
+        return
+    check_rate(header.samplerate, name)
+    _check_size(name, header.frames / header.samplerate, header.channels, max_seconds)
+
+
+def _check_size(name: str, seconds: float, channels: int, max_seconds: float) -> None:
+    if seconds > max_seconds:
+        raise AudioStyleError(f"{name}: {seconds:.1f} s is longer than this studio takes "
+                              f"({max_seconds:g} s; see --max-seconds)")
+    if channels > MAX_CHANNELS:
+        raise AudioStyleError(f"{name}: {channels} channels are more than this studio takes "
+                              f"({MAX_CHANNELS})")
+
+
 def draw_spectrograms(pictures: dict[Path, Audio]) -> None:
     """Draw each sound's log-frequency spectrogram (mono) into its PNG, all on one colour
     scale."""
@@ -268,6 +290,17 @@ def draw_spectrograms(pictures: dict[Path, Audio]) -> None:
 
 def _spectrogram(audio: Audio):
     return log_spectrogram(to_mono(audio).samples[0].astype(np.float64), audio.sr)
+
+
+def _newest_first(folder: Path, name: str, when: str) -> list[dict[str, Any]]:
+    """The JSON file ``name`` of every ``folder/<ID>/`` that has it (unreadable ones left
+    out), newest first by its time ``when``."""
+    found = []
+    for item in folder.iterdir():
+        if valid_id(item.name) and (item / name).is_file():
+            with contextlib.suppress(OSError, ValueError):
+                found.append(_read_json(item / name))
+    return sorted(found, key=lambda info: info.get(when, 0), reverse=True)
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -1,7 +1,8 @@
 """The studio's worker process: runs one job at a time and reports as it goes.
 
-It is a spawned process (no fork of a server that already runs threads) that ignores Ctrl-C
-and takes ``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
+It is a spawned process (no fork of a server that already runs threads) that ignores Ctrl-C,
+ends when the server is gone (:func:`~audiostyle._util.exit_with_parent`), and takes
+``(kind, id, payload)`` tasks from its inbox: ``"job"`` (a checked job from
 :func:`~audiostyle.studio.jobspec.check_job`) or ``"measure"`` (time a few iterations of an
 extractor, for the expected-time estimate). It posts ``(id, event, data)`` messages to its
 outbox. A job's files go to ``DATA/work/<ID>/``; the finished result is moved into
@@ -13,6 +14,7 @@ as Ctrl-C does, and the best result so far becomes the result.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import traceback
@@ -22,10 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._util import exit_with_parent
 from ..errors import AudioStyleError, SynthesisError
 from ..evaluation import evaluate
 from ..io.audio import Audio, load_audio, save_audio
-from ..synthesis.pipeline import Progress, transfer
+from ..synthesis.pipeline import Progress, Result, transfer
 from .jobspec import planned_iterations
 from .store import Store, draw_spectrograms, finish_result
 
@@ -41,6 +44,7 @@ MEASURE_SECONDS = 2.0
 def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
     """The worker's loop (the target of the spawned process); ``None`` ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     torch.set_num_threads(threads)
     store = Store(root)
     outbox.put((None, "ready", {}))
@@ -88,6 +92,10 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
                               for s, (_, w) in zip(style_inputs, job["styles"], strict=True)])
         finish_result(work, store.root / "results", record)
         post("done", record=record)
+    except _NothingYet:
+        store.discard_work(ident)
+        post("cancelled", message="cancelled before the result moved from its start; nothing "
+                                  "was kept")
     except (AudioStyleError, SynthesisError) as exc:
         store.discard_work(ident)
         post("failed", message=str(exc))
@@ -96,7 +104,7 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
         post("failed", message="out of memory; try a shorter sound or the preview preset")
     except OSError as exc:
         store.discard_work(ident)
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{_inside(store, exc.filename)}: " if exc.filename else ""
         post("failed", message=f"{where}{exc.strerror or exc}; nothing was kept")
     except Exception as exc:  # a bug: one line for the page, the traceback in the server log
         store.discard_work(ident)
@@ -135,12 +143,17 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         post("progress", **data)
 
     weights = [w for _, w in job["styles"]]
-    result = transfer(
-        content, styles, style_weights=weights, strength=job["strength"],
-        extractor=job["extractor"], options=job["options"], domain=job["domain"],
-        iterations=job["iterations"], refine_iterations=job["refine_iterations"],
-        seed=job["seed"], progress=False, observer=observer,
-    )
+    try:
+        result = transfer(
+            content, styles, style_weights=weights, strength=job["strength"],
+            extractor=job["extractor"], options=job["options"], domain=job["domain"],
+            iterations=job["iterations"], refine_iterations=job["refine_iterations"],
+            seed=job["seed"], progress=False, observer=observer,
+        )
+    except KeyboardInterrupt:  # cancelled before anything existed
+        raise _NothingYet from None
+    if result.interrupted and not _moved(result):
+        raise _NothingYet  # (its "best so far" would be the content itself)
     _save(work, result.audio)
     return {
         "seconds": time.perf_counter() - began, "cancelled": result.interrupted,
@@ -152,6 +165,28 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         "channels": result.audio.channels, "sr": result.audio.sr,
         "settings": result.settings.as_dict(),
     }
+
+
+class _NothingYet(Exception):
+    """A job cancelled before its result moved from where it started: nothing to keep."""
+
+
+#: How far (dB below its start) a cancelled job's loss must have fallen for its result to be
+#: kept: more than rounding (a start that never moved reads 0 dB, give or take 1e-15).
+MOVED_DB = 0.01
+
+
+def _moved(result: Result) -> bool:
+    """Whether the optimisation got anywhere: its first stage's best is below its start."""
+    first = next(iter(result.stages.values()), None)
+    return first is not None and first.best_db < -MOVED_DB
+
+
+def _inside(store: Store, filename: str | bytes) -> str:
+    """``filename`` relative to the data folder when it is in it (messages go to the page,
+    which has no business with the server's paths)."""
+    path = Path(os.fsdecode(filename))
+    return str(path.relative_to(store.root) if path.is_relative_to(store.root) else path)
 
 
 def _keep(store: Store, payload: dict[str, Any], work: Path) -> dict[str, Any]:

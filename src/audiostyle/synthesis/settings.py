@@ -28,6 +28,12 @@ from .optimiser import OPTIMIZERS
 INITS = ("content", "noise")
 #: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
 DEFAULT_RHYTHM_SECONDS = 2.0
+#: Largest seed: seeds are 32-bit (torch takes 64, but a page's JavaScript holds integers
+#: exactly only up to 2**53, and one seed must not have two spellings).
+MAX_SEED = 2**32 - 1
+#: Most iterations of any kind per chunk: more than any run needs (days at the fastest
+#: iteration), so a typo of many digits is refused instead of running forever.
+MAX_ITERATIONS = 10**6
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,11 @@ class Setting:
     def range_text(self) -> str:
         """The valid range in words: ``at least 1``, ``a positive number``, ``between 0 and 1``."""
         if self.low is not None and self.high is not None:
-            return f"between {self.low:g} and {self.high:g}"
+            return f"between {_bound(self.low)} and {_bound(self.high)}"
         if self.low == 0 and self.low_open:
             return "a positive number"
         if self.low is not None:
-            return f"{'more than' if self.low_open else 'at least'} {self.low:g}"
+            return f"{'more than' if self.low_open else 'at least'} {_bound(self.low)}"
         return _article(self.kind)
 
     def parse(self, name: str, text: Any) -> Any:
@@ -120,9 +126,25 @@ def _number(value: Any, kind: type) -> int | float | None:
     """``value`` as ``kind`` (``int`` or ``float``) when it is one exactly, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, int):  # (exactly, however large: its range decides)
+        return value if kind is int else _finite(value)
     if kind is int:
-        return int(value) if float(value).is_integer() else None
-    return float(value) if math.isfinite(value) else None
+        return int(value) if value.is_integer() else None
+    return _finite(value)
+
+
+def _finite(value: int | float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bound(value: float) -> str:
+    """A range's end in a message: every digit of a whole number (``4294967295``, not
+    ``4.29497e+09``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _article(kind: type) -> str:
@@ -156,11 +178,11 @@ class Settings:
         choices=INITS, transfer_only=True, keyed=True)
     iterations: int | None = _field(
         None, "loss evaluations per chunk (default: the extractor's, see `audiostyle "
-        "extractors`)", "--iterations", "-n", kind=int, low=1)
+        "extractors`)", "--iterations", "-n", kind=int, low=1, high=MAX_ITERATIONS)
     refine_iterations: int | None = _field(
         None, "waveform iterations after the spectrogram domain's Griffin-Lim (default "
         f"{REFINE_ITERATIONS}; 0 = the paper's method)", "--refine", kind=int, low=0,
-        metavar="N")
+        high=MAX_ITERATIONS, metavar="N")
     content_weight: float = _field(
         0.0, "weight of a content loss; 0, the paper's, uses none", "--content-weight",
         kind=float, low=0, transfer_only=True, keyed=True)
@@ -171,9 +193,9 @@ class Settings:
         low_open=True)
     griffin_lim_iterations: int = _field(
         100, "Griffin-Lim iterations in the spectrogram domain", "--gl-iterations", kind=int, low=0,
-        keyed=True)
-    seed: int = _field(0, "random seed (noise starts, Griffin-Lim's phase)", "--seed", kind=int,
-                       keyed=True)
+        high=MAX_ITERATIONS, keyed=True)
+    seed: int = _field(0, f"random seed, 0 to {MAX_SEED} (noise starts, Griffin-Lim's phase)",
+                       "--seed", kind=int, low=0, high=MAX_SEED, keyed=True)
     output_sr: int | None = _field(
         None, "output sample rate in Hz (default: the content's; a texture's: the style's)",
         "--output-sr", kind=int, **_RATE)

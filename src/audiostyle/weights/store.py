@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .._util import temporary_file
 from ..errors import AudioStyleError
 
 
@@ -75,8 +75,7 @@ def save_tensors(
                              else value).contiguous()
         for key, value in tensors.items()
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=data.parent)
-    os.close(fd)
+    fd, tmp = temporary_file(data.parent, data.name)
     try:
         save_file(contiguous, tmp, metadata={"name": name, "source": source})
         os.replace(tmp, data)
@@ -84,6 +83,8 @@ def save_tensors(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)
     record = Record(name=name, path=str(data), sha256=sha256(data), bytes=data.stat().st_size,
                     source=source, installed=time.strftime("%Y-%m-%d %H:%M:%S"))
     record_path.write_text(json.dumps(asdict(record), indent=1) + "\n")

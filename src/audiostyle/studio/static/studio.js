@@ -2,7 +2,7 @@
 // Everything from the server or the user is shown with textContent, never as HTML.
 "use strict";
 
-const state = { info: null, content: null, styles: [], extractor: null, preset: "default" };
+const state = { info: null, content: null, styles: [], earlier: [], extractor: null, preset: "default" };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, props = {}, ...children) {
@@ -44,45 +44,91 @@ function soundCard(sound, role) {
     el("img", { class: "spec", src: sound.spectrogram, alt: `spectrogram of ${sound.name}`, width: "320", height: "150" }));
   for (const note of sound.notes || []) card.append(el("div", { class: "note", text: note }));
   if (role === "style") {
-    const weight = el("input", { type: "number", min: "0", step: "0.1", value: "1", class: "weight" });
-    weight.addEventListener("input", () => { sound.weight = Number(weight.value); estimate(); });
+    const weight = el("input", { type: "number", min: "0", step: "0.1", value: String(sound.weight), class: "weight" });
+    weight.addEventListener("input", () => { sound.weight = Number(weight.value); remember(); estimate(); });
     card.append(el("label", {}, "weight ", weight),
       el("button", { type: "button", text: "remove", onclick: () => {
-        state.styles = state.styles.filter((s) => s !== sound); card.remove(); estimate(); } }));
+        state.styles = state.styles.filter((s) => s !== sound); card.remove(); remember(); estimate(); } }));
   }
   return card;
 }
 
-function addSound(sound, role) {
+function addSound(sound, role, weight = 1) {
   if (role === "content") {
     state.content = sound;
     $("content-sounds").replaceChildren(soundCard(sound, role));
   } else {
-    sound.weight = 1;
+    sound = { ...sound, weight };
     state.styles.push(sound);
     $("style-sounds").append(soundCard(sound, role));
   }
+  remember();
   estimate();
+}
+
+// The sounds chosen survive a reload: their ids are kept in this browser, the sounds on the
+// server (which lists every upload for the "earlier sounds" list).
+const CHOSEN = "audiostyle-studio-chosen";
+
+function remember() {
+  const chosen = { content: state.content && state.content.id,
+    styles: state.styles.map((s) => ({ id: s.id, weight: s.weight })) };
+  try { localStorage.setItem(CHOSEN, JSON.stringify(chosen)); } catch (e) { /* private mode */ }
+}
+
+async function restoreSounds() {
+  const { ok, data } = await api("GET", "/api/inputs");
+  if (!ok) return;
+  const byId = new Map(data.map((sound) => [sound.id, sound]));
+  let chosen = {};
+  try { chosen = JSON.parse(localStorage.getItem(CHOSEN) || "{}") || {}; } catch (e) { chosen = {}; }
+  if (byId.has(chosen.content)) addSound(byId.get(chosen.content), "content");
+  for (const style of chosen.styles || []) {
+    if (byId.has(style.id)) addSound(byId.get(style.id), "style", Number(style.weight) || 1);
+  }
+  state.earlier = data;
+  showEarlier();
+}
+
+function showEarlier() {
+  const sounds = state.earlier;
+  $("earlier-sounds").replaceChildren(...sounds.map((sound) => el("div", { class: "earlier" },
+    el("span", { class: "name", text: sound.name }),
+    el("span", { class: "muted stat", text: ` ${sound.seconds.toFixed(2)} s ` }),
+    el("button", { type: "button", text: "as content", onclick: () => addSound(sound, "content") }),
+    el("button", { type: "button", text: "as a style", onclick: () => addSound(sound, "style") }))));
+  $("earlier").hidden = sounds.length === 0;
+  $("earlier-count").textContent = String(sounds.length);
+}
+
+function uploaded(sound, role) {
+  state.earlier = [sound, ...state.earlier.filter((s) => s.id !== sound.id)];
+  showEarlier();
+  addSound(sound, role);
 }
 
 async function upload(file, role) {
   const error = $(role === "content" ? "content-error" : "styles-error");
-  error.textContent = `reading ${file.name}…`;
+  const say = (text) => { error.textContent = text; error.dataset.from = "upload"; };
+  say(`reading ${file.name}…`);
   const limit = state.info.limits.upload_mb * 1048576;
   if (file.size > limit) {
-    error.textContent = `${file.name}: larger than this studio takes (${state.info.limits.upload_mb} MB)`;
+    say(`${file.name}: larger than this studio takes (${state.info.limits.upload_mb} MB)`);
     return;
   }
   const { ok, data } = await api("POST", `/api/inputs?name=${encodeURIComponent(file.name)}`,
     file, "application/octet-stream");
-  error.textContent = ok ? "" : data.error;
-  if (ok) addSound(data, role);
+  say(ok ? "" : data.error);
+  if (ok) uploaded(data, role);
 }
 
 async function demo(name, role) {
   const { ok, data } = await api("POST", `/api/inputs/demo/${name}`);
-  if (ok) addSound(data, role);
-  else $(role === "content" ? "content-error" : "styles-error").textContent = data.error;
+  if (ok) uploaded(data, role);
+  else {
+    const error = $(role === "content" ? "content-error" : "styles-error");
+    error.textContent = data.error; error.dataset.from = "upload";
+  }
 }
 
 function setUpDrops() {
@@ -158,7 +204,10 @@ function showExtractor() {
   for (const [key, value] of Object.entries(ex.options)) {
     const input = el("input", { "data-option": key, placeholder: String(value) });
     input.addEventListener("change", estimate);
-    options.append(el("label", { class: "opt" }, `${key} `, input));
+    // named with their extractor: its "seed" (of its random weights) or "preset" are not the
+    // synthesis seed or the quality preset above
+    options.append(el("label", { class: "opt", title: `an option of the ${ex.name} extractor (-X ${key}=…)` },
+      `${ex.name} ${key} `, input));
   }
   estimate();
 }
@@ -176,13 +225,16 @@ function request() {
   };
 }
 
+// Every field's message comes from the last check (a change asks again: see estimate), so
+// none outlives the field it was about; an upload's own message stays until the next upload.
 function showErrors(errors) {
   document.querySelectorAll("#settings .error, #inputs .error").forEach((e) => {
-    if (e.id !== "content-error" && e.id !== "styles-error") e.textContent = "";
+    if (e.dataset.from !== "upload") e.textContent = "";
   });
   for (const [field, message] of Object.entries(errors || {})) {
     const target = $(`${field}-error`) || $("request-error");
     target.textContent = message;
+    delete target.dataset.from;
   }
 }
 
@@ -190,13 +242,25 @@ let estimateTimer = null;
 function estimate() {
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(async () => {
-    if (!state.content || !state.styles.length) { $("estimate").textContent = ""; return; }
+    if (!state.content || !state.styles.length) {
+      showErrors({});
+      $("estimate").textContent = "no time estimate until a content and a style are chosen";
+      return;
+    }
     const { ok, data } = await api("POST", "/api/estimate", request());
-    if (!ok) { $("estimate").textContent = ""; return; }
+    if (!ok) {
+      const errors = data.errors || { request: data.error };
+      showErrors(errors);
+      $("estimate").textContent = `no time estimate: ${Object.values(errors)[0]}`;
+      return;
+    }
+    showErrors({});
     const its = `${data.iterations} + ${data.refine_iterations} iterations`;
     if (data.measuring) {
       $("estimate").textContent = `${its}; measuring this machine's speed…`;
       estimateTimer = setTimeout(estimate, 2000);
+    } else if (data.seconds === null) {
+      $("estimate").textContent = `${its}; no time estimate: ${data.note}`;
     } else {
       $("estimate").textContent = `${its}; the optimisation takes about ${seconds(data.seconds)} on this machine (measured)`;
     }
@@ -276,15 +340,18 @@ function drawCurve(canvas, points, total) {
   const ys = finite.map(([, y]) => y);
   const top = Math.max(...ys, 0), bottom = Math.min(...ys);
   const span = Math.max(top - bottom, 1);
+  const left = 50;  // the labels' column: the curve never runs under them
+  g.fillStyle = "#555"; g.font = "10px sans-serif";
+  g.fillText(`${num(top)} dB`, 2, 12); g.fillText(`${num(bottom)} dB`, 2, canvas.height - 4);
+  g.strokeStyle = "#ddd"; g.lineWidth = 1; g.beginPath();
+  g.moveTo(left - 2, 2); g.lineTo(left - 2, canvas.height - 2); g.stroke();
   g.strokeStyle = "#2b6"; g.lineWidth = 1.5; g.beginPath();
   finite.forEach(([x, y], i) => {
-    const px = 4 + (canvas.width - 8) * x / Math.max(total, 1);
+    const px = left + (canvas.width - left - 4) * x / Math.max(total, 1);
     const py = 4 + (canvas.height - 8) * (top - y) / span;
     if (i) g.lineTo(px, py); else g.moveTo(px, py);
   });
   g.stroke();
-  g.fillStyle = "#555"; g.font = "10px sans-serif";
-  g.fillText(`${num(top)} dB`, 4, 12); g.fillText(`${num(bottom)} dB`, 4, canvas.height - 4);
 }
 
 // --- results ---------------------------------------------------------------------------------
@@ -301,7 +368,7 @@ function showResult(record, first) {
     ["content kept", m.content ? `chroma ${num(m.content.chroma, 2)} · onsets ${num(m.content.onsets, 2)} · envelopes ${num(m.content.envelopes, 2)}` : "n/a"],
     ["copy check", `${num(m.copy, 2)} (near 1 = a replay of the style)`],
     ["level", m.sanity ? `${num(m.sanity.loudness_lufs)} LUFS · peak ${num(m.sanity.peak_dbfs)} dBFS` : "n/a"],
-    ["settings", `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
+    ["settings", `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength ?? "the extractor's default"} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
     ["time", `${seconds(record.seconds)}${record.cancelled ? " · cancelled: the best result so far" : ""}`],
   ];
   if (record.kept_from) rows.push(["kept from", `snapshot at iteration ${record.kept_from.iteration} (${record.kept_from.stage}, ${num(record.kept_from.loss_db)} dB) of result ${record.kept_from.id}`]);
@@ -344,6 +411,7 @@ async function main() {
   $("status").textContent = `limits: ${state.info.limits.upload_mb} MB, ${state.info.limits.seconds} s per sound`;
   setUpDrops();
   setUpSettings();
+  await restoreSounds();
   const jobs = await api("GET", "/api/jobs");
   for (const job of jobs.data || []) if (!["done", "failed", "cancelled"].includes(job.state)) watch(job);
   const results = await api("GET", "/api/results");
