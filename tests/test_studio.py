@@ -304,6 +304,7 @@ def test_a_job_streams_its_progress_and_ends_as_a_result(client, sounds):
     assert [e["seq"] for e in events] == list(range(len(events)))
     steps = [e for e in events if e["event"] in ("progress", "snapshot")]
     iterations = [e["iteration"] for e in steps]
+    assert {"style/conv", "structure"} <= set(steps[0]["terms_db"])  # each term of the loss
     assert iterations == sorted(iterations) and iterations[-1] == 9 == steps[-1]["total"]
     assert [e["stage"] for e in steps] == sorted(e["stage"] for e in steps)  # spectrogram first
     snapshots = [e for e in events if e["event"] == "snapshot"]

@@ -29,6 +29,17 @@ async function api(method, url, body, type = "application/json") {
   return { ok: response.ok, status: response.status, data };
 }
 
+// The loss's terms grouped by kind (style/<layer> → style, …), each in dB of the stage's start.
+const terms = (termsDb) => {
+  const groups = {};
+  for (const [name, db] of Object.entries(termsDb || {})) {
+    const kind = name.split("/")[0];
+    groups[kind] = (groups[kind] || 0) + (typeof db === "number" ? 10 ** (db / 10) : 0);
+  }
+  const parts = Object.entries(groups).filter(([, v]) => v > 0)
+    .map(([kind, v]) => `${kind} ${num(10 * Math.log10(v))}`);
+  return parts.length ? ` (${parts.join(", ")} dB)` : "";
+};
 const num = (v, digits = 1) => (v === null || v === undefined || v === "nan") ? "n/a"
   : v === "inf" ? "∞" : v === "-inf" ? "−∞" : Number(v).toFixed(digits).replace("-", "−");
 const seconds = (s) => s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`;
@@ -298,7 +309,7 @@ function watch(job) {
     view.losses.push([e.iteration, e.loss_db]);
     const eta = e.iteration ? e.elapsed / e.iteration * (e.total - e.iteration) : null;
     view.stage.textContent = `${e.stage}${e.chunks > 1 ? ` (chunk ${e.chunk + 1}/${e.chunks})` : ""}`;
-    view.numbers.textContent = `iteration ${e.iteration}/${e.total} · loss ${num(e.loss_db)} dB · ETA ${eta === null ? "…" : seconds(eta)}`;
+    view.numbers.textContent = `iteration ${e.iteration}/${e.total} · loss ${num(e.loss_db)} dB${terms(e.terms_db)} · ETA ${eta === null ? "…" : seconds(eta)}`;
     drawCurve(view.canvas, view.losses, e.total);
   };
   on("progress", progress);
