@@ -71,3 +71,23 @@ def test_chunked_snapshots_grow_and_texture_has_the_hook_too(bongos):
     lengths = [n for _, _, n in seen]
     assert lengths[0] < lengths[-1] == result.audio.samples.shape[1] == 2 * SR
     assert lengths == sorted(lengths)
+
+
+def test_snapshots_along_the_way_recover_the_phase_cheaply(melody, bongos, monkeypatch):
+    """A spectrogram-domain snapshot before the stage's end is a preview (a few Griffin-Lim
+    iterations); the last one is decoded as the result is, so it is the result."""
+    from audiostyle.synthesis import domains
+
+    spent = []
+
+    def counting(*args, iterations, **kwargs):
+        spent.append(iterations)
+        return griffin_lim(*args, iterations=iterations, **kwargs)
+
+    griffin_lim = domains.griffin_lim
+    monkeypatch.setattr(domains, "griffin_lim", counting)
+    snapshots = []
+    result = _run(melody, bongos, lambda p: snapshots.append(p.snapshot()),
+                  refine_iterations=0, griffin_lim_iterations=40)
+    assert spent == [domains.PREVIEW_GRIFFIN_LIM_ITERATIONS] * 3 + [40, 40]  # + the result's
+    np.testing.assert_array_equal(snapshots[-1].samples, result.audio.samples)

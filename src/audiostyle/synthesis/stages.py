@@ -172,16 +172,19 @@ def _stage(
     phase decoding starts from). Raises ``KeyboardInterrupt`` when Ctrl-C came before its
     first iteration was done (otherwise the trace says it was interrupted)."""
 
-    def decoded(best: Callable[[], Tensor]) -> Callable[[], Tensor]:
+    def decoded(trace: Trace, best: Callable[[], Tensor]) -> Callable[[], Tensor]:
+        # along the way a preview; the stage's last iterate as the result is decoded
+        preview = trace.iterations < iterations
+
         def wave() -> Tensor:  # (a random Griffin-Lim phase must not move the global seed)
             with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                return space.decode(best(), reference=reference).detach()
+                return space.decode(best(), reference=reference, preview=preview).detach()
         return wave
 
     objective = space.objective(loss)
     watch = None if observer is None else (
         lambda trace, best: observer(space.name, iterations, trace, objective.loss.last,
-                                     decoded(best)))
+                                     decoded(trace, best)))
     best, trace = optimise(
         objective, space.initial, iterations=iterations,
         optimizer=settings.optimizer,
