@@ -301,12 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_model_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
                         ) -> None:
     """``learn``, ``apply`` and ``info`` (style models; docs/guide.md, *Style models*)."""
-    import inspect
-
-    from ..models.learn import DEFAULT_MINUTES, learn
+    from ..models.learn import DEFAULT_EXTRACTOR as default
+    from ..models.learn import DEFAULT_MINUTES
 
     settings = dict(describe())
-    default = inspect.signature(learn).parameters["extractor"].default
     p = commands.add_parser(
         "learn", parents=[common], help="learn a style model from STYLE (then `apply` it to "
         "any sound, faster than real time)",

@@ -25,11 +25,9 @@ from ..io.audio import (
     load_audio,
     save_audio,
 )
+from ..models.describe import INFO_RATE, db_text, describe
 from ..models.model import SUFFIX, StyleModel, checkpoint_path
 from .options import parse_options
-
-#: The rate at which ``info`` states a model's latency (Hz).
-INFO_RATE = 44100
 
 
 def run_learn(args: argparse.Namespace) -> int:
@@ -52,8 +50,8 @@ def run_learn(args: argparse.Namespace) -> int:
     validation = losses["validation"].get("total_db")
     print(f"wrote {out} in {time.perf_counter() - began:.1f} s: a {header['extractor']} model "
           f"of {', '.join(s['name'] for s in header['styles'])}, {header['steps']} steps in "
-          f"{header['minutes']:.1f} min of training; loss {_db(losses['training'])}, "
-          f"validation {_db(validation)}; latency {model.latency(INFO_RATE).ms:.1f} ms at "
+          f"{header['minutes']:.1f} min of training; loss {db_text(losses['training'])}, "
+          f"validation {db_text(validation)}; latency {model.latency(INFO_RATE).ms:.1f} ms at "
           f"{INFO_RATE} Hz")
     if header["interrupted"] or args.interrupts.count:
         print(f"audiostyle: interrupted after {header['steps']} steps: saved the model so far "
@@ -157,43 +155,6 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(model: StyleModel) -> list[tuple[str, str]]:
-    """A model's header in words, as ``(name, value)`` lines (``info``, the studio)."""
-    h = model.header
-    options = ", ".join(f"{k}={v}" for k, v in h.get("options", {}).items()) or "defaults"
-    styles = "; ".join(f"{s['name']} (weight {s['weight']:.3g}, sha256 {s['sha256'][:12]}…)"
-                       for s in h["styles"])
-    corpus = h["corpus"]
-    kind = ("synthetic" if corpus["kind"] == "synthetic" else
-            f"{corpus['kind']} {corpus.get('folder', '')} ({corpus.get('files', '?')} files, "
-            f"{corpus.get('seconds', '?')} s)")
-    training = h["training"]
-    budget = training["budget"]
-    limits = " or ".join(x for x in (f"{budget['steps']} steps" if budget["steps"] else "",
-                                     f"{budget['minutes']:g} min" if budget["minutes"] else "")
-                         if x)
-    final = h["losses"]["validation"]
-    parts = ", ".join(f"{k} {v:.3g}" for k, v in final.items() if k not in ("total", "total_db"))
-    net = h["network"]
-    latency = model.latency(INFO_RATE)
-    receptive = (1 + 2 * sum(net["dilations"])) * model.grid(INFO_RATE).hop / INFO_RATE
-    return [
-        ("extractor", f"{h['extractor']} ({options}) at {h['sample_rate']} Hz"),
-        ("strength", f"{h['strength']:g}"),
-        ("styles", styles),
-        ("corpus", f"{kind}, version {corpus['version']}" if "version" in corpus else kind),
-        ("training", f"{h['steps']} steps in {h['minutes']:.1f} min on {training['device']}, "
-                     f"seed {training['seed']}, budget {limits}"
-                     + (" (interrupted)" if h.get("interrupted") else "")),
-        ("losses", f"training {_db(h['losses']['training'])}, validation "
-                   f"{_db(final.get('total_db'))} ({parts})"),
-        ("network", f"{net['channels']} channels, {len(net['dilations'])} layers, "
-                    f"{sum(p.numel() for p in model.net.parameters()):,} parameters, "
-                    f"hears {receptive:.2f} s of the past"),
-        ("latency", f"{latency.samples} samples = {latency.ms:.1f} ms at {INFO_RATE} Hz"),
-    ]
-
-
 @contextlib.contextmanager
 def _saving(args: argparse.Namespace) -> Iterator[None]:
     """While a file is written a first Ctrl-C (or SIGTERM) only lets the write finish."""
@@ -207,9 +168,3 @@ def _saving(args: argparse.Namespace) -> Iterator[None]:
 def _advance(bar: tqdm, n: float) -> None:
     bar.n = round(min(n, bar.total), 1)
     bar.refresh()
-
-
-def _db(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f} dB"
-
-

@@ -14,6 +14,7 @@ atomically every few minutes and resumed from a checkpoint.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .._util import file_digest
 from ..errors import AudioStyleError
-from ..extractors import build_extractor
+from ..extractors import Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio
 from ..io.devices import resolve_device
 from ..synthesis.settings import MAX_ITERATIONS, describe
@@ -118,6 +119,7 @@ def learn(
         raise AudioStyleError(f"`strength` must be between 0 and 1, got {strength}")
     recipe = recipe or Recipe()
     network = network or NetConfig()
+    check_learnable(net, recipe)
     rate = net.sample_rate
     if not isinstance(corpus, Corpus):
         corpus = SyntheticCorpus(rate) if corpus is None else FolderCorpus(corpus, rate)
@@ -169,6 +171,17 @@ def learn(
         except KeyboardInterrupt:  # the model is made: the caller writes it (the last
             model.header["interrupted"] = True  # checkpoint, if any, stays as it was)
     return model
+
+
+#: The extractor a model matches unless told (``learn``'s own default).
+DEFAULT_EXTRACTOR: str = inspect.signature(learn).parameters["extractor"].default
+
+
+def check_learnable(net: Extractor, recipe: Recipe) -> None:
+    """Refuse (:class:`AudioStyleError`) an extractor that cannot analyse a training crop of
+    ``recipe`` (SoundNet's deepest layer needs longer sounds)."""
+    check_length(recipe.crop(net.sample_rate), net,
+                 f"a training crop of {recipe.crop_seconds:g} s")
 
 
 def check_budget(minutes: float | None, steps: int | None) -> Budget:
