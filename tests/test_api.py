@@ -15,9 +15,9 @@ import audiostyle
 from audiostyle.cli.parser import build_parser
 
 PUBLIC = [
-    "Audio", "AudioStyleError", "Evaluation", "Extractor", "Result", "Settings", "SynthesisError",
-    "evaluate", "extractors", "get_extractor", "load_audio", "save_audio", "statistics_snr",
-    "stats", "texture", "transfer",
+    "Audio", "AudioStyleError", "Evaluation", "Extractor", "Result", "Settings", "StyleModel",
+    "SynthesisError", "evaluate", "extractors", "get_extractor", "learn", "load_audio",
+    "save_audio", "statistics_snr", "stats", "texture", "transfer",
 ]
 
 #: Sub-package → names it exports, and the module they live in.
@@ -28,6 +28,7 @@ PACKAGE_EXPORTS = {
                                                                  "options", "DEFAULT_EXTRACTOR"]),
     "audiostyle.networks.soundnet": ("audiostyle.networks.soundnet.classification",
                                      ["classify"]),
+    "audiostyle.models": ("audiostyle.models.model", ["StyleModel", "Stream", "Latency"]),
 }
 
 #: Every command and the flags it takes (more may be added, none may go).
@@ -59,6 +60,10 @@ COMMANDS = {
     "classify": "--device --quiet --seconds --top --verbose -q -v",
     "weights list": "--quiet --verbose -q -v",
     "weights install": "--force --from --quiet --verbose -q -v",
+    "learn": "--corpus --device --extractor --minutes --option --output --quiet --resume --seed "
+             "--steps --strength --style-weights --verbose -X -e -o -q -v",
+    "apply": "--output --quiet --seed --verbose -o -q -v",
+    "info": "--json --quiet --verbose -q -v",
     "studio": "--data --host --max-seconds --max-upload-mb --no-browser --port --quiet --threads "
               "--verbose -q -v",
 }

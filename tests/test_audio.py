@@ -172,11 +172,12 @@ def test_a_write_that_fails_leaves_nothing(tmp_path, ext):
 
 def test_partial_writes_can_be_discarded_at_once(tmp_path, monkeypatch):
     """What the second Ctrl-C does while a file is being written."""
+    from audiostyle import _util
     from audiostyle.io import audio
 
     def interrupted_write(*args, **kwargs):
         assert len(audio._WRITING) == 1
-        audio.discard_partial_writes()
+        _util.discard_partial_writes()
         raise KeyboardInterrupt
 
     monkeypatch.setattr(audio.sf, "write", interrupted_write)

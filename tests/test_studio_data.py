@@ -163,15 +163,15 @@ def test_a_second_studio_on_the_same_folder_refuses_before_touching_it(cli, tmp_
 def test_only_leftovers_of_the_studios_own_naming_are_removed(tmp_path):
     Store.claim(tmp_path).release()  # an empty folder: marked as a studio's
     own = [tmp_path / "work" / JOB, tmp_path / "inputs" / f".{JOB}.part",
-           tmp_path / "results" / f".{JOB}.part"]
+           tmp_path / "results" / f".{JOB}.part", tmp_path / "models" / f".{JOB}.part"]
     others = [tmp_path / "work" / "proj", tmp_path / "inputs" / ".notes.part",
               tmp_path / "results" / f".{JOB}0.part", tmp_path / "exports" / f".{JOB}.part",
-              tmp_path / "mine.txt"]
+              tmp_path / "models" / "mine", tmp_path / "mine.txt"]
     for path in own + others:
         path.mkdir() if path.suffix != ".txt" else path.write_text("x")
     store = Store.claim(tmp_path)
     store.release()
-    assert [p.exists() for p in own] == [False] * 3
+    assert [p.exists() for p in own] == [False] * 4
     assert all(p.exists() for p in others)
 
 
@@ -183,6 +183,7 @@ def test_an_earlier_studios_folder_is_adopted_and_a_lock_is_per_folder(tmp_path)
     store = Store.claim(tmp_path)
     try:
         assert (tmp_path / MARKER).is_file() and not (tmp_path / "work" / JOB).exists()
+        assert (tmp_path / "models").is_dir()  # (an earlier studio had none)
         with pytest.raises(ValueError, match="in use by another studio"):
             Store.claim(tmp_path)
         other = Store.claim(tmp_path / "new")

@@ -153,6 +153,17 @@ def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+#: Temporary files being written now; removed by :func:`discard_partial_writes`.
+_WRITING: set[str] = set()
+
+
+def discard_partial_writes() -> None:
+    """Remove the temporary files of writes in progress (for an immediate exit)."""
+    for tmp in list(_WRITING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically, as :func:`write_text` writes text."""
     check_replaceable(path)
@@ -161,6 +172,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
         fd, tmp = temporary_file(path.parent, path.name)
     except OSError as exc:
         raise WriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
+    _WRITING.add(tmp)
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
@@ -173,6 +185,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        _WRITING.discard(tmp)
     return path
 
 

@@ -21,8 +21,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from .._util import discard_partial_writes
 from ..errors import AudioStyleError, SynthesisError
-from ..io.audio import discard_partial_writes
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USER_ERROR
 from .parser import FLAGS, build_parser
 

@@ -23,6 +23,7 @@ from .commands import (
     run_weights_install,
     run_weights_list,
 )
+from .style_models import run_apply, run_info, run_learn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,7 @@ FLAGS = {
     "device": "--device", "extractor": "--extractor", "options": "--option",
     "style_weights": "--style-weights", "seconds": "--seconds", "engine": "--engine",
     "threads": "--threads-per-job", "gpus_per_job": "--gpus-per-job",
+    "minutes": "--minutes", "steps": "--steps", "corpus": "--corpus", "resume": "--resume",
 }
 
 
@@ -254,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="demo", help="output folder (default ./demo)")
     p.set_defaults(run=run_demo)
 
+    _add_model_commands(commands, common)
+
     p = commands.add_parser("extractors", parents=[common], help="list extractors and options")
     p.set_defaults(run=run_extractors)
 
@@ -292,3 +296,66 @@ def build_parser() -> argparse.ArgumentParser:
     from ..studio.command import add_parser as add_studio
     add_studio(commands, [common])
     return parser
+
+
+def _add_model_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+                        ) -> None:
+    """``learn``, ``apply`` and ``info`` (style models; docs/guide.md, *Style models*)."""
+    from ..models.learn import DEFAULT_EXTRACTOR as default
+    from ..models.learn import DEFAULT_MINUTES
+
+    settings = dict(describe())
+    p = commands.add_parser(
+        "learn", parents=[common], help="learn a style model from STYLE (then `apply` it to "
+        "any sound, faster than real time)",
+        description="Train a small network, on a corpus of content sounds, to do what "
+        "`transfer` does for STYLE: its output's statistics under the extractor match the "
+        "style's while the structure term holds the content. Written to NAME.style; a "
+        "checkpoint NAME.checkpoint.style beside it every few minutes (kept when the run is "
+        "interrupted, removed when it ends: --resume goes on from it).")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style sound file(s) to blend")
+    p.add_argument("-o", "--output", required=True, metavar="NAME.style",
+                   help="the model file to write")
+    p.add_argument("--extractor", "-e", default=default,
+                   help=f"whose statistics the model matches: mcdermott or shallow "
+                        f"(default: {default}; see the guide for the others)")
+    p.add_argument("--option", "-X", action="append", default=[], metavar="KEY=VALUE",
+                   help="extractor option, repeatable (see `audiostyle extractors`)")
+    p.add_argument("--strength", type=_setting_type("strength", settings["strength"]),
+                   default=None, metavar="S", help="0..1, as for `transfer` (default: the "
+                   "extractor's)")
+    p.add_argument("--style-weights", type=float, nargs="+", default=None, metavar="W",
+                   help="one weight per style (default equal)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=_positive_float, default=None, metavar="M",
+                        help=f"minutes of training (default {DEFAULT_MINUTES:g})")
+    budget.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+                        help="training steps instead of minutes")
+    p.add_argument("--corpus", default=None, metavar="DIR",
+                   help="a folder of your own sounds to learn on (any format and length; "
+                        "default: a built-in corpus synthesised by code)")
+    p.add_argument("--seed", type=_setting_type("seed", settings["seed"]), default=0,
+                   metavar="N", help="seeds the network, the crops and the noise (default 0)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="go on from a checkpoint (the same styles, weights and extractor)")
+    p.set_defaults(run=run_learn)
+
+    p = commands.add_parser(
+        "apply", parents=[common], help="apply a style model to sound files",
+        description="Run a learned style on each CONTENT (any length, rate and channels: "
+        "the output has the content's). With several contents, -o names a folder and each "
+        "output is named after its content.")
+    p.add_argument("model", metavar="NAME.style", help="the style model")
+    p.add_argument("contents", nargs="+", metavar="CONTENT", help="sound file(s)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (.wav .flac .ogg .mp3), or folder for several contents")
+    p.add_argument("--seed", type=_setting_type("seed", settings["seed"]), default=0,
+                   metavar="N", help="seeds the model's noise (default 0)")
+    p.set_defaults(run=run_apply)
+
+    p = commands.add_parser("info", parents=[common],
+                            help="what a style model is: its header and latency")
+    p.add_argument("model", metavar="NAME.style", help="the style model")
+    p.add_argument("--json", action="store_true", help="the whole header as JSON")
+    p.set_defaults(run=run_info)

@@ -29,7 +29,7 @@ import soundfile as sf
 import soxr
 import torch
 
-from .._util import check_replaceable, file_mode, temporary_file
+from .._util import _WRITING, check_replaceable, file_mode, temporary_file
 from ..errors import AudioStyleError, WriteError
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,6 @@ PEAK_CEILING_DB = -1.0
 #: refused. Float files can hold far less (1e-40 is −800 dBFS): silent too.
 SILENT_DBFS = -80.0
 
-#: Temporary files being written now; removed by :func:`discard_partial_writes`.
-_WRITING: set[str] = set()
-
-
 @dataclass(frozen=True)
 class Audio:
     """A multichannel signal: ``samples`` of shape ``(channels, time)`` at ``sr`` Hz."""
@@ -96,11 +92,42 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
     while reading (libmpg123's warnings) is logged at debug level, not left on the terminal.
     """
     path = Path(path)
+    with _reading(path):
+        # (as bytes: libsndfile takes any file name, also one that is not UTF-8)
+        data, sr = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
+    _warn_if_truncated(path)
+    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What an audio file's header says: ``seconds``, ``channels``, ``sr`` (Hz)."""
+
+    seconds: float
+    channels: int
+    sr: int
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """The header of an audio file, read without decoding it (a check before any work of
+    many files that are read one at a time later): :class:`AudioStyleError` as
+    :func:`load_audio` gives for a file that is missing, not regular, empty or not audio, or
+    whose rate is not supported."""
+    path = Path(path)
+    with _reading(path):
+        header = sf.info(os.fsencode(path))
+    check_rate(header.samplerate, str(path))
+    return AudioInfo(header.frames / header.samplerate, header.channels, header.samplerate)
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Read ``path`` inside (a regular file, checked first), with the decoders' messages held
+    (:func:`_decoder_messages`) and their failures as one-line :class:`AudioStyleError`."""
     check_regular_file(path)
     try:
-        # (as bytes: libsndfile takes any file name, also one that is not UTF-8)
         with _decoder_messages():
-            data, sr = sf.read(os.fsencode(path), dtype="float32", always_2d=True)
+            yield
     except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
         detail = str(exc).split(":")[-1].strip() or type(exc).__name__
         if detail.startswith(_UNRECOGNISED):
@@ -112,8 +139,6 @@ def load_audio(path: str | os.PathLike, *, finite: bool = True) -> Audio:
         ) from None
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    _warn_if_truncated(path)
-    return check_audio(Audio(np.ascontiguousarray(data.T), int(sr), str(path)), finite=finite)
 
 
 #: How libsndfile begins its message for bytes no decoder takes (for a regular file, its
@@ -357,6 +382,18 @@ def check_output_path(
     (:func:`~audiostyle._util.check_replaceable`). Returns ``path``."""
     path = Path(path)
     check_output_format(path, channels, sr)
+    return check_output_place(path, inputs, example="out.wav")
+
+
+def check_output_place(
+    path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = (), *,
+    example: str = "out",
+) -> Path:
+    """The place rules of every output file, whatever its format (audio, a style model):
+    ``path`` is not one of ``inputs``, not a directory (the message suggests ``path/example``),
+    not an existing read-only file, and its folder takes new files (or can be created).
+    Nothing is created. Returns ``path``."""
+    path = Path(path)
     _exists(path, "cannot be written")
     for source in inputs:
         if _same_file(path, Path(source)):
@@ -366,7 +403,7 @@ def check_output_path(
     check_replaceable(path)
     if path.is_dir():
         raise AudioStyleError(
-            f"{path}: is a directory; give a file name such as {path / 'out.wav'}"
+            f"{path}: is a directory; give a file name such as {path / example}"
         )
     check_output_folder(path.parent, named=path)
     return path
@@ -445,13 +482,6 @@ def save_audio(
             os.unlink(tmp)
         _WRITING.discard(tmp)
     return path
-
-
-def discard_partial_writes() -> None:
-    """Remove the temporary files of writes in progress (for an immediate exit)."""
-    for tmp in list(_WRITING):
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 class _CheckedFile(io.FileIO):

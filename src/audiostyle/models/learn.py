@@ -14,6 +14,7 @@ atomically every few minutes and resumed from a checkpoint.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +27,10 @@ from tqdm.auto import tqdm
 
 from .._util import file_digest
 from ..errors import AudioStyleError
-from ..extractors import build_extractor
+from ..extractors import Extractor, build_extractor, check_length
 from ..io.audio import Audio, AudioLike, as_audio
 from ..io.devices import resolve_device
+from ..synthesis.settings import MAX_ITERATIONS, describe
 from ..synthesis.targets import option_pairs, style_wave
 from .corpus import Corpus, FolderCorpus, SyntheticCorpus
 from .frames import Grid
@@ -43,6 +45,10 @@ DEFAULT_MINUTES = 15.0
 TARGET_CROPS = 32
 #: Minutes between checkpoints.
 CHECKPOINT_MINUTES = 3.0
+#: The longest budget ``minutes`` may ask for (a week): a typo of many digits is refused.
+MAX_MINUTES = 7 * 24 * 60
+#: The seed's range: that of a synthesis (:class:`~audiostyle.Settings`).
+SEED = dict(describe())["seed"]
 
 #: Called after every step with the training state and the step's loss parts.
 Observer = Callable[[TrainingState, dict[str, float]], None]
@@ -68,38 +74,44 @@ def learn(
     progress: bool = True,
     observer: Observer | None = None,
 ) -> StyleModel:
-    """Learn a style model (see the module).
+    """Learn a style model (see the module): ``learn("rain.wav").apply("song.wav")``.
 
     Args:
-        styles: one style (path, :class:`Audio`, array with ``sr``) or several to blend.
-        extractor, options: the extractor whose statistics are matched (registry name).
+        styles: one style (path, :class:`Audio`, or array ``(time,)`` / ``(channels, time)``
+            at ``sr`` Hz; any length, rate and channels) or a list of styles to blend.
+        extractor, options: the extractor whose statistics are matched (registry name and
+            its options, as for :func:`audiostyle.transfer`).
         strength: 0 … 1 as in :func:`audiostyle.transfer` (None: the extractor's default).
-        style_weights: one weight >= 0 per style (default equal).
-        minutes, steps: the budget: wall-clock minutes of training, or steps (default
-            :data:`DEFAULT_MINUTES` minutes).
-        corpus: a folder of the user's sounds, a :class:`Corpus`, or None for the built-in
-            synthetic corpus.
-        seed: seeds the network, the crops and the noise.
+        style_weights: one weight >= 0 per style (default equal; normalised to sum 1).
+        minutes, steps: the budget: wall-clock minutes of training, or optimiser steps, or
+            both (whichever ends first); neither: :data:`DEFAULT_MINUTES` minutes.
+        corpus: a folder of the user's sounds (any format, length, rate and channels, read
+            in random crops), a :class:`Corpus`, or None for the built-in synthetic corpus.
+        seed: 0 … 2³² − 1; seeds the network, the crops and the noise.
         device: where to train (``"cpu"``; ``"cuda"`` or None for the best available).
+        sr: the sample rate of array styles, in Hz.
         recipe, network: training and network settings (defaults: :class:`Recipe`,
             :class:`NetConfig`).
-        checkpoint: a file written atomically every :data:`CHECKPOINT_MINUTES` minutes (a
-            model with its training state, readable as a model).
-        resume: a checkpoint to go on from (the same styles, extractor and settings).
-        observer: called after every step; raising ``KeyboardInterrupt`` there stops training
-            and returns the model so far.
+        checkpoint: a file written atomically every :data:`CHECKPOINT_MINUTES` minutes and
+            at the end (a model with its training state, readable as a model; the command
+            line's is :func:`~.model.checkpoint_path` of its output).
+        resume: a checkpoint to go on from (made for the same styles, weights and
+            extractor), until the budget is spent.
+        progress: show a progress bar (step, loss and validation loss in dB, time left).
+        observer: called after every step with the training state and the step's loss
+            parts; raising ``KeyboardInterrupt`` there stops training, as Ctrl-C does.
+
+    Returns:
+        The model (on the CPU). Ctrl-C (or the observer) stops training and returns the
+        model so far, ``header["interrupted"]`` true; before the first step it propagates.
+        Every argument is checked before any training (:class:`AudioStyleError` naming it).
     """
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     if not style_list:
         raise AudioStyleError("no style given")
     weights = _weights(style_weights, len(style_list))
-    if minutes is not None and not (minutes > 0 and math.isfinite(minutes)):
-        raise AudioStyleError(f"`minutes` must be a positive number, got {minutes!r}")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
-                              or steps < 1):
-        raise AudioStyleError(f"`steps` must be a whole number >= 1, got {steps!r}")
-    budget = Budget(steps, minutes if minutes is not None or steps is not None
-                    else DEFAULT_MINUTES)
+    budget = check_budget(minutes, steps)
+    seed = SEED.check("seed", seed)
     target_device = resolve_device(device)
     net = build_extractor(extractor, dict(options or {})).to(target_device)
     strength = net.defaults.transfer.strength if strength is None else float(strength)
@@ -107,6 +119,7 @@ def learn(
         raise AudioStyleError(f"`strength` must be between 0 and 1, got {strength}")
     recipe = recipe or Recipe()
     network = network or NetConfig()
+    check_learnable(net, recipe)
     rate = net.sample_rate
     if not isinstance(corpus, Corpus):
         corpus = SyntheticCorpus(rate) if corpus is None else FolderCorpus(corpus, rate)
@@ -144,13 +157,46 @@ def learn(
     watch = _Watch(header, budget, checkpoint, progress, observer)
     try:
         state = train(state, objective, corpus, recipe, budget, grid, target_device, watch)
+    except KeyboardInterrupt:  # after the steps (their final validation): keep the steps done
+        if state.step == 0:
+            raise
+        state.interrupted = True
     finally:
         watch.close()
     state.net.to("cpu")  # a model applies on the CPU
     model = watch.model(state)
     if checkpoint is not None:
-        model.save(checkpoint, state.tensors(), state.info())
+        try:
+            model.save(checkpoint, state.tensors(), state.info())
+        except KeyboardInterrupt:  # the model is made: the caller writes it (the last
+            model.header["interrupted"] = True  # checkpoint, if any, stays as it was)
     return model
+
+
+#: The extractor a model matches unless told (``learn``'s own default).
+DEFAULT_EXTRACTOR: str = inspect.signature(learn).parameters["extractor"].default
+
+
+def check_learnable(net: Extractor, recipe: Recipe) -> None:
+    """Refuse (:class:`AudioStyleError`) an extractor that cannot analyse a training crop of
+    ``recipe`` (SoundNet's deepest layer needs longer sounds)."""
+    check_length(recipe.crop(net.sample_rate), net,
+                 f"a training crop of {recipe.crop_seconds:g} s")
+
+
+def check_budget(minutes: float | None, steps: int | None) -> Budget:
+    """The training budget of ``minutes`` and/or ``steps`` (whichever ends first; neither:
+    :data:`DEFAULT_MINUTES`), checked: :class:`AudioStyleError` naming the bad one."""
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
+                                or not 0 < minutes <= MAX_MINUTES):
+        raise AudioStyleError(f"`minutes` must be a positive number of at most {MAX_MINUTES} "
+                              f"(a week), got {minutes!r}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
+                              or not 1 <= steps <= MAX_ITERATIONS):
+        raise AudioStyleError(f"`steps` must be a whole number from 1 to {MAX_ITERATIONS}, got "
+                              f"{steps!r}")
+    return Budget(steps, minutes if minutes is not None or steps is not None
+                  else DEFAULT_MINUTES)
 
 
 def resume_from(path: str | Path, recipe: Recipe, seed: int, extractor: str,

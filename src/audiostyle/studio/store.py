@@ -8,17 +8,20 @@ Layout (every id is made here, 16 hex digits; no name from a user is ever part o
     DATA/work/<ID>/             a running job's files (snapshots, then the result)
     DATA/results/<ID>/          a finished result: result.wav/.flac, spectrograms, snapshots,
                                 record.json (settings, metrics, inputs)
+    DATA/models/<ID>/           a learned style model: model.style, its previews
+                                (snapshots/K.wav), record.json (its header, styles, previews)
     DATA/exports/NAME/          listening pages
 
     DATA/.audiostyle-studio     the mark of a studio's data folder, locked while one runs
 
-A folder appears under ``inputs/`` or ``results/`` only complete, by renaming it from a
-hidden ``.<ID>.part`` or from ``work/``, so a crash or a full disk never leaves half of one in
-the history. The server claims the folder when it starts (:meth:`Store.claim`): it marks a new
-(or empty) folder as a studio's and locks the mark for as long as it runs, so a second studio
-on the same folder refuses to start, touching nothing; a folder that holds anything else is
-refused, never cleaned. Only then are the leftovers of a crash removed, and only those of the
-studio's own naming (``work/<ID>``, ``inputs/.<ID>.part``, ``results/.<ID>.part``).
+A folder appears under ``inputs/``, ``results/`` or ``models/`` only complete, by renaming it
+from a hidden ``.<ID>.part`` or from ``work/``, so a crash or a full disk never leaves half of
+one in the history. The server claims the folder when it starts (:meth:`Store.claim`): it marks
+a new (or empty) folder as a studio's and locks the mark for as long as it runs, so a second
+studio on the same folder refuses to start, touching nothing; a folder that holds anything else
+is refused, never cleaned. Only then are the leftovers of a crash removed, and only those of
+the studio's own naming (``work/<ID>``, and ``.<ID>.part`` in ``inputs/``, ``results/`` and
+``models/``).
 """
 
 from __future__ import annotations
@@ -57,10 +60,15 @@ RESULT_FILES = ("result.wav", "result.flac", "spectrogram-result.png",
 #: The file that marks a studio's data folder (locked while a studio runs on it) and its text.
 MARKER = ".audiostyle-studio"
 MARK_TEXT = "audiostyle studio data folder, claimed by process"
-#: The data folder's parts (an earlier studio made these and nothing else, without a mark).
-FOLDERS = ("inputs", "work", "results", "exports")
-#: Files of an earlier studio beside them.
+#: The data folder's parts.
+FOLDERS = ("inputs", "work", "results", "exports", "models")
+#: What an earlier studio made, without a mark: these folders (it had no ``models``) and files.
+_EARLIER_FOLDERS = ("inputs", "work", "results", "exports")
 _EARLIER_FILES = ("speed.json", ".speed.json.part")
+#: The parts whose folders appear complete by renaming (their ``.<ID>.part`` are leftovers).
+_RENAMED = ("inputs", "results", "models")
+#: A style model's file in its folder.
+MODEL_FILE = "model.style"
 
 
 def _foreign(root: Path) -> list[str]:
@@ -74,7 +82,7 @@ def _foreign(root: Path) -> list[str]:
     except OSError as exc:
         raise AudioStyleError(f"{root}: cannot be read ({exc.strerror or exc})") from None
     earlier = all((root / name).is_dir() and not (root / name).is_symlink()
-                  for name in FOLDERS) and set(names) <= {*FOLDERS, *_EARLIER_FILES}
+                  for name in _EARLIER_FOLDERS) and set(names) <= {*FOLDERS, *_EARLIER_FILES}
     return [] if earlier else names
 
 
@@ -159,7 +167,7 @@ class Store:
         """What a crash left: work folders and half-made inputs or deleted results, by the
         studio's own names only."""
         found = [p for p in (self.root / "work").iterdir() if valid_id(p.name)]
-        for name in ("inputs", "results"):
+        for name in _RENAMED:
             found += [p for p in (self.root / name).iterdir()
                       if p.name.startswith(".") and p.name.endswith(".part")
                       and valid_id(p.name[1:-5])]
@@ -233,13 +241,24 @@ class Store:
         return _newest_first(self.root / "results", "record.json", "finished")
 
     def delete_result(self, ident: str) -> bool:
-        folder = self.result_folder(ident)
-        if folder is None:
-            return False
-        trash = self.root / "results" / f".{ident}.part"
-        os.replace(folder, trash)  # gone from the history at once, then removed
-        shutil.rmtree(trash, ignore_errors=True)
-        return True
+        return _delete(self.result_folder(ident))
+
+    # --- style models ---------------------------------------------------------------------
+
+    def model_folder(self, ident: str) -> Path | None:
+        folder = self.root / "models" / ident
+        return folder if valid_id(ident) and (folder / "record.json").is_file() else None
+
+    def model_record(self, ident: str) -> dict[str, Any] | None:
+        folder = self.model_folder(ident)
+        return None if folder is None else _read_json(folder / "record.json")
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every learned style model's record, newest first."""
+        return _newest_first(self.root / "models", "record.json", "finished")
+
+    def delete_model(self, ident: str) -> bool:
+        return _delete(self.model_folder(ident))
 
     def discard_work(self, ident: str) -> None:
         shutil.rmtree(self.work_folder(ident), ignore_errors=True)
@@ -250,11 +269,23 @@ class Store:
 
 
 def finish_result(work: Path, results: Path, record: dict[str, Any]) -> Path:
-    """Write ``record`` as ``work/record.json`` (last) and move ``work`` into ``results``."""
+    """Write ``record`` as ``work/record.json`` (last) and move ``work`` into ``results`` (or
+    ``models``)."""
     _write_json(work / "record.json", record)
     target = results / work.name
     os.replace(work, target)
     return target
+
+
+def _delete(folder: Path | None) -> bool:
+    """Remove a result's or a model's ``folder`` (None: there is none): renamed to its
+    ``.<ID>.part`` first, so it is gone from the lists at once."""
+    if folder is None:
+        return False
+    trash = folder.parent / f".{folder.name}.part"
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
 
 
 def _check_header(sound: Path, name: str, max_seconds: float) -> None:

@@ -14,6 +14,7 @@ as Ctrl-C does, and the best result so far becomes the result.
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import time
@@ -27,10 +28,15 @@ import torch
 from .._util import exit_with_parent
 from ..errors import AudioStyleError, SynthesisError
 from ..evaluation import evaluate
+from ..extractors import sketch_extractor
 from ..io.audio import Audio, load_audio, save_audio
+from ..models import learn
+from ..models.describe import describe
+from ..models.learn import check_budget
+from ..models.model import StyleModel
 from ..synthesis.pipeline import Progress, Result, transfer
 from .jobspec import planned_iterations
-from .store import Store, draw_spectrograms, finish_result
+from .store import MODEL_FILE, Store, draw_spectrograms, finish_result
 
 #: Snapshots per job (about: one every 1/SNAPSHOTS of all its iterations, over all chunks,
 #: and one at each stage's end in the last chunk).
@@ -39,6 +45,10 @@ SNAPSHOTS = 8
 PROGRESS_SECONDS = 0.1
 #: Length of the sounds a measurement times, in seconds.
 MEASURE_SECONDS = 2.0
+#: Seconds between two previews of a style model being learned, and their length (seconds of
+#: the job's content).
+PREVIEW_SECONDS = 60.0
+PREVIEW_LENGTH = 10.0
 
 
 def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
@@ -52,21 +62,22 @@ def main(inbox: Any, outbox: Any, cancel: Any, root: str, threads: int) -> None:
         kind, ident, payload = task
         if kind == "measure":
             _measure(ident, payload, outbox)
+        elif kind == "learn":
+            _failing(store, ident, outbox, lambda post, ident=ident, payload=payload:
+                     _learn(store, ident, payload, post, cancel))
         else:
             _run_job(store, kind, ident, payload, outbox, cancel)
 
 
 def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbox: Any,
              cancel: Any) -> None:
-    """A transfer (``kind="job"``, ``payload`` the job) or a snapshot kept as a result of
-    its own (``kind="keep"``: ``payload`` has the ``source`` result's id, the snapshot's
-    ``index`` and the source's ``job``), made into a finished result."""
-    def post(event: str, **data: Any) -> None:
-        outbox.put((ident, event, data))
-
-    work = store.work_folder(ident)
-    job = payload["job"] if kind == "keep" else payload
-    try:
+    """A transfer (``kind="job"``, ``payload`` the job), a style model applied
+    (``kind="apply"``, ``payload`` :func:`~.jobspec.check_apply`'s) or a snapshot kept as a
+    result of its own (``kind="keep"``: ``payload`` has the ``source`` result's id, the
+    snapshot's ``index`` and the source's ``job``), made into a finished result."""
+    def run(post) -> None:
+        work = store.work_folder(ident)
+        job = payload["job"] if kind == "keep" else payload
         (work / "snapshots").mkdir(parents=True)
         content_input = store.input(job["content"])
         style_inputs = [store.input(i) for i, _ in job["styles"]]
@@ -76,6 +87,8 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
         began = time.perf_counter()
         if kind == "keep":
             record = _keep(store, payload, work)
+        elif kind == "apply":
+            record = _apply(store, job, content, work, began)
         else:
             record = _transfer(job, content, styles, work, post, cancel, began)
         post("evaluating")
@@ -92,6 +105,19 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
                               for s, (_, w) in zip(style_inputs, job["styles"], strict=True)])
         finish_result(work, store.root / "results", record)
         post("done", record=record)
+
+    _failing(store, ident, outbox, run)
+
+
+def _failing(store: Store, ident: str, outbox: Any, run) -> None:
+    """``run(post)``, a job's work in ``DATA/work/<ID>``; whatever stops it is its last event
+    (a cancel before anything existed, a user's mistake, a full disk, a bug), and its work
+    folder is removed then."""
+    def post(event: str, **data: Any) -> None:
+        outbox.put((ident, event, data))
+
+    try:
+        run(post)
     except _NothingYet:
         store.discard_work(ident)
         post("cancelled", message="cancelled before the result moved from its start; nothing "
@@ -165,6 +191,92 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         "channels": result.audio.channels, "sr": result.audio.sr,
         "settings": result.settings.as_dict(),
     }
+
+
+def _apply(store: Store, job: dict[str, Any], content: Audio, work: Path,
+           began: float) -> dict[str, Any]:
+    """The learned style model ``job["model"]`` applied to ``content``: the result files and
+    the record's synthesis part."""
+    folder = store.model_folder(job["model"])
+    if folder is None:
+        raise AudioStyleError("that style model was deleted")
+    model = StyleModel.load(folder / MODEL_FILE)
+    result = model.apply(content, seed=job["seed"])
+    _save(work, result)
+    return {"seconds": time.perf_counter() - began, "cancelled": False, "snapshots": [],
+            "stages": {}, "audio_seconds": result.seconds, "channels": result.channels,
+            "sr": result.sr, "model": {"id": job["model"], "name": job["name"]}}
+
+
+def _learn(store: Store, ident: str, job: dict[str, Any], post, cancel: Any) -> None:
+    """Learn a style model (``job``: :func:`~.jobspec.check_learn`'s) in ``DATA/work/<ID>``,
+    posting progress and, about every :data:`PREVIEW_SECONDS`, a preview (the model so far
+    applied to the first :data:`PREVIEW_LENGTH` seconds of the job's content); then move it
+    into ``DATA/models/``. Cancel stops the training as Ctrl-C does: the model so far is
+    kept."""
+    work = store.work_folder(ident)
+    (work / "snapshots").mkdir(parents=True)
+    style_inputs = [store.input(i) for i, _ in job["styles"]]
+    styles = [_load(s) for s in style_inputs]
+    content_input = store.input(job["content"]) if job["content"] else None
+    content = None
+    if content_input is not None:
+        whole = _load(content_input)
+        content = Audio(whole.samples[:, : round(PREVIEW_LENGTH * whole.sr)], whole.sr,
+                        whole.name)
+    budget = check_budget(job["minutes"], job["steps"])
+    top_hz = sketch_extractor(job["extractor"], job["options"]).sample_rate / 2
+    post("running", minutes=job["minutes"], steps=job["steps"])
+    began = time.perf_counter()
+    previews: list[dict[str, Any]] = []
+    last = {"progress": 0.0, "preview": began}
+
+    def preview(model: StyleModel, **data: Any) -> None:
+        if content is None:
+            return
+        index = len(previews)
+        save_audio(work / "snapshots" / f"{index}.wav", model.apply(content, seed=job["seed"]))
+        previews.append({**data, "index": index})
+        post("snapshot", **data, index=index)
+
+    def observer(state, parts: dict[str, float]) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        now = time.perf_counter()
+        fraction = budget.fraction(state.step, state.seconds)
+        held = state.validation[-1][1]["total_db"] if state.validation else None
+        data = {"step": state.step, "fraction": fraction, "elapsed": now - began,
+                "loss_db": parts["total_db"], "validation_db": held,
+                "left": state.seconds / fraction - state.seconds if fraction > 0 else None}
+        if now - last["preview"] >= PREVIEW_SECONDS:
+            last["preview"] = now
+            preview(StyleModel(copy.deepcopy(state.net).cpu(), {"top_hz": top_hz}), **data)
+        elif now - last["progress"] < PROGRESS_SECONDS:
+            return
+        last["progress"] = now
+        post("progress", **data)
+
+    model = learn(styles, style_weights=[w for _, w in job["styles"]],
+                  extractor=job["extractor"], options=job["options"],
+                  strength=job["strength"], minutes=job["minutes"], steps=job["steps"],
+                  seed=job["seed"], progress=False, observer=observer)
+    post("evaluating")  # (the last preview)
+    header = model.header
+    preview(model, step=header["steps"], fraction=1.0, elapsed=time.perf_counter() - began,
+            loss_db=header["losses"]["training"],
+            validation_db=header["losses"]["validation"].get("total_db"), left=0.0)
+    model.save(work / MODEL_FILE)
+    names = " + ".join(s.info["name"] for s in style_inputs)
+    record = {"id": ident, "kind": "model", "name": f"{names} ({header['extractor']})",
+              "job": job, "header": header, "about": describe(model),
+              "styles": [{"id": s.id, "name": s.info["name"], "weight": w}
+                         for s, (_, w) in zip(style_inputs, job["styles"], strict=True)],
+              "content": None if content_input is None else
+              {"id": content_input.id, "name": content_input.info["name"]},
+              "snapshots": previews, "seconds": time.perf_counter() - began,
+              "cancelled": bool(header["interrupted"]), "finished": time.time()}
+    finish_result(work, store.root / "models", record)
+    post("done", record=record)
 
 
 class _NothingYet(Exception):
