@@ -24,7 +24,7 @@ def describe(model: StyleModel) -> list[tuple[str, str]]:
                                      f"{budget['minutes']:g} min" if budget["minutes"] else "")
                          if x)
     final = h["losses"]["validation"]
-    style = sum(v for k, v in final.items() if k.startswith("style/"))
+    style = sum(v for k, v in final.items() if k.split("/")[0] == "style")  # (per layer)
     parts = f"style {style:.3g}, structure {final.get('structure', 0):.3g}"
     net = model.net.config
     latency = model.latency(INFO_RATE)
