@@ -186,3 +186,51 @@ def test_the_page_keeps_the_chosen_sounds_and_fresh_messages(browser, studio, tm
     finally:
         page.close()
     assert problems == []
+
+
+def test_learning_a_style_model_and_applying_it_in_the_page(browser, studio, tmp_path,  # noqa: F811
+                                                            melody, bongos):
+    sf.write(tmp_path / "tune.wav", melody[: 2 * SR], SR)
+    sf.write(tmp_path / "drums.wav", bongos[:SR], SR)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    try:
+        page.goto(studio, wait_until="load")
+        page.wait_for_selector("#extractor option[value=shallow]", state="attached")
+        assert page.input_value("#minutes") != ""  # the studio's budget, from /api/info
+        page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
+        page.set_input_files("#style-file", str(tmp_path / "drums.wav"))
+        page.wait_for_selector("#style-sounds .sound")
+        page.select_option("#extractor", "shallow")
+        page.click("#advanced summary")
+        page.fill("[data-option=filters]", "64")
+        page.fill("#minutes", "99")  # over the studio's limit: the field's message
+        page.click("#learn")
+        page.wait_for_function("() => document.querySelector('#minutes-error').textContent"
+                               ".includes('at most')")
+        page.fill("#minutes", "1")
+        page.click("#learn")  # learn; at its first steps, stop: the model so far is kept
+        job = page.locator("#jobs .job").first
+        job.wait_for()
+        page.wait_for_function("() => (document.querySelector('#jobs .job .stat:nth-of-type(2)')"
+                               " || {}).textContent?.startsWith('step')", timeout=60_000)
+        assert "held-out" in job.locator(".stat").nth(1).inner_text()
+        job.locator("button.cancel").click()
+        model = page.locator("#models .card").first
+        model.wait_for(timeout=60_000)
+        text = model.inner_text()
+        assert "drums.wav (shallow)" in text and "stopped early" in text and "latency" in text
+        assert page.locator("#models .card details .snapshot").count() >= 1  # a preview
+        model.get_by_text("apply to the content").click()  # a quick job: a result card
+        page.wait_for_selector("#results .card", timeout=60_000)
+        result = page.locator("#results .card").first.inner_text()
+        assert "style model drums.wav (shallow)" in result, result
+
+        page.reload(wait_until="load")  # the models are listed again
+        page.wait_for_selector("#models .card")
+        page.locator("#models .card").first.get_by_text("delete").click()
+        page.wait_for_function("() => !document.querySelector('#models .card')")
+    finally:
+        page.close()
+    assert problems == []

@@ -179,6 +179,9 @@ function setUpSettings() {
   });
   for (const id of ["iterations", "refine", "domain", "seed"]) $(id).addEventListener("change", estimate);
   $("start").addEventListener("click", start);
+  $("learn").addEventListener("click", learnStyle);
+  $("minutes").value = state.info.learn.minutes;
+  $("minutes").max = state.info.learn.max_minutes;
   $("export").addEventListener("click", exportPage);
   showExtractor();
 }
@@ -284,6 +287,17 @@ async function start() {
   if (ok) watch(data);
 }
 
+// A style model learns the chosen styles with the chosen extractor at its default strength;
+// the content (when one is chosen) is what its previews play.
+async function learnStyle() {
+  const r = request();
+  const body = { styles: r.styles, content: r.content, extractor: r.extractor, options: r.options,
+    seed: r.seed, minutes: Number($("minutes").value) };
+  const { ok, data } = await api("POST", "/api/models", body);
+  showErrors(ok ? {} : (data.errors || { request: data.error }));
+  if (ok) watch(data);
+}
+
 // --- running jobs --------------------------------------------------------------------------
 
 function watch(job) {
@@ -306,6 +320,13 @@ function watch(job) {
   on("queued", (e) => { view.stage.textContent = `queued, position ${e.position}`; });
   on("running", () => { view.stage.textContent = "starting…"; });
   const progress = (e) => {
+    if (e.step !== undefined) {  // learning a style model: steps within a time budget
+      view.losses.push([e.fraction, e.loss_db]);
+      view.stage.textContent = "learning the style";
+      view.numbers.textContent = `step ${e.step} · loss ${num(e.loss_db)} dB · held-out ${num(e.validation_db)} dB · ${e.left === null ? "…" : seconds(e.left)} left`;
+      drawCurve(view.canvas, view.losses, 1);
+      return;
+    }
     view.losses.push([e.iteration, e.loss_db]);
     const eta = e.iteration ? e.elapsed / e.iteration * (e.total - e.iteration) : null;
     view.stage.textContent = `${e.stage}${e.chunks > 1 ? ` (chunk ${e.chunk + 1}/${e.chunks})` : ""}`;
@@ -316,7 +337,10 @@ function watch(job) {
   on("snapshot", (e) => { progress(e); view.snapshots.append(snapshotPlayer(job.id, e)); });
   on("cancelling", () => { view.stage.textContent = "stopping: keeping the best so far…"; cancel.disabled = true; });
   on("evaluating", () => { view.stage.textContent = "measuring the result…"; cancel.disabled = true; });
-  on("done", (e) => { source.close(); card.remove(); showResult(e.record, true); idle(); });
+  on("done", (e) => {
+    source.close(); card.remove(); idle();
+    if (e.record.kind === "model") showModel(e.record, true); else showResult(e.record, true);
+  });
   const end = (e) => {
     source.close(); cancel.remove();
     view.stage.textContent = e.message;
@@ -331,9 +355,10 @@ function idle() { $("queue-empty").hidden = $("jobs").children.length > 0; }
 
 function snapshotPlayer(ident, snap, finished = false) {
   const url = `/api/jobs/${ident}/snapshots/${snap.index}`;
-  const caption = el("figcaption", {}, `iteration ${snap.iteration} · ${snap.stage} · ${num(snap.loss_db)} dB `,
+  const where = snap.step !== undefined ? `step ${snap.step}` : `iteration ${snap.iteration} · ${snap.stage}`;
+  const caption = el("figcaption", {}, `${where} · ${num(snap.loss_db)} dB `,
     el("a", { href: url, download: `snapshot-${snap.iteration}.wav`, text: "WAV" }));
-  if (finished) {
+  if (finished && snap.step === undefined) {
     caption.append(" ", el("button", { type: "button", class: "keep", text: "keep as a result", onclick: async () => {
       const { ok, data } = await api("POST", `/api/results/${ident}/snapshots/${snap.index}/keep`);
       if (ok) watch(data); else $("request-error").textContent = data.error;
@@ -379,7 +404,8 @@ function showResult(record, first) {
     ["content kept", m.content ? `chroma ${num(m.content.chroma, 2)} · onsets ${num(m.content.onsets, 2)} · envelopes ${num(m.content.envelopes, 2)}` : "n/a"],
     ["copy check", `${num(m.copy, 2)} (near 1 = a replay of the style)`],
     ["level", m.sanity ? `${num(m.sanity.loudness_lufs)} LUFS · peak ${num(m.sanity.peak_dbfs)} dBFS` : "n/a"],
-    ["settings", `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength ?? "the extractor's default"} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
+    ["settings", record.model ? `style model ${record.model.name} · strength ${record.job.strength} · seed ${record.job.seed}`
+      : `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength ?? "the extractor's default"} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
     ["time", `${seconds(record.seconds)}${record.cancelled ? " · cancelled: the best result so far" : ""}`],
   ];
   if (record.kept_from) rows.push(["kept from", `snapshot at iteration ${record.kept_from.iteration} (${record.kept_from.stage}, ${num(record.kept_from.loss_db)} dB) of result ${record.kept_from.id}`]);
@@ -406,6 +432,34 @@ function showResult(record, first) {
   if (first) $("results").prepend(card); else $("results").append(card);
 }
 
+// --- style models ------------------------------------------------------------------------------
+
+function showModel(record, first) {
+  $("models-empty").hidden = true;
+  const about = el("table", { class: "m" }, ...record.about.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
+  const error = el("span", { class: "error" });
+  const apply = el("button", { type: "button", class: "primary", text: "apply to the content", onclick: async () => {
+    if (!state.content) { error.textContent = "choose a content sound first"; return; }
+    const { ok, data } = await api("POST", `/api/models/${record.id}/apply`, { content: state.content.id, seed: $("seed").value });
+    error.textContent = ok ? "" : Object.values(data.errors || { request: data.error })[0];
+    if (ok) watch(data);
+  } });
+  const card = el("div", { class: "card", "data-model": record.id },
+    el("div", { class: "name", text: `${record.name}${record.cancelled ? " · stopped early: the model so far" : ""}` }),
+    about,
+    el("div", { class: "links" }, apply, " ", error,
+      el("a", { href: `/api/models/${record.id}/file`, download: "", text: "download .style" }),
+      el("button", { type: "button", text: "delete", onclick: async () => {
+        const { ok } = await api("DELETE", `/api/models/${record.id}`);
+        if (ok) { card.remove(); $("models-empty").hidden = $("models").children.length > 0; }
+      } })));
+  if ((record.snapshots || []).length) {
+    const list = el("div", { class: "snapshots" }, ...record.snapshots.map((s) => snapshotPlayer(record.id, s, true)));
+    card.append(el("details", {}, el("summary", { text: `previews on ${record.content.name} (${record.snapshots.length})` }), list));
+  }
+  if (first) $("models").prepend(card); else $("models").append(card);
+}
+
 async function exportPage() {
   const { ok, data } = await api("POST", "/api/export", {});
   const link = $("export-link");
@@ -427,6 +481,8 @@ async function main() {
   for (const job of jobs.data || []) if (!["done", "failed", "cancelled"].includes(job.state)) watch(job);
   const results = await api("GET", "/api/results");
   for (const record of results.data || []) showResult(record, false);
+  const models = await api("GET", "/api/models");
+  for (const record of models.data || []) showModel(record, false);
   idle();
 }
 
