@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 from audiostyle.demo import bongo_loop, canon_melody
-from cli_harness import Server
+from helpers.cli_harness import Server
 
 SR = 22050
 
@@ -42,7 +42,7 @@ def tone(freq: float, seconds: float, sr: int = SR, amplitude: float = 0.5) -> n
 
 @pytest.fixture(scope="module")
 def cli():
-    """A CLI server (tests/cli_harness.py): ``cli.run(argv, folder)`` runs a command in a
+    """A CLI server (tests/helpers/cli_harness.py): ``cli.run(argv, folder)`` runs a command in a
     child process of its own."""
     server = Server()
     yield server

@@ -2,7 +2,7 @@
 level, sizes checked against the machine before any work, files that are not audio or not
 regular files, the same exit status for the same fault in every command, inputs checked before
 scoring, read-only outputs and file modes. (The processes come from the fork server of
-tests/cli_harness.py, through the fixtures of tests/conftest.py; the helpers are those of
+tests/helpers/cli_harness.py, through the fixtures of tests/conftest.py; the helpers are those of
 tests/test_faults.py.)"""
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def test_evaluate_checks_every_output_before_scoring_any(cli, files):
     missing = files / "out" / "second.wav"
     run = cli.run(["evaluate", "--style", inputs / "style.wav", "--content",
                    inputs / "content.wav", inputs / "content.wav", missing, inputs / "style.wav",
-                   "-e", "shallow", "-X", "filters=32"], files, prelude="cli_scoring")
+                   "-e", "shallow", "-X", "filters=32"], files, prelude="helpers.cli_scoring")
     _refused(run, 2, f"{missing}: no such file")  # one line: nothing was scored
     assert run.stdout == ""
 

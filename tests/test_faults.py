@@ -3,7 +3,7 @@
 Each case asserts the exit status, a one-line message naming the file and the problem (no
 traceback), that no input changed, and that no output or half-written file is left (or, where
 the run goes on, that the output is complete). The processes are forked from a server that has
-imported audiostyle once (tests/cli_harness.py). Ctrl-C at every moment: test_interrupts.py.
+imported audiostyle once (tests/helpers/cli_harness.py). Ctrl-C at every moment: test_interrupts.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cli_harness import Run
 from conftest import SR
+from helpers.cli_harness import Run
 
 #: Small, fast synthesis settings for runs that get as far as the optimisation.
 FAST = ["-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4", "-q"]
@@ -243,12 +243,12 @@ def test_missing_and_tampered_weights_are_refused(cli, files):
     def toy_transfer():
         return _transfer_with(cli, files, ["-e", "toy", "-n", "2", "--refine", "1",
                                            "--gl-iterations", "4", "-q"],
-                              env=env, prelude="cli_toy")
+                              env=env, prelude="helpers.cli_toy")
 
     _refused(toy_transfer(), 2, "weights for 'toy' are not installed: run `audiostyle weights "
                                 "install toy`")
     _nothing_written(files)
-    install = cli.run(["weights", "install", "toy"], files, env=env, prelude="cli_toy")
+    install = cli.run(["weights", "install", "toy"], files, env=env, prelude="helpers.cli_toy")
     assert install.status == 0, install.stderr
     assert toy_transfer().status == 0
     (files / "out" / "r.wav").unlink()
@@ -357,15 +357,15 @@ def test_grid_page_links_records_that_exist_when_two_styles_have_equal_bytes(cli
 def test_weights_list_shows_every_entry_with_real_paths(cli, files):
     old, cache = files / "old-cache", files / "cache"
     install = cli.run(["weights", "install", "toy"], files, env={"AUDIOSTYLE_CACHE": str(old)},
-                      prelude="cli_toy")
+                      prelude="helpers.cli_toy")
     assert install.status == 0, install.stderr
     old.rename(cache)  # the cache moved: the record still names the old place
     env = {"AUDIOSTYLE_CACHE": str(cache)}
-    run = cli.run(["weights", "list"], files, env=env, prelude="cli_toy")
+    run = cli.run(["weights", "list"], files, env=env, prelude="helpers.cli_toy")
     assert run.status == 0, run.stderr
     assert f"toy          verified   {cache / 'weights' / 'toy.safetensors'}" in run.stdout
     (cache / "weights" / "toy.json").write_text("{not json")
-    run = cli.run(["weights", "list"], files, env=env, prelude="cli_toy")
+    run = cli.run(["weights", "list"], files, env=env, prelude="helpers.cli_toy")
     assert run.status == 0 and run.stderr == "", run.stderr
     lines = run.stdout.splitlines()
     assert any(line.startswith("soundnet     missing") for line in lines), run.stdout

@@ -1,9 +1,9 @@
 """Ctrl-C at every moment of a synthesis, through the CLI in its own process.
 
-A moment is a function of the pipeline held at its start (tests/cli_moments.py) while the test
-presses Ctrl-C, so that each lands where it is meant to. The rule: before the first iteration
-is done nothing exists yet, and the CLI says so and writes nothing; from then on the best
-result so far is written (decodable, the content's length at the output rate) and the CLI
+A moment is a function of the pipeline held at its start (tests/helpers/cli_moments.py) while
+the test presses Ctrl-C, so that each lands where it is meant to. The rule: before the first
+iteration is done nothing exists yet, and the CLI says so and writes nothing; from then on the
+best result so far is written (decodable, the content's length at the output rate) and the CLI
 says what it saved; a second Ctrl-C quits at once and leaves no file. Inputs never change.
 """
 
@@ -21,8 +21,8 @@ import pytest
 import soundfile as sf
 
 from audiostyle.synthesis.chunking import plan_chunks
-from cli_harness import Run
 from conftest import SR
+from helpers.cli_harness import Run
 from test_faults import _hashes
 
 #: A tiny transfer: two iterations in the spectrogram domain, no refinement.
@@ -44,7 +44,7 @@ def _press(cli, files, at, *, call=1, holds=1, presses=1, argv=None, extra=SMALL
     env = {"AUDIOSTYLE_TEST_AT": at, "AUDIOSTYLE_TEST_CALL": str(call),
            "AUDIOSTYLE_TEST_HOLDS": str(holds), "AUDIOSTYLE_TEST_RELEASE": str(release)}
     before = _hashes(inputs)
-    child = cli.start(argv, files, env=env, prelude="cli_moments")
+    child = cli.start(argv, files, env=env, prelude="helpers.cli_moments")
     for press in range(presses):
         child.wait_for(f"at {at.partition(':')[2]} (call {call + min(press, holds - 1)})")
         os.kill(child.pid, signum)
@@ -122,7 +122,8 @@ PHASE_RECOVERY = {"at": "audiostyle.synthesis.domains:griffin_lim", "holds": 0}
 def test_ctrl_c_during_phase_recovery_saves_its_estimate_so_far(cli, files):
     child = cli.start(["transfer", files / "inputs" / "content.wav",
                        files / "inputs" / "style.wav", "-o", files / "out" / "r.wav",
-                       *ENDLESS_PHASE], files, prelude="cli_moments", env=_env(PHASE_RECOVERY))
+                       *ENDLESS_PHASE], files, prelude="helpers.cli_moments",
+                      env=_env(PHASE_RECOVERY))
     child.wait_for("at griffin_lim (call 1)")
     time.sleep(0.5)  # well inside its iterations
     os.kill(child.pid, signal.SIGINT)
@@ -203,7 +204,7 @@ def test_a_write_killed_midway_leaves_a_part_file_the_next_write_removes(cli, fi
     out = files / "out"
     argv = ["transfer", files / "inputs" / "content.wav", files / "inputs" / "style.wav", "-o",
             out / "r.wav", *SMALL]
-    child = cli.start(argv, files, prelude="cli_moments",
+    child = cli.start(argv, files, prelude="helpers.cli_moments",
                       env={"AUDIOSTYLE_TEST_AT": "soundfile:write",
                            "AUDIOSTYLE_TEST_RELEASE": str(files / "release")})
     child.wait_for("at write (call 1)")  # the temporary file is open
@@ -298,7 +299,7 @@ def test_batch_ctrl_c_before_any_result_says_so(cli, files):
 def test_batch_ctrl_c_during_phase_recovery_saves_its_estimate_quickly(cli, files):
     (files / "m.csv").write_text("content,style\ninputs/content.wav,inputs/style.wav\n")
     child = cli.start(["batch", files / "m.csv", "-o", files / "out", *ENDLESS_PHASE], files,
-                      prelude="cli_moments", env=_env(PHASE_RECOVERY))
+                      prelude="helpers.cli_moments", env=_env(PHASE_RECOVERY))
     child.wait_for("at griffin_lim (call 1)")
     time.sleep(0.5)  # well inside its iterations
     os.kill(child.pid, signal.SIGINT)

@@ -10,7 +10,7 @@ decided by what libsndfile reads: a WAV cut in its data gives the whole samples 
 are refused. Random bytes are never a sound.
 
 Most cases run ``audiostyle.cli.main`` in this process (fast); a few run the command in a
-process of its own (tests/cli_harness.py), where a crash would show as its exit status.
+process of its own (tests/helpers/cli_harness.py), where a crash would show as its exit status.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from audiostyle.dsp.filterbanks import (
 from audiostyle.errors import AudioStyleError
 from audiostyle.extractors import get_extractor
 from audiostyle.extractors.mcdermott.extractor import CLASSES, ENV_C_OFFSETS
-from texture_reference import reference_statistics
+from helpers.texture_reference import reference_statistics
 
 SR = 20000
 

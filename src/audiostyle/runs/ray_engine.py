@@ -1,7 +1,7 @@
 """The Ray engine: each job a Ray task, on a local Ray instance or an existing cluster.
 
 Needs the optional extra ``pip install 'audiostyle[ray]'`` (and audiostyle installed on every
-node of a cluster; how to start one: docs/TRUST-NOTES.md, "Ray"). The driver reads the input
+node of a cluster; how to start one: docs/guide.md, "A Ray cluster"). The driver reads the input
 files and puts each sound once into Ray's object store, so the nodes need no shared file
 system; each distinct style's statistics are computed once, as a task whose result stays in the
 object store and is passed to all jobs towards that style; results come back to the driver,

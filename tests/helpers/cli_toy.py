@@ -38,4 +38,4 @@ class ToyExtractor(ShallowExtractor):
 
 sys.modules["audiostyle.extractors.toy"] = sys.modules[__name__]
 extractors.REGISTRY["toy"] = "toy:ToyExtractor"
-weights.REGISTRY["toy"] = "cli_toy:TOY_WEIGHTS"
+weights.REGISTRY["toy"] = f"{__name__}:TOY_WEIGHTS"

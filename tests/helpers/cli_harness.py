@@ -100,17 +100,18 @@ class Server:
     """The client side: start the server, run CLI commands through it."""
 
     def __init__(self) -> None:
-        here = Path(__file__).resolve().parent
-        # the server runs in tests/: a relative entry (PYTHONPATH=src) must name the same folder
+        tests = Path(__file__).resolve().parent.parent
+        # the server runs in tests/, where preludes are ``helpers.NAME``: a relative entry
+        # (PYTHONPATH=src) must name the same folder
         paths = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                  if p]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), *paths]),
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), *paths]),
                "PYTHONWARNINGS": "error",
                # the runs are small: one thread avoids waiting on a busy machine
                "OMP_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve())], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, env=env, cwd=str(here),
+            stdout=subprocess.PIPE, text=True, env=env, cwd=str(tests),
         )
         self.counter = 0
         self.running: int | None = None  # pid of the child that has not been waited for
@@ -126,7 +127,8 @@ class Server:
 
     def start(self, argv: list[str], folder: Path, **options) -> Child:
         """Start ``audiostyle ARGV`` with stdout/stderr in ``folder``; options: ``env``,
-        ``cwd``, ``fsize`` (bytes), ``user`` (uid/gid), ``prelude`` (module to import)."""
+        ``cwd``, ``fsize`` (bytes), ``user`` (uid/gid), ``prelude`` (module to import, e.g.
+        ``helpers.cli_moments``)."""
         self.counter += 1
         logs = folder / f"cli-{self.counter}"
         request = {"argv": [str(a) for a in argv], "stdout": f"{logs}.out",
