@@ -1,6 +1,6 @@
 """Style models through the command line: ``learn``, ``apply`` and ``info`` on tiny inputs
-(a tiny network: tests/cli_tiny_models.py), their checks before any work, bad model files, and
-Ctrl-C / SIGTERM while they run."""
+(a tiny network: tests/helpers/cli_tiny_models.py), their checks before any work, bad model
+files, and Ctrl-C / SIGTERM while they run."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import cli_tiny_models
 from audiostyle.cli import main
 from audiostyle.models import StyleModel
 from audiostyle.models.model import FORMAT_VERSION
 from conftest import SR
+from helpers import cli_tiny_models
 from test_faults import _hashes
 from test_style_models import _rewrite
 
@@ -223,7 +223,7 @@ def test_sigterm_while_learning_keeps_the_model_so_far_and_resume_goes_on(cli, s
     env = {"AUDIOSTYLE_TEST_TINY_MODELS": "1",
            "AUDIOSTYLE_TEST_AT": "audiostyle.models.learn:_Watch.__call__",
            "AUDIOSTYLE_TEST_CALL": "4", "AUDIOSTYLE_TEST_RELEASE": str(release)}
-    child = cli.start(argv, sounds, env=env, prelude="cli_tiny_models")
+    child = cli.start(argv, sounds, env=env, prelude="helpers.cli_tiny_models")
     child.wait_for("at _Watch.__call__ (call 4)")
     os.kill(child.pid, signal.SIGTERM)
     child.wait_for("audiostyle: terminated")
@@ -253,7 +253,8 @@ def test_ctrl_c_while_applying_keeps_the_finished_files_and_no_partial_one(cli, 
            "AUDIOSTYLE_TEST_AT": "audiostyle.models.model:StyleModel.apply",
            "AUDIOSTYLE_TEST_CALL": "2", "AUDIOSTYLE_TEST_RELEASE": str(release)}
     child = cli.start(["apply", model, inputs / "content.wav", inputs / "stereo.flac",
-                       "-o", out / "many", "-q"], sounds, env=env, prelude="cli_tiny_models")
+                       "-o", out / "many", "-q"], sounds, env=env,
+                      prelude="helpers.cli_tiny_models")
     child.wait_for("at StyleModel.apply (call 2)")
     os.kill(child.pid, signal.SIGINT)
     child.wait_for("audiostyle: interrupted")
