@@ -149,16 +149,22 @@ GREEN_UNDER_LABELS = """() => {
     return green; }"""
 
 
+def _opened(chromium, studio: str) -> tuple:
+    """A new page on the studio, its menus filled; the list its script errors go to."""
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.goto(studio, wait_until="load")
+    page.wait_for_selector("#extractor option[value=shallow]", state="attached")
+    return page, problems
+
+
 def test_the_page_keeps_the_chosen_sounds_and_fresh_messages(browser, studio, tmp_path,  # noqa: F811
                                                              melody, bongos):
     sf.write(tmp_path / "tune.wav", melody[:SR], SR)  # 1 s: too short for shallow-multi
     sf.write(tmp_path / "drums.wav", bongos[:SR], SR)
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page, problems = _opened(browser, studio)
     try:
-        page.goto(studio, wait_until="load")
-        page.wait_for_selector("#extractor option[value=shallow]", state="attached")
         page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
         page.set_input_files("#style-file", str(tmp_path / "drums.wav"))
         page.wait_for_selector("#style-sounds .sound")
@@ -192,12 +198,8 @@ def test_learning_a_style_model_and_applying_it_in_the_page(browser, studio, tmp
                                                             melody, bongos):
     sf.write(tmp_path / "tune.wav", melody[: 2 * SR], SR)
     sf.write(tmp_path / "drums.wav", bongos[:SR], SR)
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page, problems = _opened(browser, studio)
     try:
-        page.goto(studio, wait_until="load")
-        page.wait_for_selector("#extractor option[value=shallow]", state="attached")
         assert page.input_value("#minutes") != ""  # the studio's budget, from /api/info
         page.set_input_files("#content-file", str(tmp_path / "tune.wav"))
         page.set_input_files("#style-file", str(tmp_path / "drums.wav"))
