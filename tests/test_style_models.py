@@ -21,6 +21,7 @@ from audiostyle.models.model import FORMAT_VERSION, HEADER_KEY
 from audiostyle.models.network import NetConfig, StyleNet
 from audiostyle.models.objective import Objective, style_loss_for, style_statistics
 from audiostyle.models.training import Recipe
+from audiostyle.synthesis.pipeline import transfer
 
 SR = 22050
 TINY = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4), noise_inputs=2)
@@ -215,3 +216,21 @@ def test_a_folder_corpus_reads_any_sounds_and_holds_some_out(tmp_path):
     (tmp_path / "notes.txt").write_text("not a sound")
     with pytest.raises(AudioStyleError, match=r"notes\.txt"):
         FolderCorpus(tmp_path, SR)
+
+
+def test_a_transfer_can_start_from_a_model(tmp_path):
+    model = random_model(3)
+    path = model.save(tmp_path / "m.style")
+    content = 0.3 * canon_melody(SR)[None, :SR]
+    started = model.apply(content, sr=SR).samples
+    assert np.abs(started - content).max() > 0.05  # (the model changes the sound)
+    settings = {"sr": SR, "extractor": "shallow", "options": {"filters": 16},
+                "domain": "waveform", "progress": False}
+    # one loss evaluation: the best point is where the optimisation started
+    result = transfer(content, bongo_loop(SR, seconds=1.0), iterations=1,
+                      init=f"model:{path}", **settings).audio.samples
+    assert np.abs(result - started).max() < 1e-4
+    plain = transfer(content, bongo_loop(SR, seconds=1.0), iterations=1, **settings)
+    assert np.abs(plain.audio.samples - content).max() < 1e-3
+    with pytest.raises(AudioStyleError, match="no such file"):
+        transfer(content, bongo_loop(SR, seconds=1.0), init="model:nothing.style", **settings)

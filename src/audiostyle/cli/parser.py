@@ -74,8 +74,8 @@ def _gpus(text: str) -> float:
 
 
 def _setting_type(name: str, setting: Setting) -> Callable[[str], Any]:
-    """argparse's ``type`` for a numeric setting: its kind (argparse reports text that is
-    not one), then its range."""
+    """argparse's ``type`` for a numeric setting (its kind: argparse reports text that is
+    not one, then its range) or a text one with a prefix (its choices or prefix)."""
     def parse(text: str) -> Any:
         try:
             return setting.check(name, setting.kind(text))
@@ -98,6 +98,10 @@ def _add_settings(group: argparse._ArgumentGroup, *, texture: bool) -> None:
         if setting.kind is bool:
             group.add_argument(*setting.flags, dest=name, action="store_true",
                                help=setting.help)
+        elif setting.kind is str and setting.prefix:  # (argparse's choices would refuse it)
+            group.add_argument(*setting.flags, dest=name, type=_setting_type(name, setting),
+                               default=default, metavar=setting.metavar,
+                               help=setting.help + shown)
         elif setting.kind is str:
             group.add_argument(*setting.flags, dest=name, choices=setting.choices,
                                default=default, help=setting.help + shown)

@@ -22,7 +22,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ from ..io.devices import resolve_device
 from .chunking import Stitcher, chunk_sizes, plan_chunks
 from .losses import StyleLoss
 from .optimiser import Trace, to_db
-from .settings import DEFAULTS, Settings, describe
+from .settings import DEFAULTS, MODEL_INIT, Settings, describe
 from .stages import ChunkObserver, finish, merge_stages, optimise_chunk
 from .strength import schedule
 from .targets import (
@@ -50,6 +50,9 @@ from .targets import (
     make_style_loss,
     option_pairs,
 )
+
+if TYPE_CHECKING:
+    from ..models.model import StyleModel
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +201,23 @@ def transfer(
     """
     run = _setup(extractor, options, Settings.of(settings, **values), device, "transfer")
     chosen = run.settings
+    model = _start_model(chosen.init)
     content_audio = as_audio(content, sr, name="content")
     share, structure_weight = schedule(chosen.strength, run.net.defaults.structure_weight)
     blend = make_blend(style, sr, style_weights, chosen, share)
+    begin = None if model is None else model.apply(content_audio, seed=chosen.seed)
     return _run(run, blend, content_audio, None, chosen.output_sr or content_audio.sr,
-                progress, structure_weight=structure_weight, observer=observer)
+                progress, structure_weight=structure_weight, observer=observer, begin=begin)
+
+
+def _start_model(init: str) -> StyleModel | None:
+    """The style model a transfer starts from (``init="model:NAME.style"``), read and checked
+    before any audio (:class:`AudioStyleError` naming the file); None for other starts."""
+    if not init.startswith(MODEL_INIT):
+        return None
+    from ..models.model import StyleModel  # (the models build on synthesis: imported late)
+
+    return StyleModel.load(init.removeprefix(MODEL_INIT))
 
 
 def texture(
@@ -305,9 +320,11 @@ def _run(
     progress: bool,
     observer: Observer | None = None,
     structure_weight: float = 0.0,
+    begin: Audio | None = None,
 ) -> Result:
     """Everything after the checks: the target, the chunks, the result (see the module's
-    docstring); ``structure_weight`` weighs the structure term of a transfer."""
+    docstring); ``structure_weight`` weighs the structure term of a transfer; ``begin`` (the
+    content's rate, channels and length) is where it starts instead of the content."""
     settings, net, generator, target_device = run.settings, run.net, run.generator, run.device
     rate = net.sample_rate
     style_loss = make_style_loss(net, blend.rhythm_weight, blend.rhythm_seconds)
@@ -315,6 +332,8 @@ def _run(
     content_wave = None
     if content is not None:
         content_wave = at_rate(to_mono(content) if settings.mono else content, net, lags)
+    begin_wave = None if begin is None else at_rate(to_mono(begin) if settings.mono else begin,
+                                                    net, lags)
     if any(isinstance(style, StyleTarget) for style in blend.styles):
         if not run.by_name:
             raise AudioStyleError("style statistics (a StyleTarget) need the `extractor` by "
@@ -370,6 +389,7 @@ def _run(
                                                         output_sr, length, out_length,
                                                         unheard)),
                     structure_weight=structure_weight,
+                    begin=None if begin_wave is None else begin_wave[:, start:stop],
                 )
         except KeyboardInterrupt:  # outside the optimiser: keep the chunks already done
             if not chunks:

@@ -26,6 +26,8 @@ from .optimiser import OPTIMIZERS
 
 #: How a result starts: from the content (the paper's) or from seeded noise.
 INITS = ("content", "noise")
+#: ``init`` of a transfer that starts from a style model's output: ``model:NAME.style``.
+MODEL_INIT = "model:"
 #: Longest delay the rhythm term matches, in seconds (covers one bar at 120 bpm).
 DEFAULT_RHYTHM_SECONDS = 2.0
 #: Largest seed: seeds are 32-bit (torch takes 64, but a page's JavaScript holds integers
@@ -46,6 +48,7 @@ class Setting:
         kind: ``int``, ``float``, ``str`` or ``bool``.
         low, high: valid range (inclusive; ``low_open``: ``low`` itself excluded).
         choices: the valid strings.
+        prefix: text that, followed by more (a path), is valid too (``model:NAME.style``).
         metavar: the value's name in ``--help``.
         transfer_only: only a transfer has it (it is about the content; ``texture`` has none).
         keyed: part of a job's key even at its default value (the settings jobs have carried
@@ -62,6 +65,7 @@ class Setting:
     high: float | None = None
     low_open: bool = False
     choices: tuple[str, ...] | None = None
+    prefix: str | None = None
     metavar: str | None = None
     transfer_only: bool = False
     keyed: bool = False
@@ -77,9 +81,11 @@ class Setting:
                 raise AudioStyleError(f"`{name}` must be True or False, got {value!r}")
             return value
         if self.kind is str:
-            if not isinstance(value, str) or (self.choices and value not in self.choices):
+            if not isinstance(value, str) or (self.choices and value not in self.choices
+                                              and not self._prefixed(value)):
                 raise AudioStyleError(f"`{name}` {value!r} is not one of "
-                                      f"{', '.join(self.choices or ())}")
+                                      f"{', '.join(self.choices or ())}"
+                                      + (f" or {self.prefix}…" if self.prefix else ""))
             return value
         number = _number(value, self.kind)
         if number is None:
@@ -87,6 +93,10 @@ class Setting:
         if not self._in_range(number):
             raise AudioStyleError(f"`{name}` must be {self.range_text()}, got {value!r}")
         return number
+
+    def _prefixed(self, value: str) -> bool:
+        return bool(self.prefix) and value.startswith(self.prefix) and len(value) > len(
+            self.prefix)
 
     def _in_range(self, value: float) -> bool:
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
@@ -174,8 +184,10 @@ class Settings:
         "the subband envelopes (the content's fine structure kept) (default: the extractor's)",
         "--domain", kind=str, choices=DOMAINS)
     init: str = _field(
-        "content", "start from the content or from noise", "--init", kind=str,
-        choices=INITS, transfer_only=True, keyed=True)
+        "content", "start from the content, from noise, or from a style model's output "
+        "(model:NAME.style, see `audiostyle learn`: a few iterations polish it)", "--init",
+        kind=str, choices=INITS, prefix=MODEL_INIT, metavar="content|noise|model:NAME.style",
+        transfer_only=True, keyed=True)
     iterations: int | None = _field(
         None, "loss evaluations per chunk (default: the extractor's, see `audiostyle "
         "extractors`)", "--iterations", "-n", kind=int, low=1, high=MAX_ITERATIONS)

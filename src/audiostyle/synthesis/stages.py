@@ -54,20 +54,25 @@ def optimise_chunk(
     progress: bool = True,
     observer: ChunkObserver | None = None,
     structure_weight: float = 0.0,
+    begin: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Trace], float, float]:
     """Optimise one chunk ``(channels, time)`` at the extractor's rate towards the style.
 
     ``settings`` are settled (:meth:`Settings.settled`: domain, iterations and refinement
     given); ``like`` ``(channels, time)`` is what noise starts are drawn like
     (:meth:`Extractor.noise`); ``structure_weight`` weighs the structure term that keeps the
-    content's pitch classes, onsets and loudness (:mod:`.strength` sets it); ``observer``
-    sees every iteration (:data:`ChunkObserver`). Returns the waveform, the trace of each
-    stage, the result's loss relative to the start and its style loss per channel. A Ctrl-C
-    stops the work and keeps the best so far (the last trace says it was interrupted); before
-    the first iteration, when nothing exists yet, it raises ``KeyboardInterrupt``.
+    content's pitch classes, onsets and loudness (:mod:`.strength` sets it); ``begin``
+    ``(channels, time)`` is where the result starts instead of the content (a style model's
+    output, ``init="model:…"``); ``observer`` sees every iteration (:data:`ChunkObserver`).
+    Returns the waveform, the trace of each stage, the result's loss relative to the start and
+    its style loss per channel. A Ctrl-C stops the work and keeps the best so far (the last
+    trace says it was interrupted); before the first iteration, when nothing exists yet, it
+    raises ``KeyboardInterrupt``.
     """
     channels, length = shape
-    if settings.init == "content":
+    if begin is not None:
+        begin = begin.astype(np.float32)
+    elif settings.init == "content":
         # one dither for all channels: identical channels stay identical
         dither = torch.randn((1, content.shape[1]), generator=generator).numpy()
         begin = (content + START_DITHER * dither).astype(np.float32)
@@ -89,7 +94,7 @@ def optimise_chunk(
 
     space = make_domain(settings.domain, net, start,
                         griffin_lim_iterations=settings.griffin_lim_iterations)
-    reference = start if settings.init == "content" else None
+    reference = None if settings.init == "noise" else start
     best, trace = _stage(loss, space, settings.iterations, settings, label, progress, observer,
                          reference)
     stages = {space.name: trace}
