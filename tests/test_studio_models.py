@@ -124,3 +124,21 @@ def test_apply_requests_are_checked(client, sounds):
     assert client.get("/api/models/0123456789abcdef/file").status_code == 404
     assert "learn" in client.get("/api/info").json()
     assert TINY["extractor"] == LEARN["extractor"]  # (the two tests share the cheap net)
+
+
+@pytest.mark.parametrize("method,path", [
+    ("post", "/api/models"), ("get", "/api/models"), ("get", "/api/models/0123456789abcdef"),
+    ("get", "/api/models/0123456789abcdef/file"),
+    ("post", "/api/models/0123456789abcdef/apply"), ("delete", "/api/models/0123456789abcdef"),
+])
+def test_the_model_routes_are_guarded_as_the_others(client, method, path):
+    """A page elsewhere reaches none of them: a rebound name as Host is refused, a change
+    from another Origin too, and a read gives that page nothing it may see (no CORS)."""
+    kwargs = {"json": {}} if method == "post" else {}
+    rebound = {"Host": "127.0.0.1.evil.example:7860",
+               "Origin": "http://127.0.0.1.evil.example:7860"}
+    assert getattr(client, method)(path, headers=rebound, **kwargs).status_code == 403
+    answer = getattr(client, method)(path, headers={"Origin": "http://evil.example"}, **kwargs)
+    assert "access-control-allow-origin" not in answer.headers
+    if method != "get":
+        assert answer.status_code == 403 and "cross-origin" in answer.json()["error"]
