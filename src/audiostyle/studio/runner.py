@@ -139,6 +139,8 @@ class Runner:
 
     async def start(self) -> None:
         self.lanes["main"].start()  # (ready when the first job comes)
+        if self.store.models():  # the quick lane too, so a first apply waits for no start-up
+            self.lanes["quick"].start()
         self._pump = asyncio.get_running_loop().create_task(self._read_outbox())
 
     async def stop(self) -> None:
@@ -316,6 +318,8 @@ class Runner:
         if "traceback" in data:
             log.error("job %s: %s", ident, data.pop("traceback"))
         self._post(job, event, **data)
+        if job.kind == "learn" and event == "done":  # a model to apply soon: start its lane
+            self.lanes["quick"].ready()
         lane = self.lanes[LANES[job.kind]]
         if event in FINAL and lane.running == ident:
             lane.running = None
