@@ -228,6 +228,12 @@ def test_learning_a_style_model_and_applying_it_in_the_page(browser, studio, tmp
         page.wait_for_selector("#results .card", timeout=60_000)
         result = page.locator("#results .card").first.inner_text()
         assert "style model drums.wav (shallow)" in result, result
+        page.fill("#iterations", "3")
+        page.fill("#refine", "1")
+        model.get_by_text("transfer from it").click()  # a transfer from the model's output
+        page.wait_for_function("() => document.querySelectorAll('#results .card').length == 2",
+                               timeout=60_000)
+        assert "from a style model's output" in page.locator("#results .card").first.inner_text()
 
         page.reload(wait_until="load")  # the models are listed again
         page.wait_for_selector("#models .card")

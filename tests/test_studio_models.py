@@ -94,6 +94,13 @@ def test_learn_cancel_keeps_the_model_which_applies_while_a_transfer_runs(client
     client.post(f"/api/jobs/{long['id']}/cancel")
     assert _events(client, long["id"])[-1]["event"] == "done"
 
+    # a transfer that starts from the model's output
+    started = _events(client, _submit(client, content, style, iterations=2,
+                                      start_model=job["id"])["id"])[-1]
+    assert started["event"] == "done", started
+    assert started["record"]["job"]["start_model"] == job["id"]
+    assert started["record"]["settings"]["init"].startswith("model:")
+
     assert client.delete(f"/api/models/{job['id']}").status_code == 200
     assert client.get(f"/api/models/{job['id']}").status_code == 404
     assert client.post(f"/api/models/{job['id']}/apply",
@@ -116,7 +123,11 @@ def test_learn_requests_are_checked_field_by_field(client, sounds, change, field
 
 
 def test_apply_requests_are_checked(client, sounds):
-    content, _ = sounds
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], **LEARN,
+            "start_model": "0123456789abcdef"}
+    refused = client.post("/api/jobs", json=body)
+    assert refused.status_code == 400 and "start_model" in refused.json()["errors"]
     assert client.post("/api/models/0123456789abcdef/apply",
                        json={"content": content["id"]}).status_code == 404
     assert client.post("/api/models/..%2F..%2Fetc/apply", json={}).status_code == 404

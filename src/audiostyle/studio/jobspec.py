@@ -90,6 +90,9 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
     iterations = _setting(body, "iterations", errors)
     refine = _setting(body, "refine_iterations", errors)
     name, options, net = _extractor(body, errors, extractors.DEFAULT_EXTRACTOR)
+    start = body.get("start_model") or None  # a learned model whose output the transfer polishes
+    if start is not None and (not isinstance(start, str) or store.model_record(start) is None):
+        errors["start_model"] = "no such style model"
     domain = body.get("domain") or None
     if net is not None:
         if domain is not None and domain not in net.domains:
@@ -103,7 +106,7 @@ def check_job(body: Any, store: Store) -> dict[str, Any]:
                                                                         strict=True)],
             "extractor": name, "options": options, "strength": settled.strength, "seed": seed,
             "preset": preset, "domain": settled.domain, "iterations": settled.iterations,
-            "refine_iterations": settled.refine_iterations}
+            "refine_iterations": settled.refine_iterations, "start_model": start}
 
 
 def check_learn(body: Any, store: Store) -> dict[str, Any]:

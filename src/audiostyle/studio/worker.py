@@ -35,6 +35,7 @@ from ..models.describe import describe
 from ..models.learn import check_budget
 from ..models.model import StyleModel
 from ..synthesis.pipeline import Progress, Result, transfer
+from ..synthesis.settings import MODEL_INIT
 from .jobspec import planned_iterations
 from .store import MODEL_FILE, Store, draw_spectrograms, finish_result
 
@@ -90,7 +91,8 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
         elif kind == "apply":
             record = _apply(store, job, content, work, began)
         else:
-            record = _transfer(job, content, styles, work, post, cancel, began)
+            record = _transfer(job, content, styles, work, post, cancel, began,
+                               _start(store, job))
         post("evaluating")
         main = max(range(len(styles)), key=lambda i: job["styles"][i][1])
         record["metrics"] = evaluate(
@@ -138,10 +140,20 @@ def _failing(store: Store, ident: str, outbox: Any, run) -> None:
              traceback=traceback.format_exc())
 
 
+def _start(store: Store, job: dict[str, Any]) -> str:
+    """Where the job's transfer starts: the content, or a learned model's output."""
+    if not job.get("start_model"):
+        return "content"
+    folder = store.model_folder(job["start_model"])
+    if folder is None:
+        raise AudioStyleError("the style model it starts from was deleted")
+    return f"{MODEL_INIT}{folder / MODEL_FILE}"
+
+
 def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Path, post,
-              cancel: Any, began: float) -> dict[str, Any]:
-    """Run the transfer with snapshots into ``work/snapshots``; write the result files;
-    returns the record's synthesis part."""
+              cancel: Any, began: float, init: str) -> dict[str, Any]:
+    """Run the transfer from ``init`` (a :class:`Settings` ``init``) with snapshots into
+    ``work/snapshots``; write the result files; returns the record's synthesis part."""
     planned = planned_iterations(job)
     snapshots: list[dict[str, Any]] = []
     last = [0.0]
@@ -174,7 +186,7 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
             content, styles, style_weights=weights, strength=job["strength"],
             extractor=job["extractor"], options=job["options"], domain=job["domain"],
             iterations=job["iterations"], refine_iterations=job["refine_iterations"],
-            seed=job["seed"], progress=False, observer=observer,
+            seed=job["seed"], init=init, progress=False, observer=observer,
         )
     except KeyboardInterrupt:  # cancelled before anything existed
         raise _NothingYet from None

@@ -178,7 +178,7 @@ function setUpSettings() {
     $("strength-value").textContent = Number($("strength").value).toFixed(2);
   });
   for (const id of ["iterations", "refine", "domain", "seed"]) $(id).addEventListener("change", estimate);
-  $("start").addEventListener("click", start);
+  $("start").addEventListener("click", () => start());
   $("learn").addEventListener("click", learnStyle);
   $("minutes").value = state.info.learn.minutes;
   $("minutes").max = state.info.learn.max_minutes;
@@ -281,8 +281,8 @@ function estimate() {
   }, 250);
 }
 
-async function start() {
-  const { ok, data } = await api("POST", "/api/jobs", request());
+async function start(startModel = null) {
+  const { ok, data } = await api("POST", "/api/jobs", { ...request(), start_model: startModel });
   showErrors(ok ? {} : (data.errors || { request: data.error }));
   if (ok) watch(data);
 }
@@ -405,7 +405,7 @@ function showResult(record, first) {
     ["copy check", `${num(m.copy, 2)} (near 1 = a replay of the style)`],
     ["level", m.sanity ? `${num(m.sanity.loudness_lufs)} LUFS · peak ${num(m.sanity.peak_dbfs)} dBFS` : "n/a"],
     ["settings", record.model ? `style model ${record.model.name} · strength ${record.job.strength} · seed ${record.job.seed}`
-      : `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength ?? "the extractor's default"} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}`],
+      : `${record.job.extractor} ${Object.entries(record.job.options).map(([k, v]) => `${k}=${v}`).join(" ")} · ${record.job.preset} · strength ${record.job.strength ?? "the extractor's default"} · ${record.job.iterations} + ${record.job.refine_iterations} iterations · seed ${record.job.seed}${record.job.start_model ? " · from a style model's output" : ""}`],
     ["time", `${seconds(record.seconds)}${record.cancelled ? " · cancelled: the best result so far" : ""}`],
   ];
   if (record.kept_from) rows.push(["kept from", `snapshot at iteration ${record.kept_from.iteration} (${record.kept_from.stage}, ${num(record.kept_from.loss_db)} dB) of result ${record.kept_from.id}`]);
@@ -447,7 +447,9 @@ function showModel(record, first) {
   const card = el("div", { class: "card", "data-model": record.id },
     el("div", { class: "name", text: `${record.name}${record.cancelled ? " · stopped early: the model so far" : ""}` }),
     about,
-    el("div", { class: "links" }, apply, " ", error,
+    el("div", { class: "links" }, apply, " ",
+      el("button", { type: "button", text: "transfer from it", title: "a transfer with the settings above that starts from this model's output instead of the content: a few iterations polish it",
+        onclick: () => start(record.id) }), " ", error,
       el("a", { href: `/api/models/${record.id}/file`, download: "", text: "download .style" }),
       el("button", { type: "button", text: "delete", onclick: async () => {
         const { ok } = await api("DELETE", `/api/models/${record.id}`);
