@@ -73,7 +73,8 @@ def learn(
     Args:
         styles: one style (path, :class:`Audio`, array with ``sr``) or several to blend.
         extractor, options: the extractor whose statistics are matched (registry name).
-        strength: 0 … 1 as in :func:`audiostyle.transfer` (None: the extractor's default).
+        strength: 0 … 1 as in :func:`audiostyle.transfer` (None: the extractor's model
+            strength, ``defaults.model.strength``).
         style_weights: one weight >= 0 per style (default equal).
         minutes, steps: the budget: wall-clock minutes of training, or steps (default
             :data:`DEFAULT_MINUTES` minutes).
@@ -102,7 +103,7 @@ def learn(
                     else DEFAULT_MINUTES)
     target_device = resolve_device(device)
     net = build_extractor(extractor, dict(options or {})).to(target_device)
-    strength = net.defaults.transfer.strength if strength is None else float(strength)
+    strength = net.defaults.model.strength if strength is None else float(strength)
     if not 0 <= strength <= 1:
         raise AudioStyleError(f"`strength` must be between 0 and 1, got {strength}")
     recipe = recipe or Recipe()
