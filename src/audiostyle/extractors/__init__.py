@@ -3,7 +3,7 @@ statistics they are matched by (:mod:`.statistics`), their synthesis defaults
 (:mod:`.defaults`), the registry (:mod:`.registry`) and one module per feature model."""
 
 from .base import Extractor, check_length, shortest_input
-from .defaults import ExtractorDefaults, Plan
+from .defaults import ExtractorDefaults, ModelPlan, Plan
 from .registry import (
     DEFAULT_EXTRACTOR,
     REGISTRY,
@@ -15,6 +15,6 @@ from .registry import (
     sketch_extractor,
 )
 
-__all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "Extractor", "ExtractorDefaults", "Plan", "available",
-           "build_extractor", "check_length", "extractor_class", "get_extractor", "options",
-           "shortest_input", "sketch_extractor"]
+__all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "Extractor", "ExtractorDefaults", "ModelPlan", "Plan",
+           "available", "build_extractor", "check_length", "extractor_class", "get_extractor",
+           "options", "shortest_input", "sketch_extractor"]

@@ -5,9 +5,10 @@ trade-off frontier (benchmarks/RESULTS.md, *frontier*; the reasoning in docs/res
 has two views, one per kind of synthesis — :attr:`~ExtractorDefaults.texture` (from noise) and
 :attr:`~ExtractorDefaults.transfer` (from a content) — each a :class:`Plan`: the domain, the
 iterations, the waveform refinement after a spectrogram-domain stage, and (transfers only) the
-style strength; plus the two constants of the structure term that holds a transfer's content.
-The API, the command line, the studio (its presets scale a plan), job keys and benchmarks all
-read this one value.
+style strength; the two constants of the structure term that holds a transfer's content; and
+the :class:`ModelPlan` of a style model learned with it (:mod:`audiostyle.models`). The API, the
+command line, the studio (its presets scale a plan), job keys and benchmarks all read this one
+value.
 """
 
 from __future__ import annotations
@@ -61,6 +62,25 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class ModelPlan:
+    """How a style model (:func:`audiostyle.models.learn`) weighs its loss by default.
+
+    A transfer's structure weight balances the style loss only along its optimiser's path from
+    the content, which stops while the content is still held; a model is trained towards the
+    loss's optimum over many contents, where the same weight lets the style take the content
+    (its onsets first), so a model's weight is its own (docs/research.md, *Style models*).
+
+    Attributes:
+        strength: the model's style strength (0 … 1, as a transfer's).
+        structure_weight: full weight of the structure term in a model's loss
+            (:func:`audiostyle.synthesis.strength.schedule` scales it by the strength).
+    """
+
+    strength: float
+    structure_weight: float
+
+
+@dataclass(frozen=True)
 class ExtractorDefaults:
     """An extractor's synthesis defaults (see the module).
 
@@ -71,23 +91,29 @@ class ExtractorDefaults:
             loss (:func:`audiostyle.synthesis.strength.schedule` scales it by the strength).
         loudness_slack_db: how far (dB) the result's loudness course may stray from the
             content's before the structure term counts it (less keeps pauses quieter).
+        model: the plan of a style model learned with this extractor.
     """
 
     texture: Plan
     transfer: Plan
+    model: ModelPlan
     structure_weight: float = 1.0
     loudness_slack_db: float = 10.0
 
     @classmethod
     def of(cls, domain: str, iterations: int, *, transfer_domain: str | None = None,
            transfer_iterations: int | None = None, strength: float = 0.5,
-           structure_weight: float = 1.0, loudness_slack_db: float = 10.0) -> ExtractorDefaults:
+           structure_weight: float = 1.0, loudness_slack_db: float = 10.0,
+           model: ModelPlan | None = None) -> ExtractorDefaults:
         """Defaults whose transfer plan is the texture's (``domain``, ``iterations``) unless
-        ``transfer_domain`` / ``transfer_iterations`` say otherwise."""
+        ``transfer_domain`` / ``transfer_iterations`` say otherwise, and whose style models
+        learn at the transfer's strength and structure weight unless ``model`` says
+        otherwise."""
         return cls(
             texture=Plan(domain, iterations),
             transfer=Plan(transfer_domain or domain, transfer_iterations or iterations,
                           strength),
+            model=model or ModelPlan(strength, structure_weight),
             structure_weight=structure_weight, loudness_slack_db=loudness_slack_db,
         )
 
@@ -106,4 +132,4 @@ class ExtractorDefaults:
                 "loudness_slack_db": self.loudness_slack_db}
 
 
-__all__ = ["REFINE_ITERATIONS", "ExtractorDefaults", "Plan"]
+__all__ = ["REFINE_ITERATIONS", "ExtractorDefaults", "ModelPlan", "Plan"]

@@ -12,7 +12,7 @@ from .._util import check_memory
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from .base import Extractor, require_range
-from .defaults import ExtractorDefaults
+from .defaults import ExtractorDefaults, ModelPlan
 
 #: Widest kernel of the random nets, in STFT frames: 1024 frames span 23.8 s at the default
 #: rate and hop, more than a default chunk (20 s), so a wider kernel sees little or nothing.
@@ -44,8 +44,10 @@ class ShallowExtractor(Extractor):
     domains = ("spectrogram", "waveform", "subbands")
     #: 120 iterations reach the paper's −40 dB on the demo (benchmarks/RESULTS.md, *shallow*);
     #: the structure term's weight is small because the Gram loss falls to ~1e-3 of its start
-    #: (benchmarks/RESULTS.md, *frontier*)
-    defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.015)
+    #: (benchmarks/RESULTS.md, *frontier*); a style model needs a weight of its own: at the
+    #: transfer's it gives up the content (docs/research.md, *Style models*)
+    defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.015,
+                                    model=ModelPlan(strength=0.5, structure_weight=1.0))
 
     def __init__(
         self,

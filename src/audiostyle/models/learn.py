@@ -81,7 +81,8 @@ def learn(
             at ``sr`` Hz; any length, rate and channels) or a list of styles to blend.
         extractor, options: the extractor whose statistics are matched (registry name and
             its options, as for :func:`audiostyle.transfer`).
-        strength: 0 … 1 as in :func:`audiostyle.transfer` (None: the extractor's default).
+        strength: 0 … 1 as in :func:`audiostyle.transfer` (None: the extractor's model
+            strength, ``defaults.model.strength``).
         style_weights: one weight >= 0 per style (default equal; normalised to sum 1).
         minutes, steps: the budget: wall-clock minutes of training, or optimiser steps, or
             both (whichever ends first); neither: :data:`DEFAULT_MINUTES` minutes.
@@ -114,7 +115,7 @@ def learn(
     seed = SEED.check("seed", seed)
     target_device = resolve_device(device)
     net = build_extractor(extractor, dict(options or {})).to(target_device)
-    strength = net.defaults.transfer.strength if strength is None else float(strength)
+    strength = net.defaults.model.strength if strength is None else float(strength)
     if not 0 <= strength <= 1:
         raise AudioStyleError(f"`strength` must be between 0 and 1, got {strength}")
     recipe = recipe or Recipe()

@@ -1,7 +1,8 @@
 """The style model's network and its causal signal path.
 
 The sound is cut into the short STFT frames of :mod:`.frames`. For each frame the network sees
-the log powers of the sound's ERB bands and a few seeded noise values, through a stack of
+the log powers of the sound's ERB bands (and, if configured, a few seeded noise values: none by
+default, see :attr:`NetConfig.noise_inputs`), through a stack of
 causal dilated convolutions over frames (it hears :attr:`NetConfig.receptive_frames` frames of
 the past, 1.5 s by default), and predicts two curves over the bands: a log gain for the
 sound's own spectrum (its phase, and with it the pitch, is kept) and a log level for added
@@ -51,7 +52,10 @@ class NetConfig:
         fine_bands: ERB bands of the learned static curves.
         channels: width of the convolution stack.
         dilations: dilation of each causal convolution (kernel 3), in frames.
-        noise_inputs: seeded Gaussian values per frame fed to the network.
+        noise_inputs: seeded Gaussian values per frame fed to the network. None by default:
+            with them the network imposes the style's rhythm at a timing of its own, which
+            smears the content's onsets as training goes on; without them the gains and the
+            noise level follow the content's course (docs/research.md, *Style models*).
         noise_path: whether the model adds shaped noise.
         level_seconds: time constant of each band's running level (:class:`Renderer`).
     """
@@ -60,7 +64,7 @@ class NetConfig:
     fine_bands: int = 128
     channels: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
-    noise_inputs: int = 8
+    noise_inputs: int = 0
     noise_path: bool = True
     level_seconds: float = 1.0
 

@@ -69,7 +69,8 @@ class Objective:
     Args:
         net: the extractor.
         target: the (blended) style statistics of :func:`style_statistics` / :func:`blend`.
-        strength: the transfer's strength (0 … 1), through :func:`~.strength.schedule`.
+        strength: the model's strength (0 … 1), through :func:`~.strength.schedule` with the
+            extractor's model structure weight (``defaults.model``, larger than a transfer's).
     """
 
     net: Extractor
@@ -78,7 +79,7 @@ class Objective:
 
     def __post_init__(self) -> None:
         self.share, self.structure_weight = schedule(self.strength,
-                                                     self.net.defaults.structure_weight)
+                                                     self.net.defaults.model.structure_weight)
 
     def __call__(self, content: Tensor, output: Tensor) -> dict[str, Tensor]:
         """Each term's weighted value and the ``total``, per crop ``(batch,)``, for ``output``

@@ -149,7 +149,7 @@ def check_learn(body: Any, store: Store) -> dict[str, Any]:
     return {"styles": [[s.id, w] for s, w in zip(styles, weights, strict=True)],
             "content": None if content is None else content.id, "extractor": name,
             "options": options,
-            "strength": net.defaults.transfer.strength if strength is None else strength,
+            "strength": net.defaults.model.strength if strength is None else strength,
             "minutes": float(minutes), "steps": steps, "seed": seed}
 
 

@@ -101,6 +101,10 @@ def _check_defaults(net: Extractor) -> None:
                  f"{name}.defaults: a transfer plan has a strength, a texture plan none")
     _require(math.isfinite(defaults.structure_weight) and defaults.structure_weight > 0,
              f"{name}.defaults.structure_weight must be a positive number")
+    model = defaults.model
+    _require(0 <= model.strength <= 1 and math.isfinite(model.structure_weight)
+             and model.structure_weight > 0,
+             f"{name}.defaults.model needs a strength in 0 … 1 and a positive structure weight")
     _require(math.isfinite(defaults.loudness_slack_db) and defaults.loudness_slack_db >= 0,
              f"{name}.defaults.loudness_slack_db must be a number >= 0")
 
