@@ -28,7 +28,7 @@ Models are cached in ``STYLE_MODELS_DIR`` (default ``~/.cache/audiostyle/style-m
 reused, so a run can be resumed and models learned elsewhere dropped in. ``STYLE_MODELS_LEARN=0``
 learns nothing (pairs without a cached model are skipped and listed). Each pair's row goes to
 ``results/style_models/pairs.json`` as soon as it is measured; a row for the same model file
-(SHA-256) and content is reused by a later run. Plot: ``results/style_models.png``.
+and content file (their SHA-256) is reused by a later run. Plot: ``results/style_models.png``.
 """
 
 from __future__ import annotations
@@ -155,9 +155,10 @@ def _timings(model, audio) -> dict:
                 floor_rtf=median_seconds(forward, 3) / seconds)
 
 
-def _transfer_default(extractor: str, content: Path, style: Path, evaluator, work: Path) -> dict:
+def _transfer_default(extractor: str, content: Path, style: Path, evaluator, work: Path,
+                      quick: bool) -> dict:
     """The ``transfer`` default's scores for the pair: bench_frontier's when it has them all,
-    else run now."""
+    else run now (``quick``: a few iterations, checking the script)."""
     import audiostyle
 
     points = RESULTS / "frontier" / "points.json"
@@ -167,14 +168,15 @@ def _transfer_default(extractor: str, content: Path, style: Path, evaluator, wor
                                                                      style.name)
                 and "independent" in point):
             return {**point, "from": "frontier"}
-    result = audiostyle.transfer(str(content), str(style), extractor=extractor, progress=False)
+    result = audiostyle.transfer(str(content), str(style), extractor=extractor, progress=False,
+                                 **({"iterations": 3} if quick else {}))
     out = work / "transfer.wav"
     audiostyle.save_audio(out, result.audio)
     return {**_score(evaluator, str(out)), "seconds": result.seconds}
 
 
 def run_pair(extractor: str, style: str, style_path: Path, content: str, content_path: Path,
-             model_path: Path, work: Path) -> dict:
+             model_path: Path, work: Path, quick: bool) -> dict:
     """One (model, content): timings and the scores of the model's, the transfer default's
     and the paper's result."""
     import audiostyle
@@ -190,7 +192,8 @@ def run_pair(extractor: str, style: str, style_path: Path, content: str, content
                learn_minutes=model.header["minutes"], steps=model.header["steps"],
                strength=model.header["strength"], **_timings(model, audio),
                model=_score(evaluator, str(applied)),
-               transfer=_transfer_default(extractor, content_path, style_path, evaluator, work))
+               transfer=_transfer_default(extractor, content_path, style_path, evaluator, work,
+                                          quick))
     paper = _paper_output(extractor, content, style) if PAPER.is_dir() else None
     if paper is not None and paper.exists():
         row["paper"] = _score(evaluator, str(paper))
@@ -308,11 +311,11 @@ def run(quick: bool = False) -> Section:
             models.setdefault(extractor, model_path)
             digest = file_digest(model_path)
             for content, content_path in contents.items():
-                earlier = [r for r in kept if (r.get("model_sha256"), r["content"]) == (
-                    digest, content)]
+                key = dict(model_sha256=digest, content_sha256=file_digest(content_path))
+                earlier = [r for r in kept if {k: r.get(k) for k in key} == key]
                 row = earlier[0] if earlier else {
                     **run_pair(extractor, style, style_path, content, content_path, model_path,
-                               work), "model_sha256": digest}
+                               work, quick), **key}
                 rows.append(row)
                 print(f"{extractor} {style} → {content}: model {_fmt(row['model'])}, "
                       f"transfer {_fmt(row['transfer'])}", flush=True)
@@ -327,11 +330,12 @@ def run(quick: bool = False) -> Section:
     if not quick and rows:
         _plot(rows, RESULTS / "style_models.png")
     shutil.rmtree(work, ignore_errors=True)
-    header = ["extractor", "style → content", "learn min", "apply RTF (floor)",
+    header = ["extractor", "style → content", "learned: min (steps)", "apply RTF (floor)",
               "model: independent dB / McDermott dB / chroma / onsets / note F1 / copy",
               "transfer default", "paper's output"]
     table_rows = [[r["extractor"], f"{r['style']} → {r['content']}",
-                   f"{r['learn_minutes']:.1f}", f"{r['rtf']:.3f} ({r['floor_rtf']:.4f})",
+                   f"{r['learn_minutes']:.1f} ({r['steps']})",
+                   f"{r['rtf']:.3f} ({r['floor_rtf']:.4f})",
                    _fmt(r["model"]),
                    _fmt(r["transfer"]) + (" ¹" if r["transfer"].get("from") else ""),
                    _fmt(r.get("paper"))] for r in rows]
