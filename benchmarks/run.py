@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("sections", nargs="*", help=f"any of: {', '.join(names)}")
     parser.add_argument("--quick", action="store_true", help="small sizes; results not written")
     args = parser.parse_args()
+    args.sections = [name.replace("-", "_") for name in args.sections]  # style-models too
     unknown = set(args.sections) - set(names)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {names}")
