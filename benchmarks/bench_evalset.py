@@ -2,7 +2,8 @@
 
 For each extractor (``EVALSET_EXTRACTORS``, comma-separated; default ``mcdermott,shallow``)
 and every (content, style) pair of a part of the set built by ``benchmarks/evalset.py``
-(``EVALSET_PART``: ``held-out``, the default, ``tuning`` or ``all``), this runs the **default
+(``EVALSET_PART``: ``held-out``, the default, ``tuning`` or ``all``; ``EVALSET_PAIRS``, e.g.
+``speech_fr:crowd,guitar:insects``, narrows it to those pairs), this runs the **default
 transfer**: :func:`audiostyle.transfer` with the extractor's defaults and nothing else set
 (seed 0, the default), one at a time. Each result is scored by
 :class:`audiostyle.evaluation.Evaluator`:
@@ -44,6 +45,9 @@ EXTRACTORS = tuple(name for name in os.environ.get(
     "EVALSET_EXTRACTORS", "mcdermott,shallow").split(",") if name)
 PART = os.environ.get("EVALSET_PART", "held-out")
 PARTS = {"held-out": ("held-out",), "tuning": ("tuning",), "all": ("tuning", "held-out")}
+#: Only these pairs ("content:style", comma-separated; default: every pair of the part).
+ONLY = tuple(tuple(pair.split(":", 1)) for pair in os.environ.get("EVALSET_PAIRS", "").split(",")
+             if pair)
 REDO = os.environ.get("EVALSET_REDO") == "1"
 FOLDER = RESULTS / "evalset"
 POINTS = FOLDER / "points.json"
@@ -219,7 +223,9 @@ def run(quick: bool = False) -> Section | None:
         for part in PARTS[PART]:
             for content, style in pairs(part):
                 done = points.get((extractor, content, style))
-                if done is not None and done["defaults"] == defaults and not REDO:
+                left_out = bool(ONLY) and (content, style) not in ONLY
+                kept = done is not None and done["defaults"] == defaults and not REDO
+                if left_out or kept:
                     continue
                 point = run_pair(extractor, content, style, part)
                 points[_key(point)] = point
