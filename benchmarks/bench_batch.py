@@ -69,8 +69,8 @@ def throughput(engine: str, workers: int, threads: int, jobs: int) -> dict:
             startup = time.perf_counter() - began
             runner = LocalEngine(workers, threads)
         began = time.perf_counter()
-        summary = batch(manifest, Path(tmp) / "out", options=options, settings=settings,
-                        engine=runner, progress=False)
+        summary = batch(manifest, Path(tmp) / "out", extractor="shallow", options=options,
+                        settings=settings, engine=runner, progress=False)
         seconds = time.perf_counter() - began
         if engine == "ray":
             ray.shutdown()

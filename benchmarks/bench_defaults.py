@@ -49,8 +49,8 @@ def whole_transfer(inputs: str, strength: float | None = None) -> dict:
     signals = np.load(inputs)
     values = {} if strength is None else {"strength": strength}
     began = time.perf_counter()
-    result = audiostyle.transfer(signals["content"], signals["style"], sr=SR, progress=False,
-                                 **values)
+    result = audiostyle.transfer(signals["content"], signals["style"], sr=SR,
+                                 extractor="shallow", progress=False, **values)
     return {"seconds": time.perf_counter() - began,
             "stages": {k: t.seconds for k, t in result.stages.items()}}
 

@@ -38,7 +38,7 @@ def chunked(seconds: float, iterations: int | None, refine: int | None, chunk_se
 
     content, style = _content(seconds), bongo_loop(SR, seconds=10.0)
     began = time.perf_counter()
-    result = audiostyle.transfer(content, style, sr=SR, iterations=iterations,
+    result = audiostyle.transfer(content, style, sr=SR, extractor="shallow", iterations=iterations,
                                  refine_iterations=refine, chunk_seconds=chunk_seconds,
                                  options=options or {}, griffin_lim_iterations=gl_iterations,
                                  progress=False)

@@ -65,7 +65,7 @@ def default_transfer(seconds: float) -> dict:
 
     content, style = _signals(seconds)
     began = time.perf_counter()
-    result = audiostyle.transfer(content, style, sr=SR, progress=False)
+    result = audiostyle.transfer(content, style, sr=SR, extractor="shallow", progress=False)
     total = time.perf_counter() - began
     return {
         "total_s": total,
@@ -83,8 +83,8 @@ def schedule(spectrogram: int, refine: int, domain: str = "spectrogram") -> dict
     from audiostyle.demo import bongo_loop, canon_melody
 
     began = time.perf_counter()
-    result = audiostyle.transfer(canon_melody(SR), bongo_loop(SR), sr=SR, domain=domain,
-                                 iterations=spectrogram, refine_iterations=refine,
+    result = audiostyle.transfer(canon_melody(SR), bongo_loop(SR), sr=SR, extractor="shallow",
+                                 domain=domain, iterations=spectrogram, refine_iterations=refine,
                                  progress=False)
     return {
         "seconds": time.perf_counter() - began,

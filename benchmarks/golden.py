@@ -105,7 +105,8 @@ def _cli_runs(tmp: Path) -> dict[str, str]:
     content, style = tmp / "content.wav", tmp / "style.wav"
     save_audio(content, _content())
     save_audio(style, _style())
-    quick = ["-q", "-n", "6", "--refine", "3", "--gl-iterations", "8", "-X", "filters=64"]
+    quick = ["-q", "-n", "6", "--refine", "3", "--gl-iterations", "8", "-e", "shallow", "-X",
+             "filters=64"]
     _cli(["transfer", str(content), str(style), "-o", str(tmp / "strength.wav"),
           "--strength", "0.5", *quick])
     manifest = tmp / "jobs.csv"

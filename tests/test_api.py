@@ -114,4 +114,6 @@ def test_every_command_and_flag_is_there():
 def test_module_entry_point_runs_the_cli():
     done = subprocess.run([sys.executable, "-m", "audiostyle.cli", "extractors"],
                           capture_output=True, text=True, check=True)
-    assert "mcdermott:" in done.stdout and "transfer defaults:" in done.stdout
+    assert "transfer defaults:" in done.stdout
+    marked = [line for line in done.stdout.splitlines() if "(the default)" in line]
+    assert [line.split(" ")[0] for line in marked] == [audiostyle.extractors.DEFAULT_EXTRACTOR]

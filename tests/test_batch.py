@@ -28,7 +28,8 @@ from audiostyle.synthesis.targets import style_target
 from conftest import SR
 
 #: A transfer in well under a second: the tests are about what surrounds it.
-TINY = ["-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4", "-q"]
+TINY = ["-e", "shallow", "-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4",
+        "-q"]
 TINY_SETTINGS = {"iterations": 3, "refine_iterations": 1, "griffin_lim_iterations": 4}
 
 
@@ -112,7 +113,8 @@ def test_manifest_formats_and_mistakes(sounds, tmp_path):
                      '"iterations": "two"}\n')
     rows = read_manifest(jsonl)
     assert [line for line, _ in rows] == [1, 3]
-    summary = batch(jsonl, tmp_path / "out", settings={"refine_iterations": 0}, progress=False)
+    summary = batch(jsonl, tmp_path / "out", extractor="shallow",
+                    settings={"refine_iterations": 0}, progress=False)
     done, bad = summary.entries
     assert done.status == "done" and done.record["iterations"] == 2
     assert done.job.options == (("filters", "8"),)
@@ -126,18 +128,19 @@ def test_manifest_formats_and_mistakes(sounds, tmp_path):
 def test_style_statistics_are_computed_once_and_give_the_same_bits(sounds, tmp_path,
                                                                    monkeypatch):
     options = {"filters": 64}
-    target = style_target(sounds / "drums.wav", options=options)
-    shared = transfer(sounds / "tune.wav", target, options=options, **TINY_SETTINGS,
+    net = {"extractor": "shallow", "options": options}
+    target = style_target(sounds / "drums.wav", **net)
+    shared = transfer(sounds / "tune.wav", target, **net, **TINY_SETTINGS, progress=False)
+    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", **net, **TINY_SETTINGS,
                       progress=False)
-    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", options=options,
-                      **TINY_SETTINGS, progress=False)
     assert np.array_equal(shared.audio.samples, direct.audio.samples)
-    textures = [texture(style, seconds=0.5, options=options, **TINY_SETTINGS, progress=False)
+    textures = [texture(style, seconds=0.5, **net, **TINY_SETTINGS, progress=False)
                 for style in (target, sounds / "drums.wav")]
     assert np.array_equal(textures[0].audio.samples, textures[1].audio.samples)
     with pytest.raises(AudioStyleError, match=r"computed for shallow \(filters=64\), not "
                                               r"shallow \(filters=32\)"):
-        transfer(sounds / "tune.wav", target, options={"filters": 32}, progress=False)
+        transfer(sounds / "tune.wav", target, extractor="shallow", options={"filters": 32},
+                 progress=False)
 
     calls = []
     real = engines.compute_style_target
@@ -208,12 +211,12 @@ def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
     ])
     settings = {**TINY_SETTINGS, "seed": 0}
     options = {"shallow": {"filters": 64}}
-    local = batch(manifest, tmp_path / "local", options=options, settings=settings,
-                  engine=engines.LocalEngine(1, threads=1), progress=False)
+    local = batch(manifest, tmp_path / "local", extractor="shallow", options=options,
+                  settings=settings, engine=engines.LocalEngine(1, threads=1), progress=False)
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
     try:
-        remote = batch(manifest, tmp_path / "ray", options=options, settings=settings,
-                       engine=RayEngine(threads=1), progress=False)
+        remote = batch(manifest, tmp_path / "ray", extractor="shallow", options=options,
+                       settings=settings, engine=RayEngine(threads=1), progress=False)
         # a task size no node has is refused, not left waiting forever
         with pytest.raises(AudioStyleError, match=r"no Ray node has 3 CPUs and 0\.5 GPUs"):
             batch(manifest, tmp_path / "big", settings=settings, progress=False,
@@ -265,8 +268,8 @@ def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):
     job = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
                         settings)
     shared = jobs.compute_result(job, target=jobs.compute_style_target(job))
-    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", options={"filters": 64},
-                      progress=False, **settings)
+    direct = transfer(sounds / "tune.wav", sounds / "drums.wav", extractor="shallow",
+                      options={"filters": 64}, progress=False, **settings)
     np.testing.assert_array_equal(shared.audio.samples, direct.audio.samples)
     plain = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
                           TINY_SETTINGS)

@@ -15,7 +15,8 @@ from audiostyle.synthesis.losses import StyleLoss, mix_targets
 from conftest import SR, tone
 
 SMALL = {"filters": 256}
-FAST = {"options": SMALL, "iterations": 25, "refine_iterations": 10, "progress": False}
+FAST = {"extractor": "shallow", "options": SMALL, "iterations": 25, "refine_iterations": 10,
+        "progress": False}
 
 
 def _gram(x: np.ndarray, options: dict = SMALL) -> torch.Tensor:
@@ -126,9 +127,9 @@ def test_strength_trades_content_for_style_monotonically_on_both_axes(melody, bo
     reference = ContentReference(melody, SR)
     to_style, chroma, onsets = [], [], []
     for strength in (0.0, 0.25, 0.5, 0.75, 1.0):
-        out = audiostyle.transfer(melody, bongos, strength=strength, sr=SR, options=options,
-                                  iterations=60, refine_iterations=20,
-                                  progress=False).audio.samples[0]
+        out = audiostyle.transfer(melody, bongos, strength=strength, sr=SR,
+                                  extractor="shallow", options=options, iterations=60,
+                                  refine_iterations=20, progress=False).audio.samples[0]
         to_style.append(_distance(_gram(out, options), g_style))
         chroma.append(reference.chroma_similarity(out))
         onsets.append(reference.onset_correlation(out))

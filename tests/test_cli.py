@@ -23,7 +23,7 @@ def test_transfer_writes_output(tmp_path, melody, bongos, capsys):
     content = _write(tmp_path / "c.wav", melody[: SR])
     style = _write(tmp_path / "s.wav", bongos)
     out = tmp_path / "out" / "r.flac"
-    code = main(["transfer", content, style, "-o", str(out), "-X", "filters=256",
+    code = main(["transfer", content, style, "-o", str(out), "-e", "shallow", "-X", "filters=256",
                  "--iterations", "5", "--refine", "2", "--quiet"])
     assert code == 0
     data, sr = sf.read(out)
@@ -35,7 +35,7 @@ def test_blend_strength_and_rhythm_from_the_command_line(tmp_path, melody, bongo
     content = _write(tmp_path / "c.wav", melody[: 2 * SR])
     first = _write(tmp_path / "a.wav", bongos)
     second = _write(tmp_path / "b.wav", 0.1 * np.random.default_rng(0).standard_normal(2 * SR))
-    fast = ["-X", "filters=64", "-n", "3", "--refine", "1", "--quiet"]
+    fast = ["-e", "shallow", "-X", "filters=64", "-n", "3", "--refine", "1", "--quiet"]
     out = tmp_path / "blend.wav"
     assert main(["transfer", content, "--style", first, "--style", second, "--style-weights",
                  "0.7", "0.3", "--strength", "0.5", "-o", str(out), *fast]) == 0
@@ -96,7 +96,8 @@ def test_entry_point_runs_in_a_subprocess(tmp_path, bongos):
     out = tmp_path / "t.wav"
     proc = subprocess.run(
         [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
-         "--seconds", "1", "-X", "filters=128", "-n", "3", "--refine", "1", "--quiet"],
+         "--seconds", "1", "-e", "shallow", "-X", "filters=128", "-n", "3", "--refine", "1",
+         "--quiet"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -149,7 +150,7 @@ def _start(tmp_path, bongos, out):
     style = _write(tmp_path / "s.wav", bongos)
     return subprocess.Popen(
         [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
-         "--seconds", "2", "-X", "filters=128", "-n", "100000"],
+         "--seconds", "2", "-e", "shallow", "-X", "filters=128", "-n", "100000"],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE,
     )
 
@@ -201,8 +202,8 @@ def test_ctrl_c_while_writing_lets_the_write_finish(tmp_path, bongos, monkeypatc
     monkeypatch.setattr(commands, "save_audio", save_with_ctrl_c)
     out = tmp_path / "t.wav"
     code = main(["texture", _write(tmp_path / "s.wav", bongos), "-o", str(out), "--seconds",
-                 "0.5", "-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4",
-                 "--quiet"])
+                 "0.5", "-e", "shallow", "-X", "filters=32", "-n", "2", "--refine", "1",
+                 "--gl-iterations", "4", "--quiet"])
     assert code == 130
     assert sf.info(out).frames == SR // 2
     err = capsys.readouterr().err

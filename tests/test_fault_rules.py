@@ -20,7 +20,7 @@ from conftest import SR
 from test_faults import FAST, _hashes, _nothing_written, _refused, _transfer
 
 #: Settings without FAST's small network: sizes must be refused before any weight is drawn.
-QUICK = ["-n", "2", "--refine", "0", "-q"]
+QUICK = ["-e", "shallow", "-n", "2", "--refine", "0", "-q"]
 
 
 def _run_or_kill(cli, argv, folder, timeout: float = 30, **options):

@@ -26,7 +26,8 @@ from conftest import SR
 from helpers.cli_harness import Run
 
 #: Small, fast synthesis settings for runs that get as far as the optimisation.
-FAST = ["-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4", "-q"]
+FAST = ["-e", "shallow", "-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4",
+        "-q"]
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -279,7 +280,7 @@ def test_harness_matches_the_real_command(files):
     assert proc.stderr == f"audiostyle: error: {files / 'inputs' / 'nope.wav'}: no such file\n"
 
 
-SMALL = ["-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]
+SMALL = ["-e", "shallow", "-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]
 
 
 def _batch(cli, files, manifest="m.csv"):
@@ -345,7 +346,7 @@ def test_grid_page_links_records_that_exist_when_two_styles_have_equal_bytes(cli
     inputs = files / "inputs"
     shutil.copy(inputs / "style.wav", inputs / "same.wav")
     run = cli.run(["grid", "-c", inputs / "content.wav", "-s", inputs / "style.wav",
-                   inputs / "same.wav", "-e", "shallow", "-o", files / "out", *SMALL], files)
+                   inputs / "same.wav", "-o", files / "out", *SMALL], files)
     assert run.status == 0, run.stderr
     page = (files / "out" / "index.html")
     links = re.findall(r'href="([^"]+\.json)"', page.read_text())

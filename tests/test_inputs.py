@@ -19,8 +19,8 @@ from conftest import SR
 
 #: A small, fast network: 129 bins, 16 filters of width 3 (shortest input 128 samples).
 TINY = {"filters": 16, "n_fft": 256, "hop_length": 64, "kernel_width": 3}
-QUICK = {"options": TINY, "iterations": 4, "refine_iterations": 2, "griffin_lim_iterations": 8,
-         "progress": False}
+QUICK = {"extractor": "shallow", "options": TINY, "iterations": 4, "refine_iterations": 2,
+         "griffin_lim_iterations": 8, "progress": False}
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +160,7 @@ def test_a_style_shorter_than_one_analysis_window_is_refused(melody):
     with pytest.raises(audiostyle.AudioStyleError,
                        match=r"style: too short for the shallow extractor: 0\.005 s \(100 "
                              r"samples at 22050 Hz\); it needs at least 0\.232 s"):
-        audiostyle.transfer(melody, melody[:100], sr=SR, progress=False)
+        audiostyle.transfer(melody, melody[:100], sr=SR, extractor="shallow", progress=False)
 
 
 def test_a_content_shorter_than_the_stft_half_window_is_refused(melody, bongos):
@@ -169,7 +169,8 @@ def test_a_content_shorter_than_the_stft_half_window_is_refused(melody, bongos):
     assert get_extractor("shallow", **options).min_samples == 2049
     with pytest.raises(audiostyle.AudioStyleError,
                        match=r"content: too short .* needs at least 0\.093 s \(2049 samples\)"):
-        audiostyle.transfer(melody[:2048], bongos, sr=SR, options=options, progress=False)
+        audiostyle.transfer(melody[:2048], bongos, sr=SR, extractor="shallow", options=options,
+                            progress=False)
 
 
 @settings(max_examples=12, deadline=None)

@@ -45,8 +45,8 @@ def test_rhythm_needs_maps_over_time_and_enough_sound(bongos):
     with pytest.raises(audiostyle.AudioStyleError, match="maps over time"):
         StyleLoss(get_extractor("mcdermott"), rhythm_weight=1.0, rhythm_lags=10)
     with pytest.raises(audiostyle.AudioStyleError, match="too short for the rhythm term"):
-        audiostyle.texture(bongos, seconds=2.0, sr=SR, rhythm_weight=1.0, rhythm_seconds=1.5,
-                           progress=False)
+        audiostyle.texture(bongos, seconds=2.0, sr=SR, extractor="shallow", rhythm_weight=1.0,
+                           rhythm_seconds=1.5, progress=False)
 
 
 PERIOD = 0.6  # seconds between hits of the style loop
@@ -87,9 +87,9 @@ def test_rhythm_term_keeps_a_periodic_loop_on_its_period():
     assert _onset_period(style)[0] == pytest.approx(PERIOD, rel=0.05)
     runs = {}
     for weight in (0.0, 1.0):
-        result = audiostyle.texture(style, seconds=6.0, sr=SR, options={"filters": 1024},
-                                    rhythm_weight=weight, rhythm_seconds=1.5 * PERIOD,
-                                    progress=False)
+        result = audiostyle.texture(style, seconds=6.0, sr=SR, extractor="shallow",
+                                    options={"filters": 1024}, rhythm_weight=weight,
+                                    rhythm_seconds=1.5 * PERIOD, progress=False)
         runs[weight] = _onset_period(result.audio.samples[0])
     print("onset autocorrelation (peak lag s, peak, at the period): without the rhythm term "
           f"{runs[0.0]}, with it {runs[1.0]}")

@@ -139,11 +139,11 @@ def test_texture_refuses_the_settings_about_a_content(bongos):
 def test_settings_object_and_keywords_give_the_same_result(melody, bongos):
     quick = {"iterations": 2, "refine_iterations": 1, "griffin_lim_iterations": 4,
              "seed": 3}
-    options = {"filters": 16}
-    by_keywords = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, options=options,
-                                      progress=False, **quick)
-    by_object = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, options=options,
-                                    progress=False, settings=Settings(**quick))
+    net = {"extractor": "shallow", "options": {"filters": 16}}
+    by_keywords = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, **net, progress=False,
+                                      **quick)
+    by_object = audiostyle.transfer(melody[:SR], bongos[:SR], sr=SR, **net, progress=False,
+                                    settings=Settings(**quick))
     np.testing.assert_array_equal(by_keywords.audio.samples, by_object.audio.samples)
 
 
@@ -196,8 +196,8 @@ def test_the_refinement_of_the_plan_runs_after_the_spectrogram(melody, bongos):
     plan = extractors.extractor_class("shallow").defaults.transfer
     assert plan.domain == "spectrogram" and plan.refine_iterations > 0
     result = audiostyle.transfer(melody[: SR // 2], bongos[: SR // 2], sr=SR,
-                                 options=SMALL["shallow"], griffin_lim_iterations=4,
-                                 progress=False)
+                                 extractor="shallow", options=SMALL["shallow"],
+                                 griffin_lim_iterations=4, progress=False)
     assert {stage: trace.iterations for stage, trace in result.stages.items()} == {
         "spectrogram": plan.iterations, "waveform": plan.refine_iterations}
 

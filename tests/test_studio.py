@@ -192,8 +192,9 @@ def test_fields_of_the_wrong_type_or_range_are_field_errors(client, sounds, fiel
 
 def test_bad_settings_are_messages_per_field(client, sounds):
     content, style = sounds
-    body = {"content": content["id"], "styles": [{"id": style["id"]}], "strength": 2,
-            "iterations": 0, "seed": "x", "options": {"filterz": "3"}, "preset": "fast"}
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow",
+            "strength": 2, "iterations": 0, "seed": "x", "options": {"filterz": "3"},
+            "preset": "fast"}
     response = client.post("/api/jobs", json=body)
     assert response.status_code == 400
     errors = response.json()["errors"]

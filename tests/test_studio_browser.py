@@ -78,6 +78,7 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
                                ".includes('notes.wav: not an audio file')")
         assert page.locator("#style-sounds .sound").count() == 1
 
+        page.select_option("#extractor", "shallow")
         page.click("#advanced summary")
         page.fill("[data-option=filters]", "256")
         page.fill("#iterations", "20")

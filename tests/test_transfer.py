@@ -13,14 +13,15 @@ from audiostyle.evaluation.independent import IndependentJudge
 from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
-SMALL = {"filters": 512}
+SMALL = {"extractor": "shallow", "options": {"filters": 512}}
 
 
 @pytest.fixture(scope="module")
 def default_result(melody, bongos):
-    """The default extractor (4096 filters) on 3 s of melody with a bongo style."""
-    return audiostyle.transfer(melody, bongos, sr=SR, iterations=30, refine_iterations=15,
-                               progress=False)
+    """The shallow extractor with its default options (4096 filters) on 3 s of melody with a
+    bongo style."""
+    return audiostyle.transfer(melody, bongos, sr=SR, extractor="shallow", iterations=30,
+                               refine_iterations=15, progress=False)
 
 
 def test_loss_falls_below_five_percent_of_its_start(default_result):
@@ -37,8 +38,8 @@ def test_loss_falls_below_five_percent_of_its_start(default_result):
 def test_result_statistics_are_much_closer_to_the_style_than_the_content_was(
     default_result, melody, bongos
 ):
-    start = audiostyle.transfer(melody, bongos, sr=SR, iterations=1, refine_iterations=0,
-                                progress=False)
+    start = audiostyle.transfer(melody, bongos, sr=SR, extractor="shallow", iterations=1,
+                                refine_iterations=0, progress=False)
     # one L-BFGS evaluation does not move the content: its style distance is the content's
     content_distance_db = start.style_distance_db
     gain_db = content_distance_db - default_result.style_distance_db
@@ -62,7 +63,7 @@ def test_output_has_content_length_and_rate(default_result, melody):
 
 
 def test_transferring_a_sound_onto_itself_changes_it_little(melody):
-    result = audiostyle.transfer(melody, melody, sr=SR, options=SMALL, iterations=10,
+    result = audiostyle.transfer(melody, melody, sr=SR, **SMALL, iterations=10,
                                  refine_iterations=5, progress=False)
     out = result.audio.samples[0]
     snr = 10 * np.log10(np.sum(melody**2) / np.sum((out - melody) ** 2))
@@ -70,7 +71,7 @@ def test_transferring_a_sound_onto_itself_changes_it_little(melody):
 
 
 def test_same_seed_same_output_and_other_seed_differs(bongos):
-    kwargs = dict(sr=SR, seconds=1.0, options=SMALL, iterations=6, refine_iterations=3,
+    kwargs = dict(sr=SR, seconds=1.0, **SMALL, iterations=6, refine_iterations=3,
                   progress=False)
     a = audiostyle.texture(bongos, seed=3, **kwargs).audio.samples
     b = audiostyle.texture(bongos, seed=3, **kwargs).audio.samples
@@ -82,7 +83,7 @@ def test_same_seed_same_output_and_other_seed_differs(bongos):
 def test_texture_of_any_length_from_a_file(tmp_path, bongos):
     path = tmp_path / "style.flac"
     sf.write(path, bongos, SR)
-    result = audiostyle.texture(path, seconds=3.5, options=SMALL, iterations=10,
+    result = audiostyle.texture(path, seconds=3.5, **SMALL, iterations=10,
                                 output_sr=16000, progress=False)
     assert result.audio.sr == 16000
     assert result.audio.samples.shape == (1, round(3.5 * 16000))
@@ -90,7 +91,7 @@ def test_texture_of_any_length_from_a_file(tmp_path, bongos):
 
 
 def test_waveform_domain_and_adam_run(melody, bongos):
-    result = audiostyle.transfer(melody[: SR], bongos, sr=SR, options=SMALL, domain="waveform",
+    result = audiostyle.transfer(melody[: SR], bongos, sr=SR, **SMALL, domain="waveform",
                                  optimizer="adam", iterations=15, progress=False)
     assert list(result.stages) == ["waveform"]
     assert result.loss_db < 0
@@ -98,7 +99,7 @@ def test_waveform_domain_and_adam_run(melody, bongos):
 
 def test_too_short_inputs_are_refused(melody):
     with pytest.raises(audiostyle.AudioStyleError, match="too short for the shallow extractor"):
-        audiostyle.transfer(melody, melody[:1000], sr=SR, progress=False)
+        audiostyle.transfer(melody, melody[:1000], sr=SR, extractor="shallow", progress=False)
 
 
 def test_result_fits_under_the_peak_ceiling_without_losing_its_statistics(
