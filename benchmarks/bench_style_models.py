@@ -53,6 +53,10 @@ MODELS = Path(os.environ.get("STYLE_MODELS_DIR",
                              Path.home() / ".cache" / "audiostyle" / "style-models"))
 LEARN = os.environ.get("STYLE_MODELS_LEARN", "1") != "0"
 SPEED = os.environ.get("STYLE_MODELS_SPEED", "1") != "0"
+#: Extractors whose pairs also run a transfer started from the model's output (``--init
+#: model:``; comma-separated, default all; empty: none): one more transfer per pair.
+POLISH = tuple(name for name in os.environ.get("STYLE_MODELS_POLISH",
+                                               "mcdermott,shallow").split(",") if name)
 EVALSET = Path(os.environ.get("AUDIOSTYLE_EVALSET",
                               Path.home() / ".cache" / "audiostyle" / "evalset"))
 FOLDER = RESULTS / "style_models"
@@ -156,29 +160,31 @@ def _timings(model, audio) -> dict:
 
 
 def _transfer_default(extractor: str, content: Path, style: Path, evaluator, work: Path,
-                      quick: bool) -> dict:
-    """The ``transfer`` default's scores for the pair: bench_frontier's when it has them all,
-    else run now (``quick``: a few iterations, checking the script)."""
+                      quick: bool, init: str = "content") -> dict:
+    """The ``transfer`` default's scores for the pair, started from ``init`` (the content, or
+    ``model:PATH``): bench_frontier's when it has them all, else run now (``quick``: a few
+    iterations, checking the script)."""
     import audiostyle
 
     points = RESULTS / "frontier" / "points.json"
-    for case in json.loads(points.read_text()) if points.exists() else []:
+    for case in json.loads(points.read_text()) if points.exists() and init == "content" else []:
         point = case["points"].get("new default", {})
         if ((case["extractor"], case["content"], case["style"]) == (extractor, content.name,
                                                                      style.name)
                 and "independent" in point):
             return {**point, "from": "frontier"}
     result = audiostyle.transfer(str(content), str(style), extractor=extractor, progress=False,
-                                 **({"iterations": 3} if quick else {}))
+                                 init=init, **({"iterations": 3} if quick else {}))
     out = work / "transfer.wav"
     audiostyle.save_audio(out, result.audio)
     return {**_score(evaluator, str(out)), "seconds": result.seconds}
 
 
 def run_pair(extractor: str, style: str, style_path: Path, content: str, content_path: Path,
-             model_path: Path, work: Path, quick: bool) -> dict:
+             model_path: Path, work: Path, quick: bool, transfer: dict | None = None) -> dict:
     """One (model, content): timings and the scores of the model's, the transfer default's
-    and the paper's result."""
+    (``transfer``: measured before for the same pair), the transfer's from the model's output
+    (extractors in :data:`POLISH`) and the paper's result."""
     import audiostyle
     from audiostyle import StyleModel
     from audiostyle.evaluation import Evaluator
@@ -192,8 +198,11 @@ def run_pair(extractor: str, style: str, style_path: Path, content: str, content
                learn_minutes=model.header["minutes"], steps=model.header["steps"],
                strength=model.header["strength"], **_timings(model, audio),
                model=_score(evaluator, str(applied)),
-               transfer=_transfer_default(extractor, content_path, style_path, evaluator, work,
-                                          quick))
+               transfer=transfer or _transfer_default(extractor, content_path, style_path,
+                                                      evaluator, work, quick))
+    if extractor in POLISH:
+        row["polished"] = _transfer_default(extractor, content_path, style_path, evaluator,
+                                            work, quick, init=f"model:{model_path}")
     paper = _paper_output(extractor, content, style) if PAPER.is_dir() else None
     if paper is not None and paper.exists():
         row["paper"] = _score(evaluator, str(paper))
@@ -313,9 +322,12 @@ def run(quick: bool = False) -> Section:
             for content, content_path in contents.items():
                 key = dict(model_sha256=digest, content_sha256=file_digest(content_path))
                 earlier = [r for r in kept if {k: r.get(k) for k in key} == key]
+                same_pair = [r["transfer"] for r in kept if (r["extractor"], r["style"],
+                                                             r["content"]) == (extractor, style,
+                                                                               content)]
                 row = earlier[0] if earlier else {
                     **run_pair(extractor, style, style_path, content, content_path, model_path,
-                               work, quick), **key}
+                               work, quick, same_pair[0] if same_pair else None), **key}
                 rows.append(row)
                 print(f"{extractor} {style} → {content}: model {_fmt(row['model'])}, "
                       f"transfer {_fmt(row['transfer'])}", flush=True)
@@ -332,13 +344,13 @@ def run(quick: bool = False) -> Section:
     shutil.rmtree(work, ignore_errors=True)
     header = ["extractor", "style → content", "learned: min (steps)", "apply RTF (floor)",
               "model: independent dB / McDermott dB / chroma / onsets / note F1 / copy",
-              "transfer default", "paper's output"]
+              "transfer default", "transfer from the model", "paper's output"]
     table_rows = [[r["extractor"], f"{r['style']} → {r['content']}",
                    f"{r['learn_minutes']:.1f} ({r['steps']})",
                    f"{r['rtf']:.3f} ({r['floor_rtf']:.4f})",
                    _fmt(r["model"]),
                    _fmt(r["transfer"]) + (" ¹" if r["transfer"].get("from") else ""),
-                   _fmt(r.get("paper"))] for r in rows]
+                   _fmt(r.get("polished")), _fmt(r.get("paper"))] for r in rows]
     speed_table = table(["extractor", "model", f"{SPEED_MINUTES} min content from", "seconds",
                          "RTF", "peak MiB", f"peak MiB, {MEMORY_MINUTES} min"],
                         [[s["extractor"], s["model"], s["content"], s["seconds"], s["rtf"],
@@ -356,7 +368,9 @@ def run(quick: bool = False) -> Section:
         "*Apply RTF*: `StyleModel.apply` in process (seconds ÷ audio seconds); *floor*: the "
         "network's forward pass alone on as many frames. *Transfer default*: "
         "`audiostyle.transfer` with the extractor's defaults on the same pair (¹: from "
-        "results/frontier/points.json). *Paper's output*: its published MP3, where one exists "
+        "results/frontier/points.json). *Transfer from the model*: the same transfer started "
+        "from the model's output (`--init model:`), where run. *Paper's output*: its "
+        "published MP3, where one exists "
         "for the pair and extractor.\n\n"
         + table(header, table_rows)
         + ("\n\nNot run (no cached model; `STYLE_MODELS_LEARN=0`): " + ", ".join(skipped)
