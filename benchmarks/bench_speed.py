@@ -24,7 +24,8 @@ overhead.
   extractor the same settings (the job record's) from the command line, ``audiostyle
   transfer`` in a fresh process, run at the same time as the studio's job.
 
-``SPEED_STUDIO=0`` leaves the studio out. Results are written after each case
+``SPEED_STUDIO=0`` leaves the studio out; ``SPEED_PRESETS`` (default ``preview,default``)
+narrows it. Results are written after each case
 (``results/speed.json``, ``results/speed.md``, the raw numbers in ``results/speed-raw.json``);
 the cases of an earlier run are kept unless measured again.
 """
@@ -59,7 +60,8 @@ PAPER = Path(os.environ.get("AUDIOSTYLE_PAPER", HERE.parent.parent / "shared" / 
 PAPER_PAIRS = (("pachelbel", "cat_milk"), ("pachelbel", "bongo-loop"))
 #: The studio's jobs: content seconds, presets.
 STUDIO_SECONDS = 3.0
-STUDIO_PRESETS = ("preview", "default")
+STUDIO_PRESETS = tuple(p for p in os.environ.get("SPEED_PRESETS", "preview,default").split(",")
+                       if p)
 #: Floor: untimed warm-up, then the median of this many forward + gradient passes.
 FLOOR_REPEATS = 3
 
@@ -317,6 +319,11 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         table(["extractor", "audio", "code", "s/iteration", "iterations", "total s", "RTF",
                "floor s", "s/it ÷ floor"], rows),
     ]
+    from audiostyle.extractors import available
+
+    missing = [f"{e}, {s:g} s" for s in (10.0, 60.0) for e in available() if (e, s) not in cases]
+    if missing:
+        text.append(f"Not measured (not run yet): {'; '.join(missing)}.")
     if frontier:
         frows = []
         for extractor, points in frontier.items():
