@@ -305,7 +305,8 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         rows.append(["", "", "after ÷ before", f"{a['s_per_iteration'] / b['s_per_iteration']:.2f}",
                      "", f"{a['total_s'] / b['total_s']:.2f}", "", "", ""])
     text = [
-        f"Machine: {machine()}; before: commit {BASE_COMMIT} (issue 29 filed), after: this "
+        f"Machine: {machine()} (each job: one thread); load average when last written: "
+        f"{os.getloadavg()[0]:.1f}. Before: commit {BASE_COMMIT} (issue 29 filed), after: this "
         "checkout; in each case both ran at once, each in a fresh process with one torch "
         "thread. The machine is shared with other work, so compare the after ÷ before ratios "
         "within a case rather than absolute seconds. Content: the demo melody looped to the "
@@ -323,7 +324,7 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
 
     missing = [f"{e}, {s:g} s" for s in (10.0, 60.0) for e in available() if (e, s) not in cases]
     if missing:
-        text.append(f"Not measured (not run yet): {'; '.join(missing)}.")
+        text.append(f"Not measured in the runs so far: {'; '.join(missing)}.")
     if frontier:
         frows = []
         for extractor, points in frontier.items():
@@ -345,13 +346,17 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         srows, crows = [], []
         for key, r in studio_out.items():
             if "refused" in r:
-                srows.append([key, f"refused: {r['refused']}", "", "", "", ""])
+                why = r["refused"]
+                why = "; ".join(why.values()) if isinstance(why, dict) else why
+                srows.append([key, f"refused: {why}", "", "", "", "", "", "", ""])
                 continue
-            srows.append([key, f"{r['job']['domain']} {r['job']['iterations']} + waveform "
-                          f"{r['job']['refine_iterations']}", f"{r['estimate_s']:.1f}",
+            refine = r["job"]["refine_iterations"]
+            srows.append([key, f"{r['job']['domain']} {r['job']['iterations']}"
+                          + (f" + waveform {refine}" if refine else ""), f"{r['estimate_s']:.1f}",
                           f"{r['optimisation_s']:.1f}", f"{r['synthesis_s']:.1f}",
                           f"{r['job_s']:.1f}", r["snapshots"],
-                          f"{r['estimate_s'] / r['synthesis_s']:.2f}"])
+                          f"{r['estimate_s'] / r['synthesis_s']:.2f}",
+                          f"{r['estimate_s'] / r['job_s']:.2f}"])
             if r.get("cli"):
                 c = r["cli"]
                 crows.append([key, f"{r['synthesis_s']:.1f}", f"{r['job_s']:.1f}",
@@ -366,7 +371,7 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
             "seconds); *job*: from its running event to its done event (the evaluation and the "
             "pictures too).",
             table(["extractor, preset", "plan", "estimate s", "optimisation s", "synthesis s",
-                   "job s", "snapshots", "estimate ÷ synthesis"], srows),
+                   "job s", "snapshots", "estimate ÷ synthesis", "estimate ÷ job"], srows),
             "The default extractor's jobs against `audiostyle transfer` with the job's settings "
             "(domain, iterations, refinement, strength, seed), run in a fresh process at the "
             "same time as the studio's job, one thread each. *CLI transfer s*: the time the "
