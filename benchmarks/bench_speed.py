@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ import numpy as np
 
 from bench_defaults import _installed
 from bench_shallow import SR, STYLE_SECONDS, _signals
-from common import HERE, RESULTS, Section, machine, table, write_section
+from common import HERE, RESULTS, Section, machine, median_seconds, table, write_section
 
 #: The code before issue 29's changes.
 BASE_COMMIT = "fe8a0f2"
@@ -88,13 +87,7 @@ def _floor(net, wave, domain: str) -> float:
         total = sum(o.square().mean() for o in outputs.values())
         torch.autograd.grad(total, inputs)
 
-    once()
-    times = []
-    for _ in range(FLOOR_REPEATS):
-        began = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    return median_seconds(once, FLOOR_REPEATS)
 
 
 def default_transfer(extractor: str, content: str, style: str, output: str | None = None,
