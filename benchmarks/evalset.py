@@ -1,6 +1,6 @@
 """Build the wider evaluation set: 8 contents × 8 styles from Debian packages and code.
 
-Usage: ``./run python benchmarks/evalset.py [--check] [--keep-debs]`` (or the venv's python);
+Usage: ``.venv/bin/python benchmarks/evalset.py [--check] [--keep-debs]`` (after ``./run``);
 the set goes to ``$AUDIOSTYLE_EVALSET`` (default ``~/.cache/audiostyle/evalset``), outside
 git: ``NAME.wav`` per sound and ``manifest.json`` (name, role, part, source package and
 version, file inside it, licence, how it was made, seconds, rate, channels, SHA-256 of the
