@@ -25,9 +25,9 @@ overhead.
   transfer`` in a fresh process, run at the same time as the studio's job.
 
 ``SPEED_STUDIO=0`` leaves the studio out; ``SPEED_PRESETS`` (default ``preview,default``)
-narrows it. Results are written after each case
-(``results/speed.json``, ``results/speed.md``, the raw numbers in ``results/speed-raw.json``);
-the cases of an earlier run are kept unless measured again.
+narrows it. Results are written after each case (``results/speed.json``, ``results/speed.md``,
+the raw numbers in ``results/speed/raw.json``: the summary reads every ``results/*.json`` as
+rows); the cases of an earlier run are kept unless measured again.
 """
 
 from __future__ import annotations
@@ -398,7 +398,8 @@ def run(quick: bool = False) -> Section:
 
     extractors = _extractors()
     work = Path(tempfile.mkdtemp(prefix="bench-speed-"))
-    raw = RESULTS / "speed-raw.json"
+    raw = RESULTS / "speed" / "raw.json"
+    raw.parent.mkdir(exist_ok=True)
     # an earlier run's cases are kept, and those this run measures replace them
     earlier = json.loads(raw.read_text()) if raw.exists() and not quick else {}
     cases: dict = {(e, float(s)): r for e, s, r in earlier.get("cases", [])}
