@@ -14,11 +14,8 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import statistics
-import subprocess
-import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_shallow import _signals
-from common import HERE, Section, machine, measure, table
+from common import Section, machine, measure, table, unpacked_src
 
 #: The code when issue 17 (keep the melody) was filed: "today's" default transfer.
 TODAY_COMMIT = "86ff30342d2864b789ab280f96bdc83b232b5292"
@@ -53,18 +50,6 @@ def whole_transfer(inputs: str, strength: float | None = None) -> dict:
                                  extractor="shallow", progress=False, **values)
     return {"seconds": time.perf_counter() - began,
             "stages": {k: t.seconds for k, t in result.stages.items()}}
-
-
-def _today(folder: Path) -> Path | None:
-    """The ``src`` folder of :data:`TODAY_COMMIT` unpacked under ``folder``; None without the
-    repository's history (a copy of the files alone)."""
-    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", TODAY_COMMIT, "src"],
-                             capture_output=True)
-    if archive.returncode != 0:
-        return None
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder / "src"
 
 
 def per_evaluation(extractor: str, strength: float | None) -> dict:
@@ -146,7 +131,7 @@ def run(quick: bool = False) -> Section:
     work = Path(tempfile.mkdtemp(prefix="bench-defaults-"))
     inputs = work / "signals.npz"
     np.savez(inputs, **dict(zip(("content", "style"), _signals(SECONDS), strict=True)))
-    today = _today(work)
+    today = unpacked_src(TODAY_COMMIT, work)
     base = "today's" if today is not None else "strength 1"
     runs = {"new default": ({}, None),
             base: ({}, today) if today is not None else ({"strength": 1.0}, None)}

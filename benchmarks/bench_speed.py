@@ -4,8 +4,8 @@ overhead.
 - **Default transfers**: for every extractor, :func:`audiostyle.transfer` with its defaults
   only, of the demo melody looped to each length in ``SPEED_SECONDS`` (default ``10,60``)
   against 10 s of the bongo loop, with the code *before* (commit :data:`BASE_COMMIT`, its
-  ``src`` in ``SPEED_BASE`` run by ``SPEED_BASE_PYTHON``; the process checks which
-  ``audiostyle`` it imported) and *after* (this checkout), the two at once in two fresh
+  ``src`` unpacked from git history, or a ``src`` folder of it in ``SPEED_BASE``; the process
+  checks which ``audiostyle`` it imported) and *after* (this checkout), the two at once in two fresh
   processes of one torch thread each, so that whatever else loads a shared machine loads both
   alike. Each records seconds per iteration (optimisation seconds ÷ loss evaluations),
   iterations, the whole call's seconds (from the arrays to the result), the real-time factor
@@ -32,6 +32,7 @@ rows); the cases of an earlier run are kept unless measured again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -46,12 +47,19 @@ import numpy as np
 
 from bench_defaults import _installed
 from bench_shallow import SR, STYLE_SECONDS, _signals
-from common import HERE, RESULTS, Section, machine, median_seconds, table, write_section
+from common import (
+    HERE,
+    RESULTS,
+    Section,
+    machine,
+    median_seconds,
+    table,
+    unpacked_src,
+    write_section,
+)
 
 #: The code before issue 29's changes.
 BASE_COMMIT = "fe8a0f2"
-BASE = Path(os.environ.get("SPEED_BASE", "/work/wt-base/src"))
-BASE_PYTHON = os.environ.get("SPEED_BASE_PYTHON", "/work/main/.venv/bin/python")
 SECONDS = tuple(float(s) for s in os.environ.get("SPEED_SECONDS", "10,60").split(",") if s)
 FRONTIER = os.environ.get("SPEED_FRONTIER", "") == "1"
 PAPER = Path(os.environ.get("AUDIOSTYLE_PAPER", HERE.parent.parent / "shared" / "paper"))
@@ -140,13 +148,26 @@ def _measure(python: str, source: Path | None, **kwargs) -> dict:
     expected = source if source is not None else HERE.parent / "src"
     if not Path(out["code"]).resolve().is_relative_to(expected.resolve()):
         raise RuntimeError(f"expected the audiostyle of {expected}, imported {out['code']}")
+    out["code"] = BASE_COMMIT if source is not None else "this checkout"  # (checked above)
     return out
+
+
+@functools.cache
+def _base() -> Path:
+    """The ``src`` of :data:`BASE_COMMIT` (``SPEED_BASE``, or unpacked from git history)."""
+    given = os.environ.get("SPEED_BASE")
+    src = Path(given) if given else unpacked_src(
+        BASE_COMMIT, Path(tempfile.mkdtemp(prefix="bench-speed-base-")))
+    if src is None:
+        raise RuntimeError(f"no git history here to unpack {BASE_COMMIT} from: set SPEED_BASE "
+                           "to a src folder of it")
+    return src
 
 
 def _side_by_side(**kwargs) -> dict[str, dict]:
     """The before and after runs of :func:`default_transfer` at once."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        before = pool.submit(_measure, BASE_PYTHON, BASE, **{
+        before = pool.submit(_measure, sys.executable, _base(), **{
             **kwargs, **({"output": kwargs["output"] + ".before.wav"}
                          if kwargs.get("output") else {})})
         after = pool.submit(_measure, sys.executable, None, **{
@@ -231,7 +252,8 @@ def _cli(job: dict, content: Path, style: Path, output: Path) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {proc.stderr[-2000:]}")
     said = re.search(r"in ([\d.]+) s \(([\d.]+) s of optimisation\)", proc.stdout + proc.stderr)
-    return {"wall_s": wall, "command": " ".join(command[1:]),
+    shown = " ".join(command[1:]).replace(f"{content.parent}/", "")  # (no machine paths)
+    return {"wall_s": wall, "command": shown,
             **({"transfer_s": float(said[1]), "optimisation_s": float(said[2])} if said else {})}
 
 

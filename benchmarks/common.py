@@ -9,12 +9,14 @@ A benchmark section is a module ``benchmarks/bench_<name>.py`` with a function
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,3 +136,16 @@ def assemble() -> str:
     )
     (HERE / "RESULTS.md").write_text(text)
     return text
+
+
+def unpacked_src(commit: str, folder: Path) -> Path | None:
+    """The ``src`` folder of ``commit`` unpacked under ``folder`` from this repository's git
+    history (earlier code to measure beside today's); None without the history (a copy of the
+    files alone)."""
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", commit, "src"],
+                             capture_output=True)
+    if archive.returncode != 0:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / "src"
