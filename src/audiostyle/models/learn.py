@@ -14,7 +14,6 @@ atomically every few minutes and resumed from a checkpoint.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +40,9 @@ from .training import Budget, Recipe, TrainingState, train
 
 #: The default budget, in minutes of training on the reference 2-core CPU.
 DEFAULT_MINUTES = 15.0
+#: The extractor a model matches unless told: one whose models are measured (benchmarks/
+#: RESULTS.md, *Style models*), chosen apart from the transfers' default.
+DEFAULT_EXTRACTOR = "mcdermott"
 #: Random crops of each style whose statistics are averaged into its target.
 TARGET_CROPS = 32
 #: Minutes between checkpoints.
@@ -57,7 +59,7 @@ Observer = Callable[[TrainingState, dict[str, float]], None]
 def learn(
     styles: AudioLike | Sequence[AudioLike],
     *,
-    extractor: str = "mcdermott",
+    extractor: str = DEFAULT_EXTRACTOR,
     options: Mapping[str, Any] | None = None,
     strength: float | None = None,
     style_weights: Sequence[float] | None = None,
@@ -172,10 +174,6 @@ def learn(
         except KeyboardInterrupt:  # the model is made: the caller writes it (the last
             model.header["interrupted"] = True  # checkpoint, if any, stays as it was)
     return model
-
-
-#: The extractor a model matches unless told (``learn``'s own default).
-DEFAULT_EXTRACTOR: str = inspect.signature(learn).parameters["extractor"].default
 
 
 def check_learnable(net: Extractor, recipe: Recipe) -> None:

@@ -261,13 +261,18 @@ def create_app(config: StudioConfig) -> Any:
     async def results(request: Request) -> Response:
         return _json(store.results())
 
-    async def result(request: Request) -> Response:
-        ident = request.path_params["id"]
-        if request.method == "DELETE":
-            gone = await run_in_threadpool(store.delete_result, ident)
-            return _json({"deleted": ident}) if gone else _error(404, "no such result")
-        record = store.record(ident)
-        return _error(404, "no such result") if record is None else _json(record)
+    def record_route(read: Any, delete: Any, noun: str) -> Any:
+        """``GET`` (the record) and ``DELETE`` of one result or model."""
+        async def route(request: Request) -> Response:
+            ident = request.path_params["id"]
+            if request.method == "DELETE":
+                gone = await run_in_threadpool(delete, ident)
+                return _json({"deleted": ident}) if gone else _error(404, f"no such {noun}")
+            record = read(ident)
+            return _error(404, f"no such {noun}") if record is None else _json(record)
+        return route
+
+    result = record_route(store.record, store.delete_result, "result")
 
     async def result_file(request: Request) -> Response:
         ident, name = request.path_params["id"], request.path_params["name"]
@@ -285,13 +290,7 @@ def create_app(config: StudioConfig) -> Any:
     async def models(request: Request) -> Response:
         return _json(await run_in_threadpool(store.models))
 
-    async def model(request: Request) -> Response:
-        ident = request.path_params["id"]
-        if request.method == "DELETE":
-            gone = await run_in_threadpool(store.delete_model, ident)
-            return _json({"deleted": ident}) if gone else _error(404, "no such model")
-        record = store.model_record(ident)
-        return _error(404, "no such model") if record is None else _json(record)
+    model = record_route(store.model_record, store.delete_model, "model")
 
     async def model_file(request: Request) -> Response:
         ident = request.path_params["id"]

@@ -168,6 +168,10 @@ class Runner:
         """The main lane's worker process."""
         return self.lanes["main"].process.pid
 
+    def _lane(self, job: Job) -> _Lane:
+        """The lane that runs ``job``'s kind (:data:`LANES`)."""
+        return self.lanes[LANES[job.kind]]
+
     @property
     def waiting(self) -> int:
         return sum(len(lane.waiting) for lane in self.lanes.values())
@@ -200,7 +204,7 @@ class Runner:
         if self.waiting >= self.max_queue:
             raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); wait for one "
                             "to finish or cancel one")
-        lane = self.lanes[LANES[job.kind]]
+        lane = self._lane(job)
         self.jobs[job.id] = job
         lane.waiting.append(job.id)
         self._post(job, "queued", position=len(lane.waiting))
@@ -212,7 +216,7 @@ class Runner:
         job = self.jobs.get(ident)
         if job is None or job.state in FINAL:
             return False
-        lane = self.lanes[LANES[job.kind]]
+        lane = self._lane(job)
         if ident in lane.waiting:
             lane.waiting.remove(ident)
             self._post(job, "cancelled", message="cancelled before it started")
@@ -320,7 +324,7 @@ class Runner:
         self._post(job, event, **data)
         if job.kind == "learn" and event == "done":  # a model to apply soon: start its lane
             self.lanes["quick"].ready()
-        lane = self.lanes[LANES[job.kind]]
+        lane = self._lane(job)
         if event in FINAL and lane.running == ident:
             lane.running = None
             self._dispatch(lane)

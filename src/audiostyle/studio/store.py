@@ -229,12 +229,10 @@ class Store:
         return self.root / "work" / ident
 
     def result_folder(self, ident: str) -> Path | None:
-        folder = self.root / "results" / ident
-        return folder if valid_id(ident) and (folder / "record.json").is_file() else None
+        return self._finished("results", ident)
 
     def record(self, ident: str) -> dict[str, Any] | None:
-        folder = self.result_folder(ident)
-        return None if folder is None else _read_json(folder / "record.json")
+        return self._record("results", ident)
 
     def results(self) -> list[dict[str, Any]]:
         """Every finished result's record, newest first."""
@@ -246,12 +244,10 @@ class Store:
     # --- style models ---------------------------------------------------------------------
 
     def model_folder(self, ident: str) -> Path | None:
-        folder = self.root / "models" / ident
-        return folder if valid_id(ident) and (folder / "record.json").is_file() else None
+        return self._finished("models", ident)
 
     def model_record(self, ident: str) -> dict[str, Any] | None:
-        folder = self.model_folder(ident)
-        return None if folder is None else _read_json(folder / "record.json")
+        return self._record("models", ident)
 
     def models(self) -> list[dict[str, Any]]:
         """Every learned style model's record, newest first."""
@@ -259,6 +255,16 @@ class Store:
 
     def delete_model(self, ident: str) -> bool:
         return _delete(self.model_folder(ident))
+
+    def _finished(self, part: str, ident: str) -> Path | None:
+        """``DATA/<part>/<ID>`` when it holds a finished result or model (its record is
+        written last), else None."""
+        folder = self.root / part / ident
+        return folder if valid_id(ident) and (folder / "record.json").is_file() else None
+
+    def _record(self, part: str, ident: str) -> dict[str, Any] | None:
+        folder = self._finished(part, ident)
+        return None if folder is None else _read_json(folder / "record.json")
 
     def discard_work(self, ident: str) -> None:
         shutil.rmtree(self.work_folder(ident), ignore_errors=True)

@@ -144,10 +144,16 @@ def _start(store: Store, job: dict[str, Any]) -> str:
     """Where the job's transfer starts: the content, or a learned model's output."""
     if not job.get("start_model"):
         return "content"
-    folder = store.model_folder(job["start_model"])
+    return f"{MODEL_INIT}{_model_file(store, job['start_model'])}"
+
+
+def _model_file(store: Store, ident: str) -> Path:
+    """The file of the learned style model ``ident``; a message when it was deleted since
+    the job was checked."""
+    folder = store.model_folder(ident)
     if folder is None:
-        raise AudioStyleError("the style model it starts from was deleted")
-    return f"{MODEL_INIT}{folder / MODEL_FILE}"
+        raise AudioStyleError("the style model it uses was deleted")
+    return folder / MODEL_FILE
 
 
 def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Path, post,
@@ -209,10 +215,7 @@ def _apply(store: Store, job: dict[str, Any], content: Audio, work: Path,
            began: float) -> dict[str, Any]:
     """The learned style model ``job["model"]`` applied to ``content``: the result files and
     the record's synthesis part."""
-    folder = store.model_folder(job["model"])
-    if folder is None:
-        raise AudioStyleError("that style model was deleted")
-    model = StyleModel.load(folder / MODEL_FILE)
+    model = StyleModel.load(_model_file(store, job["model"]))
     result = model.apply(content, seed=job["seed"])
     _save(work, result)
     return {"seconds": time.perf_counter() - began, "cancelled": False, "snapshots": [],
