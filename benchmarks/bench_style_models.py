@@ -149,7 +149,7 @@ def _timings(model, audio) -> dict:
     config = net.config
     frames = audio.samples.shape[1] // model.grid(audio.sr).hop
     channels = audio.samples.shape[0]
-    features = torch.randn(channels, config.bands + config.noise_inputs, frames)
+    features = torch.randn(channels, config.bands, frames)
 
     def forward() -> None:
         with torch.no_grad():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -13,11 +12,13 @@ from safetensors.torch import save as save_tensors
 from audiostyle.demo import bongo_loop, canon_melody
 from audiostyle.errors import AudioStyleError
 from audiostyle.evaluation.independent import IndependentJudge
+from audiostyle.evaluation.metrics import copy_score
 from audiostyle.extractors import build_extractor
 from audiostyle.io.audio import Audio, resample
 from audiostyle.models import StyleModel, learn
 from audiostyle.models.corpus import FolderCorpus, SoundCorpus, synthesise
-from audiostyle.models.frames import Grid, NoisePages
+from audiostyle.models.excitation import OnsetDetector, TextureReader, band_levels
+from audiostyle.models.frames import HOP_SECONDS, Grid
 from audiostyle.models.model import FORMAT_VERSION, HEADER_KEY
 from audiostyle.models.network import NetConfig, StyleNet
 from audiostyle.models.objective import Objective, style_loss_for, style_statistics
@@ -25,23 +26,25 @@ from audiostyle.models.training import Recipe
 from audiostyle.synthesis.pipeline import transfer
 
 SR = 22050
-TINY = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4), noise_inputs=2)
+TINY = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4))
+#: A texture for the models made here (the models `learn` makes synthesise theirs).
+TEXTURE = bongo_loop(SR, seconds=3.0, room=0.01) / 0.1
 
 
 def random_model(seed: int = 0, config: NetConfig = TINY) -> StyleModel:
     """An untrained network with every weight moved, so that its output differs from the
-    content in gain and noise."""
+    content in gain and plays the texture audibly."""
     torch.manual_seed(seed)
     net = StyleNet(config)
     with torch.no_grad():
         for parameter in net.parameters():
             parameter.add_(0.2 * torch.randn_like(parameter))
-        net.outputs.bias[config.bands:] = -1.0  # audible noise
-    return StyleModel(net, {"top_hz": SR / 2, "extractor": "shallow"})
+        net.outputs.bias[config.bands:] = -1.0  # the texture audible
+    return StyleModel(net, TEXTURE, {"top_hz": SR / 2, "sample_rate": SR, "extractor": "shallow"})
 
 
 def test_untrained_network_gives_the_content_back_at_any_rate():
-    model = StyleModel(StyleNet(NetConfig(noise_path=False)), {"top_hz": SR / 2})
+    model = StyleModel(StyleNet(NetConfig(texture_path=False)), None, {"top_hz": SR / 2})
     for sr in (8000, 22050, 44100):
         x = np.random.default_rng(1).standard_normal((2, sr // 2)).astype(np.float32)
         y = model.apply(x, sr=sr).samples
@@ -65,12 +68,55 @@ def test_band_powers_are_the_same_at_every_rate():
     assert abs(powers[0].sum() - (0.3**2 + 0.1**2) / 2) < 0.01
 
 
-def test_noise_pages_do_not_depend_on_how_the_sound_is_cut():
-    whole = NoisePages(3, 2).take(0, 70000)
-    pieces = NoisePages(3, 2)
-    parts = [pieces.take(0, 5), pieces.take(5, 40000), pieces.take(40005, 29995)]
-    assert np.array_equal(whole, np.concatenate(parts, axis=1))
-    assert not np.array_equal(whole, NoisePages(4, 2).take(0, 70000))
+def _notes(sr: int, starts: list[float], seconds: float) -> np.ndarray:
+    """Decaying 440 Hz notes starting at ``starts`` (s)."""
+    t = np.arange(round(seconds * sr)) / sr
+    out = np.zeros_like(t)
+    for start in starts:
+        after = np.clip(t - start, 0, None)
+        out += (t >= start) * np.sin(2 * np.pi * 440 * t) * np.exp(-after / 0.15)
+    return (0.3 * out).astype(np.float32)
+
+
+def test_onsets_are_found_where_notes_start_and_nowhere_else():
+    starts = [0.2, 0.55, 0.7, 1.3, 1.45, 2.0]
+    grid = Grid.at(SR, SR / 2)
+    levels = band_levels(torch.from_numpy(_notes(SR, starts, 2.5))[None], grid, 16)
+    detector = OnsetDetector()
+    onsets, ages, _ = detector(levels, detector.start(1, 16))
+    # frame k covers samples k·hop … k·hop + window: its onset is the note that starts inside
+    found = (np.flatnonzero(onsets[0]) * grid.hop + grid.window) / SR
+    assert len(found) == len(starts)
+    assert np.all(np.abs(found - np.asarray(starts)) < grid.window / SR + HOP_SECONDS)
+    # frame by frame, with state carried, the same onsets
+    state, pieces = detector.start(1, 16), []
+    for k in range(0, levels.shape[1], 7):
+        part, _, state = detector(levels[:, k:k + 7], state)
+        pieces.append(part)
+    assert np.array_equal(np.concatenate(pieces, axis=1), onsets)
+    assert np.array_equal(ages[onsets], np.zeros(onsets.sum()))
+    assert ages[0, -1] == ages.shape[1] - 1 - np.flatnonzero(onsets[0])[-1]
+
+
+def test_the_texture_jumps_to_its_own_onsets_at_the_content_s_onsets():
+    grid = Grid.at(SR, SR / 2)
+    reader = TextureReader(TEXTURE, SR, grid, 16)
+    texture_onsets, _, _ = reader.detector(band_levels(reader.texture[None], grid, 16),
+                                        reader.detector.start(1, 16))
+    assert set(reader.landings) <= set(np.flatnonzero(texture_onsets[0]) * grid.hop)
+    content = _notes(SR, [0.3, 0.9, 1.6], 2.0)
+    levels = band_levels(torch.from_numpy(content)[None], grid, 16)
+    content_onsets, _, _ = reader.detector(levels, reader.detector.start(1, 16))
+    for seed in (0, 1):
+        starts, gate, _ = reader(levels, [(seed, 0)], reader.start(1))
+        jumps = np.flatnonzero(np.diff(starts[0]) != grid.hop) + 1
+        assert set(np.flatnonzero(content_onsets[0])) <= set(jumps) | {0}
+        assert set(starts[0, jumps]) <= set(reader.landings)
+        # the gate is open at each onset and closes after it
+        assert np.allclose(gate[0, content_onsets[0]], 1.0)
+        assert np.all(gate[0, np.flatnonzero(content_onsets[0]) + 30] < 0.2)
+    other, _, _ = reader(levels, [(2, 0)], reader.start(1))
+    assert not np.array_equal(starts, other)  # the seed draws the landings
 
 
 @pytest.mark.parametrize("block", [1, 7, 333, 4096])
@@ -97,22 +143,6 @@ def test_apply_is_deterministic_for_a_seed():
     a, b = model.apply(x, sr=SR, seed=1).samples, model.apply(x, sr=SR, seed=1).samples
     assert np.array_equal(a, b)
     assert not np.array_equal(a, model.apply(x, sr=SR, seed=2).samples)
-
-
-def test_by_default_the_network_s_timing_is_the_content_s():
-    """Seeded values into the network let it impose a timing of its own (it smeared the
-    content's onsets); by default its gains depend on the content alone, so with the added
-    noise silenced every seed gives the same output."""
-    assert NetConfig().noise_inputs == 0
-    x = canon_melody(SR)[:SR]
-    spread = []
-    for inputs in (0, 2):
-        model = random_model(config=dataclasses.replace(TINY, noise_inputs=inputs))
-        with torch.no_grad():
-            model.net.static_noise.fill_(-40.0)  # no audible noise
-        a, b = model.apply(x, sr=SR, seed=1).samples, model.apply(x, sr=SR, seed=2).samples
-        spread.append(np.abs(a - b).max() / np.abs(a).max())
-    assert spread[0] < 1e-6 < 1e-2 < spread[1]
 
 
 def test_save_load_gives_identical_outputs(tmp_path):
@@ -146,6 +176,8 @@ def test_bad_model_files_are_refused_naming_the_file(tmp_path):
         "plain.style": (save_tensors({"x": torch.zeros(3)}), "without an audiostyle header"),
         "newer.style": (_rewrite(good, lambda h: h.update(format_version=FORMAT_VERSION + 1)),
                         "newer than"),
+        "older.style": (_rewrite(good, lambda h: h.update(format_version=FORMAT_VERSION - 1)),
+                        "learn it again"),
         "other.style": (_rewrite(good, lambda h: h.update(format="something")),
                         "not a style model"),
         "edited.style": (_rewrite(good, lambda h: h.update(strength=0.9)), "SHA-256"),
@@ -174,12 +206,17 @@ def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path
     options = {"bands": 12, "mod_bands": 8}  # a cheap McDermott model
     settings = {"sr": SR, "extractor": "mcdermott", "options": options, "corpus": _tiny_corpus(),
                 "network": TINY, "progress": False}
+    texture = {"texture_seconds": 3.0, "texture_iterations": 50}
     model = learn(style, steps=20, seed=0, strength=0.3, checkpoint=tmp_path / "ck.style",
                   recipe=Recipe(batch=2, crop_seconds=1.0, learning_rate=1e-2,
-                                validation_crops=2), **settings)
+                                validation_crops=2, **texture), **settings)
     assert model.header["steps"] == 20 and model.header["corpus"]["kind"] == "sounds"
+    # the texture it plays: 3 s at the extractor's rate, unit RMS, a new sound (not the style)
+    rate = model.header["sample_rate"]
+    assert model.texture.shape == (3 * rate,)
+    assert abs(float(np.sqrt(np.mean(model.texture.astype(np.float64) ** 2))) - 1) < 1e-3
+    assert copy_score(model.texture, resample(Audio(style[None], SR), rate).samples[0]) < 0.6
     net = build_extractor("mcdermott", options)
-    rate = net.sample_rate
     # never seen in training, at a level inside the corpus's (−30 … −1 dBFS peak)
     content = 0.1 * canon_melody(rate, semitones=3)[None, : 2 * rate]
     style_here = resample(Audio(style[None], SR), rate).samples
@@ -203,8 +240,10 @@ def test_a_briefly_trained_model_moves_unseen_content_towards_the_style(tmp_path
     assert float(after["structure"]) / objective.structure_weight < 0.5
     # the checkpoint resumes where it stopped
     resumed = learn(style, steps=22, strength=0.3, resume=tmp_path / "ck.style",
-                    recipe=Recipe(batch=2, crop_seconds=1.0, validation_crops=2), **settings)
+                    recipe=Recipe(batch=2, crop_seconds=1.0, validation_crops=2, **texture),
+                    **settings)
     assert resumed.header["steps"] == 22
+    assert np.array_equal(resumed.texture, model.texture)  # kept, not made again
 
 
 def test_learn_checks_its_inputs_first():

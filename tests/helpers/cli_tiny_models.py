@@ -10,8 +10,9 @@ import os
 from audiostyle.models.network import NetConfig
 from audiostyle.models.training import Recipe
 
-TINY_NET = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4), noise_inputs=2)
-TINY_RECIPE = Recipe(batch=2, crop_seconds=0.5, validation_crops=2)
+TINY_NET = NetConfig(bands=12, fine_bands=24, channels=8, dilations=(1, 2, 4))
+TINY_RECIPE = Recipe(batch=2, crop_seconds=0.5, validation_crops=2, texture_seconds=1.5,
+                     texture_iterations=10)
 #: The module (the package's ``learn`` is the function).
 learn = importlib.import_module("audiostyle.models.learn")
 

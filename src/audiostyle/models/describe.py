@@ -43,7 +43,18 @@ def describe(model: StyleModel) -> list[tuple[str, str]]:
                     f"{sum(p.numel() for p in model.net.parameters()):,} parameters, "
                     f"hears {receptive:.2f} s of the past"),
         ("latency", f"{latency.samples} samples = {latency.ms:.1f} ms at {INFO_RATE} Hz"),
+        *_texture(model),
     ]
+
+
+def _texture(model: StyleModel) -> list[tuple[str, str]]:
+    """The texture line, for a model that plays one."""
+    made = model.header.get("texture")
+    if model.texture is None or made is None:
+        return []
+    seconds = len(model.texture) / model.header["sample_rate"]
+    return [("texture", f"{seconds:.1f} s of the style's texture ({made['made_by']}, "
+                        f"{made['iterations']} iterations), re-timed by the content's onsets")]
 
 
 def db_text(value: float | None) -> str:

@@ -1,4 +1,4 @@
-"""The style model's time-frequency grid: causal STFT frames, bands and seeded noise, at any rate.
+"""The style model's time-frequency grid: causal STFT frames and bands, at any rate.
 
 A style model works on short STFT frames of the sound *at its own rate*: every rate gets a
 frame of the same duration (hop :data:`HOP_SECONDS`, window ``4 × hop``, periodic √Hann for
@@ -7,15 +7,10 @@ gains give the input back exactly). Bands are placed in Hz (on the ERB scale), s
 network applies to a sound at 8, 22.05 or 48 kHz with no resampling; band powers are in
 physical units (the power of the band's part of the signal, per sample), the same for a sound
 and its resampled copy.
-
-Noise comes from :class:`NoisePages`: Gaussian samples in pages of :data:`PAGE` samples, page
-``p`` of channel ``c`` drawn from its own generator seeded ``(seed, c, p)``, so the noise at a
-sample index never depends on how the sound was cut into blocks.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +26,6 @@ HOP_SECONDS = 128 / 22050
 OVERLAP = 4
 #: Lowest band edge in Hz.
 LOW_HZ = 20.0
-#: Rate (Hz) at which unit-variance white noise is the noise path's unit: at other rates the
-#: noise is scaled so that its power per hertz is the same.
-NOISE_REFERENCE_SR = 22050
-#: Samples per noise page (:class:`NoisePages`).
-PAGE = 1 << 15
 #: Floor of band powers before the log (−100 dB re a full-scale band).
 POWER_FLOOR = 1e-10
 
@@ -118,39 +108,3 @@ class Grid:
         energy = float(self.analysis_window().double().square().sum())
         scale = torch.from_numpy((one_sided / (self.window * energy)).astype(np.float32))
         return self.interpolation(bands) * scale[:, None]
-
-    def noise_scale(self) -> float:
-        """Amplitude of the noise path's white noise at this rate: the same power per hertz as
-        unit-variance noise at :data:`NOISE_REFERENCE_SR`."""
-        return math.sqrt(self.sr / NOISE_REFERENCE_SR)
-
-
-class NoisePages:
-    """Deterministic Gaussian noise by sample index: ``take(start, n)`` gives samples
-    ``start … start + n − 1`` of each channel, ``(channels, n)`` float32, however the calls
-    cut the sound."""
-
-    def __init__(self, seed: int, channels: int) -> None:
-        self.seed = seed
-        self.channels = channels
-        self._pages: dict[int, np.ndarray] = {}
-
-    def _page(self, index: int) -> np.ndarray:
-        if index not in self._pages:
-            if len(self._pages) >= 4:  # a stream only moves forward
-                self._pages.pop(min(self._pages))
-            self._pages[index] = np.stack([
-                np.random.default_rng([self.seed, channel, index])
-                .standard_normal(PAGE, dtype=np.float32)
-                for channel in range(self.channels)])
-        return self._pages[index]
-
-    def take(self, start: int, n: int) -> np.ndarray:
-        out = np.empty((self.channels, n), dtype=np.float32)
-        done = 0
-        while done < n:
-            page, offset = divmod(start + done, PAGE)
-            count = min(n - done, PAGE - offset)
-            out[:, done:done + count] = self._page(page)[:, offset:offset + count]
-            done += count
-        return out

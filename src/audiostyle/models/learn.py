@@ -32,9 +32,10 @@ from ..io.devices import resolve_device
 from ..synthesis.settings import MAX_ITERATIONS, describe
 from ..synthesis.targets import option_pairs, style_wave
 from .corpus import Corpus, FolderCorpus, SyntheticCorpus
+from .excitation import make_texture
 from .frames import Grid
 from .model import StyleModel, load_checkpoint
-from .network import NetConfig, StyleNet
+from .network import NetConfig, Renderer, StyleNet
 from .objective import Objective, blend, style_loss_for, style_statistics
 from .training import Budget, Recipe, TrainingState, train
 
@@ -155,11 +156,20 @@ def learn(
                      "device": str(target_device)},
     }
     state = started or TrainingState.new(StyleNet(network), recipe, seed)
+    if state.net.config.texture_path and state.texture is None:
+        began = time.perf_counter()
+        state.texture = make_texture(sounds, weights, net, options, seed,
+                                     recipe.texture_seconds, recipe.texture_iterations,
+                                     target_device, progress)
+        budget = budget.less(time.perf_counter() - began)
+    header["texture"] = {"seconds": recipe.texture_seconds,
+                         "iterations": recipe.texture_iterations or net.defaults.texture.iterations,
+                         "made_by": f"audiostyle texture -e {net.name}"}
     state.net.to(target_device)
-    grid = Grid.at(rate, rate / 2)
+    renderer = Renderer(state.net, Grid.at(rate, rate / 2), state.texture, rate)
     watch = _Watch(header, budget, checkpoint, progress, observer)
     try:
-        state = train(state, objective, corpus, recipe, budget, grid, target_device, watch)
+        state = train(state, objective, corpus, recipe, budget, renderer, target_device, watch)
     except KeyboardInterrupt:  # after the steps (their final validation): keep the steps done
         if state.step == 0:
             raise
@@ -212,6 +222,7 @@ def resume_from(path: str | Path, recipe: Recipe, seed: int, extractor: str,
                               "with the styles, weights and extractor it was made with")
     state = TrainingState.new(model.net.train(), recipe, seed)
     state.restore(tensors, info)
+    state.texture = model.texture
     return state
 
 
@@ -251,7 +262,7 @@ class _Watch:
                   "interrupted": state.interrupted,
                   "losses": {"training": float(np.mean(state.losses[-50:]))
                              if state.losses else None, "validation": final}}
-        return StyleModel(state.net, header)
+        return StyleModel(state.net, state.texture, header)
 
 
 def _weights(weights: Sequence[float] | None, count: int) -> list[float]:

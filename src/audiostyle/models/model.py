@@ -1,17 +1,19 @@
 """A learned style: apply it to any sound, stream it, save and load it.
 
-A :class:`StyleModel` is a :class:`~.network.StyleNet` with its header (what it was learned
-from and how). :meth:`StyleModel.apply` runs the causal signal path over a whole sound in large
-blocks (bounded memory, any length, rate and channel count), and :meth:`StyleModel.stream`
-gives the same computation block by block with a fixed latency: the stream's output, less its
-first :attr:`Stream.latency` samples, *is* ``apply``'s output (the same code on other block
-sizes). Both are deterministic for a model, a sound and a ``seed`` (the seeded noise of
-:class:`~.frames.NoisePages`).
+A :class:`StyleModel` is a :class:`~.network.StyleNet`, its texture of the style
+(:mod:`.excitation`) and its header (what it was learned from and how).
+:meth:`StyleModel.apply` runs the causal signal path over a whole sound in large blocks
+(bounded memory, any length, rate and channel count), and :meth:`StyleModel.stream` gives the
+same computation block by block with a fixed latency: the stream's output, less its first
+:attr:`Stream.latency` samples, *is* ``apply``'s output (the same code on other block sizes).
+Both are deterministic for a model, a sound and a ``seed`` (the seeded jumps of
+:class:`~.excitation.TextureReader`).
 
-The file (``NAME.style``) is a safetensors file: the network's tensors, and in its metadata one
-JSON header (:data:`FORMAT`, :data:`FORMAT_VERSION`, extractor and options, strength, rate,
-training settings, corpus, steps and minutes trained, styles' names and SHA-256, final losses)
-with the SHA-256 of the header and the tensors, so a changed byte is found. Nothing in it is
+The file (``NAME.style``) is a safetensors file: the network's tensors and the texture, and in
+its metadata one JSON header (:data:`FORMAT`, :data:`FORMAT_VERSION`, extractor and options,
+strength, rate, training settings, the texture's making, corpus, steps and minutes trained,
+styles' names and SHA-256, final losses) with the SHA-256 of the header and the tensors, so a
+changed byte is found. Nothing in it is
 ever unpickled. A checkpoint is the same file with the training state's tensors added.
 """
 
@@ -36,16 +38,18 @@ from torch import Tensor
 from .._util import write_bytes
 from ..errors import AudioStyleError
 from ..io.audio import Audio, AudioLike, as_audio, check_regular_file
-from .frames import Grid, NoisePages
+from .frames import Grid
 from .network import NetConfig, Renderer, StyleNet
 
 #: What the header's ``format`` says, and the newest version this code reads.
 FORMAT = "audiostyle-style-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Metadata key of the JSON header inside the safetensors file.
 HEADER_KEY = "audiostyle"
 #: The extension of a style model's file.
 SUFFIX = ".style"
+#: Name of the texture's tensor in the file.
+TEXTURE_KEY = "texture"
 #: Samples per channel that :meth:`StyleModel.apply` processes at once (bounded memory).
 APPLY_BLOCK = 1 << 17
 
@@ -62,13 +66,22 @@ class StyleModel:
 
     Attributes:
         net: the network.
+        texture: the texture its texture path plays, mono ``(time,)`` at
+            ``header["sample_rate"]`` Hz (None for a network without one).
         header: what the model is (see the module); ``header["top_hz"]`` is the highest
             frequency it shapes.
     """
 
-    def __init__(self, net: StyleNet, header: dict[str, Any]) -> None:
+    def __init__(self, net: StyleNet, texture: np.ndarray | None,
+                 header: dict[str, Any]) -> None:
         self.net = net.eval()
+        self.texture = texture
         self.header = header
+
+    def renderer(self, sr: int) -> Renderer:
+        """The model's signal path at ``sr`` Hz."""
+        return Renderer(self.net, self.grid(sr), self.texture,
+                        int(self.header.get("sample_rate", sr)))
 
     @property
     def top_hz(self) -> float:
@@ -119,6 +132,8 @@ class StyleModel:
         path = Path(path)
         tensors = {f"net.{k}": v.detach().cpu().contiguous()
                    for k, v in self.net.state_dict().items()}
+        if self.texture is not None:
+            tensors[TEXTURE_KEY] = torch.from_numpy(np.ascontiguousarray(self.texture))
         tensors.update({k: v.contiguous() for k, v in (extra or {}).items()})
         header = {**self.header, "format": FORMAT, "format_version": FORMAT_VERSION,
                   "network": self.net.config.as_dict()}
@@ -173,6 +188,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[StyleModel, dict[str, Tens
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise AudioStyleError(f"{path}: a style model of format version {version}, newer than "
                               f"this audiostyle reads ({FORMAT_VERSION}); update audiostyle")
+    if version < FORMAT_VERSION:
+        raise AudioStyleError(f"{path}: a style model of format version {version}, from an "
+                              "earlier audiostyle (its models carried no texture of the style); "
+                              "learn it again")
     if metadata.get("sha256") != _digest(text, tensors):
         raise AudioStyleError(f"{path}: damaged style model (its contents do not match their "
                               "SHA-256: changed or corrupted)")
@@ -181,10 +200,11 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[StyleModel, dict[str, Tens
         prefix = "net."
         net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items()
                              if k.startswith(prefix)})
+        texture = tensors.pop(TEXTURE_KEY).numpy() if net.config.texture_path else None
     except (KeyError, TypeError, RuntimeError) as exc:
         raise AudioStyleError(f"{path}: damaged style model ({exc})".splitlines()[0]) from None
     rest = {k: v for k, v in tensors.items() if not k.startswith("net.")}
-    return StyleModel(net, header), rest
+    return StyleModel(net, texture, header), rest
 
 
 def _metadata(data: bytes) -> dict[str, str]:
@@ -225,21 +245,16 @@ class _Runner:
     renderer makes belong to the silence before the sound and are dropped)."""
 
     def __init__(self, model: StyleModel, sr: int, channels: int, seed: int) -> None:
-        self.grid = model.grid(sr)
-        self.renderer = Renderer(model.net, self.grid)
-        self.state = self.renderer.start(channels)
-        self.noise = NoisePages(seed, channels)
-        self.position = 0
+        self.renderer = model.renderer(sr)
+        self.grid = self.renderer.grid
+        self.state = self.renderer.start([(seed, channel) for channel in range(channels)])
         self.skip = self.grid.window - self.grid.hop
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
         """``block`` ``(channels, n)`` → the output samples finished now ``(channels, m)``."""
-        n = block.shape[1]
-        noise = self.noise.take(self.position, n)
-        self.position += n
         with torch.no_grad(), _flush_denormals():
             out, self.state = self.renderer(self.state, torch.from_numpy(
-                np.ascontiguousarray(block, dtype=np.float32)), torch.from_numpy(noise))
+                np.ascontiguousarray(block, dtype=np.float32)))
         out = out.numpy()
         drop = min(self.skip, out.shape[1])
         self.skip -= drop

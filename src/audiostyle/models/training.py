@@ -4,7 +4,7 @@
 the budget is spent, calling an observer after every step (raising ``KeyboardInterrupt`` there,
 or a Ctrl-C, stops it cleanly: the state so far is returned and marked interrupted). The state
 holds everything a resumed run needs — the network's and Adam's tensors, the step, the time
-spent, the random generators' states and the loss history — as tensors and JSON-able values
+spent, the random generator's state and the loss history — as tensors and JSON-able values
 (:meth:`TrainingState.tensors` / :meth:`TrainingState.info`), so a checkpoint is never pickled.
 """
 
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from .corpus import Corpus
-from .frames import Grid
+from .excitation import TEXTURE_SECONDS
 from .network import Renderer, StyleNet
 from .objective import Objective
 
@@ -41,6 +41,13 @@ class Budget:
     steps: int | None = None
     minutes: float | None = None
 
+    def less(self, seconds: float) -> Budget:
+        """The budget left after ``seconds`` spent before training (the model's texture); at
+        least a tenth of its minutes are left to train."""
+        if self.minutes is None:
+            return self
+        return Budget(self.steps, max(self.minutes - seconds / 60, self.minutes / 10))
+
     def fraction(self, step: int, seconds: float) -> float:
         """How much of the budget is spent (0 … 1)."""
         done = 0.0
@@ -60,12 +67,17 @@ class Recipe:
         crop_seconds: length of each crop.
         learning_rate: Adam's starting step size.
         validation_crops: held-out crops scored every :data:`VALIDATE_EVERY` steps.
+        texture_seconds: length of the model's texture of the style (:mod:`.excitation`).
+        texture_iterations: its synthesis's iterations (None: the extractor's texture
+            default).
     """
 
     batch: int = 4
     crop_seconds: float = 2.5
     learning_rate: float = LEARNING_RATE
     validation_crops: int = 8
+    texture_seconds: float = TEXTURE_SECONDS
+    texture_iterations: int | None = None
 
     def crop(self, sr: int) -> int:
         return round(self.crop_seconds * sr)
@@ -78,7 +90,9 @@ class TrainingState:
     net: StyleNet
     optimizer: torch.optim.Optimizer
     rng: np.random.Generator
-    generator: torch.Generator
+    #: the model's texture (:mod:`.excitation`), mono at the extractor's rate: made before
+    #: the first step, kept by a checkpoint
+    texture: np.ndarray | None = None
     step: int = 0
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
@@ -92,12 +106,11 @@ class TrainingState:
         optimizer = torch.optim.Adam([{"params": weights, "scale": 1.0},
                                       {"params": net.levels(), "scale": LEVEL_RATE}],
                                      lr=recipe.learning_rate)
-        return cls(net, optimizer, np.random.default_rng(seed),
-                   torch.Generator().manual_seed(seed))
+        return cls(net, optimizer, np.random.default_rng(seed))
 
     def tensors(self) -> dict[str, Tensor]:
-        """Adam's moments and the torch generator's state, by name."""
-        out = {"training.generator": self.generator.get_state()}
+        """Adam's moments, by name."""
+        out = {}
         for index, param_state in self.optimizer.state_dict()["state"].items():
             for key, value in param_state.items():
                 out[f"training.adam.{index}.{key}"] = value.detach().cpu().reshape(-1) \
@@ -105,7 +118,7 @@ class TrainingState:
         return out
 
     def info(self) -> dict:
-        """The JSON-able rest: step, seconds, the NumPy generator's state, loss history."""
+        """The JSON-able rest: step, seconds, the generator's state, loss history."""
         return {"step": self.step, "seconds": self.seconds,
                 "rng": self.rng.bit_generator.state, "losses": self.losses[-2000:],
                 "validation": self.validation}
@@ -113,7 +126,6 @@ class TrainingState:
     def restore(self, tensors: dict[str, Tensor], info: dict) -> None:
         """Take back what :meth:`tensors` and :meth:`info` saved (the network's weights are
         loaded by the caller)."""
-        self.generator.set_state(tensors["training.generator"])
         state = self.optimizer.state_dict()
         for index in (i for group in state["param_groups"] for i in group["params"]):
             prefix = f"training.adam.{index}."
@@ -139,16 +151,15 @@ def train(
     corpus: Corpus,
     recipe: Recipe,
     budget: Budget,
-    grid: Grid,
+    renderer: Renderer,
     device: torch.device,
     observer: StepObserver | None = None,
 ) -> TrainingState:
-    """Train until ``budget`` is spent (see the module); returns ``state``, updated."""
-    renderer = Renderer(state.net, grid).to(device)
-    crop = recipe.crop(grid.sr)
+    """Train ``renderer``'s network (``state.net``) until ``budget`` is spent (see the
+    module); returns ``state``, updated."""
+    renderer = renderer.to(device)
+    crop = recipe.crop(renderer.grid.sr)
     held = torch.from_numpy(corpus.validation(recipe.validation_crops, crop)).to(device)
-    held_noise = torch.randn(held.shape[0], crop + grid.window,
-                             generator=torch.Generator().manual_seed(1)).to(device)
     state.net.train()
     started = time.perf_counter() - state.seconds
     try:
@@ -159,9 +170,8 @@ def train(
             for group in state.optimizer.param_groups:
                 group["lr"] = rate * group["scale"]
             content = torch.from_numpy(corpus.crops(recipe.batch, crop, state.rng)).to(device)
-            noise = torch.randn(content.shape[0], crop + grid.window,
-                                generator=state.generator).to(device)
-            parts = objective(content, render(renderer, content, noise))
+            seed = int(state.rng.integers(1 << 32))
+            parts = objective(content, render(renderer, content, seed))
             state.optimizer.zero_grad(set_to_none=True)
             # each crop's loss in dB: a crop far from the style (loud, or of another kind)
             # would otherwise steer every step
@@ -174,38 +184,37 @@ def train(
                                                         .clamp_min(1e-12)).mean())
             state.losses.append(values["total_db"])
             if state.step % VALIDATE_EVERY == 0:
-                state.validation.append((state.step, validate(renderer, objective, held,
-                                                              held_noise)))
+                state.validation.append((state.step, validate(renderer, objective, held)))
             if observer is not None:
                 observer(state, values)
     except KeyboardInterrupt:
         state.interrupted = True
     state.seconds = time.perf_counter() - started
     if not state.validation or state.validation[-1][0] != state.step:
-        state.validation.append((state.step, validate(renderer, objective, held, held_noise)))
+        state.validation.append((state.step, validate(renderer, objective, held)))
     state.net.eval()
     return state
 
 
-def render(renderer: Renderer, content: Tensor, noise: Tensor) -> Tensor:
-    """The model's output for whole crops ``(batch, time)`` (with ``noise`` ``(batch, time +
-    window)``), aligned with them: the stream's computation in one block, flushed."""
+def render(renderer: Renderer, content: Tensor, seed: int) -> Tensor:
+    """The model's output for whole crops ``(batch, time)`` (crop ``i`` as channel ``i`` of
+    ``seed``), aligned with them: the stream's computation in one block, flushed."""
     g = renderer.grid
     length = content.shape[-1]
     padded = torch.cat([content, content.new_zeros(content.shape[0], g.window)], dim=-1)
-    out, _ = renderer(renderer.start(content.shape[0], content), padded, noise)
+    seeds = [(seed, i) for i in range(content.shape[0])]
+    out, _ = renderer(renderer.start(seeds, content), padded)
     return out[:, g.window - g.hop: g.window - g.hop + length]
 
 
 @torch.no_grad()
-def validate(renderer: Renderer, objective: Objective, content: Tensor,
-             noise: Tensor) -> dict[str, float]:
-    """The objective's parts on held-out crops, averaged, and ``total_db``: the mean over
-    crops of the total in dB (what training minimises)."""
+def validate(renderer: Renderer, objective: Objective, content: Tensor) -> dict[str, float]:
+    """The objective's parts on held-out crops (the texture read with seed 1), averaged, and
+    ``total_db``: the mean over crops of the total in dB (what training minimises)."""
     totals: dict[str, float] = {}
     for start in range(0, content.shape[0], 4):
         piece = content[start:start + 4]
-        parts = objective(piece, render(renderer, piece, noise[start:start + 4]))
+        parts = objective(piece, render(renderer, piece, 1 + start))
         parts["total_db"] = 10 * torch.log10(parts["total"].clamp_min(1e-12))
         for key, value in parts.items():
             totals[key] = totals.get(key, 0.0) + float(value.sum())

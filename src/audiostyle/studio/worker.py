@@ -240,7 +240,7 @@ def _learn(store: Store, ident: str, job: dict[str, Any], post, cancel: Any) -> 
         content = Audio(whole.samples[:, : round(PREVIEW_LENGTH * whole.sr)], whole.sr,
                         whole.name)
     budget = check_budget(job["minutes"], job["steps"])
-    top_hz = sketch_extractor(job["extractor"], job["options"]).sample_rate / 2
+    rate = sketch_extractor(job["extractor"], job["options"]).sample_rate
     post("running", minutes=job["minutes"], steps=job["steps"])
     began = time.perf_counter()
     previews: list[dict[str, Any]] = []
@@ -265,7 +265,8 @@ def _learn(store: Store, ident: str, job: dict[str, Any], post, cancel: Any) -> 
                 "left": state.seconds / fraction - state.seconds if fraction > 0 else None}
         if now - last["preview"] >= PREVIEW_SECONDS:
             last["preview"] = now
-            preview(StyleModel(copy.deepcopy(state.net).cpu(), {"top_hz": top_hz}), **data)
+            preview(StyleModel(copy.deepcopy(state.net).cpu(), state.texture,
+                               {"top_hz": rate / 2, "sample_rate": rate}), **data)
         elif now - last["progress"] < PROGRESS_SECONDS:
             return
         last["progress"] = now
