@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.signal import lfilter
 from torch import Tensor
 
 from ..extractors import Extractor
@@ -86,16 +87,22 @@ class OnsetDetector:
         last = state.last[:, None]
         previous = np.concatenate([np.where(np.isnan(last), db[:, :1], last), db], axis=1)
         rise = np.maximum(np.diff(previous, axis=1), 0).mean(-1)  # (batch, frames)
+        # the recent mean rise before each frame: a one-pole filter (linear, so vectorised)
+        after, _ = lfilter([1 - self.decay], [1, -self.decay], rise, axis=1,
+                           zi=self.decay * state.recent[:, None])
+        before = np.concatenate([state.recent[:, None], after[:, :-1]], axis=1)
+        candidates = (rise >= RISE_DB) & (rise >= RISE_RATIO * before)
         onsets = np.zeros(rise.shape, dtype=bool)
-        ages = np.zeros(rise.shape, dtype=np.int64)
-        recent, since = state.recent.copy(), state.since.copy()
-        for k in range(rise.shape[1]):
-            value = rise[:, k]
-            hit = (value >= RISE_DB) & (value >= RISE_RATIO * recent) & (since + 1 >= self.gap)
-            since = np.where(hit, 0, since + 1)
-            onsets[:, k], ages[:, k] = hit, since
-            recent = self.decay * recent + (1 - self.decay) * value
-        return onsets, ages, DetectorState(recent, since, db[:, -1].copy())
+        ages = np.empty(rise.shape, dtype=np.int64)
+        frames = np.arange(rise.shape[1])
+        for i in range(rise.shape[0]):
+            last_hit = -1 - int(state.since[i])  # (frame index of the last onset)
+            for k in np.flatnonzero(candidates[i]):  # the gap rule, over candidates only
+                if k - last_hit >= self.gap:
+                    onsets[i, k], last_hit = True, k
+            hits = np.where(onsets[i], frames, -1 - int(state.since[i]))
+            ages[i] = frames - np.maximum.accumulate(hits)
+        return onsets, ages, DetectorState(after[:, -1], ages[:, -1].copy(), db[:, -1].copy())
 
 
 @dataclass
@@ -161,16 +168,23 @@ class TextureReader:
         onsets, ages, detector = self.detector(levels, state.detector)
         gate = GATE_FLOOR + (1 - GATE_FLOOR) * np.exp(-ages * (HOP_SECONDS / GATE_SECONDS))
         hop, window, length = self.grid.hop, self.grid.window, len(self.texture)
+        count = onsets.shape[1]
         position = state.position.copy()
         taken = np.empty(onsets.shape, dtype=np.int64)
-        for k in range(onsets.shape[1]):
-            jump = onsets[:, k] | (position < 0) | (position + window > length)
-            for i in np.flatnonzero(jump):
-                draw = np.random.default_rng([*seeds[i], state.frame + k])
-                position[i] = self.landings[draw.integers(len(self.landings))]
-            taken[:, k] = position
-            position = position + hop
-        return taken, gate, ReaderState(position, state.frame + onsets.shape[1], detector)
+        for i in range(onsets.shape[0]):  # from jump to jump (a few per second)
+            hits = np.flatnonzero(onsets[i])
+            k, p = 0, int(position[i])
+            while k < count:
+                if onsets[i, k] or p < 0 or p + window > length:
+                    draw = np.random.default_rng([*seeds[i], state.frame + k])
+                    p = int(self.landings[draw.integers(len(self.landings))])
+                later = hits[np.searchsorted(hits, k, side="right"):]
+                end = min(count, k + (length - window - p) // hop + 1,
+                          int(later[0]) if len(later) else count)
+                taken[i, k:end] = p + hop * np.arange(end - k)
+                p, k = p + hop * (end - k), end
+            position[i] = p
+        return taken, gate, ReaderState(position, state.frame + count, detector)
 
 
 def band_levels(wave: Tensor, grid: Grid, bands: int) -> np.ndarray:
