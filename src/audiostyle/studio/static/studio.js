@@ -318,7 +318,10 @@ function watch(job) {
   const source = new EventSource(`/api/jobs/${job.id}/events`);
   const on = (name, fn) => source.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   on("queued", (e) => { view.stage.textContent = `queued, position ${e.position}`; });
-  on("running", () => { view.stage.textContent = "starting…"; });
+  // (a style model first synthesises its texture of the style: no steps until it is made)
+  on("running", () => {
+    view.stage.textContent = job.kind === "learn" ? "making the style's texture, then learning…" : "starting…";
+  });
   const progress = (e) => {
     if (e.step !== undefined) {  // learning a style model: steps within a time budget
       view.losses.push([e.fraction, e.loss_db]);
