@@ -314,7 +314,9 @@ def _add_model_commands(commands: argparse._SubParsersAction, common: argparse.A
         "any sound, faster than real time)",
         description="Train a small network, on a corpus of content sounds, to do what "
         "`transfer` does for STYLE: its output's statistics under the extractor match the "
-        "style's while the structure term holds the content. Written to NAME.style; a "
+        "style's while the structure term holds the content. It first synthesises a texture "
+        "of the style, which the model plays along, re-timed by the content's onsets (part "
+        "of the budget). Written to NAME.style; a "
         "checkpoint NAME.checkpoint.style beside it every few minutes (kept when the run is "
         "interrupted, removed when it ends: --resume goes on from it).")
     p.add_argument("styles", nargs="+", metavar="STYLE", help="style sound file(s) to blend")
