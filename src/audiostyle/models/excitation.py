@@ -15,9 +15,7 @@ melody" — and the overlap-add crossfades every jump over a window. Between ons
 plays on (at its end it jumps too), fading by a fixed gate to :data:`GATE_FLOOR` with a time
 constant of :data:`GATE_SECONDS`: the texture's own events between the content's would be onsets
 the content does not have (a texture played straight took the content's onset correlation from
-0.96 to 0.24 and below; docs/research.md, *Style models*). The gate also follows the content's
-loudness below its recent peak (falling :data:`PEAK_FALL_DB` per second), so quiet passages and
-pauses of the content are quiet in the texture too. Everything depends only on the
+0.96 to 0.24 and below; docs/research.md, *Style models*). Everything depends only on the
 content, the frame index and the seed, so a sound cut into blocks of any size is read the same
 way.
 """
@@ -53,8 +51,6 @@ RUN_SECONDS = 1.0
 #: floor lets the network fill the content's pauses).
 GATE_SECONDS = 0.05
 GATE_FLOOR = 0.1
-#: How fast the content's recent loudness peak falls (dB per second) when it grows no louder.
-PEAK_FALL_DB = 3.0
 
 
 def make_texture(styles: Sequence[Audio], weights: Sequence[float], net: Extractor,
@@ -123,13 +119,11 @@ class DetectorState:
 @dataclass
 class ReaderState:
     """Where each signal reads the texture: the next frame's position ``(batch,)`` (−1: not
-    started), the next frame's index, the onset detector's state, and the content's recent
-    loudness peak (dB) at the last frame ``(batch,)``."""
+    started), the next frame's index, and the onset detector's state."""
 
     position: np.ndarray
     frame: int
     detector: DetectorState
-    peak: np.ndarray
 
 
 class TextureReader:
@@ -163,7 +157,7 @@ class TextureReader:
 
     def start(self, batch: int) -> ReaderState:
         return ReaderState(np.full(batch, -1, dtype=np.int64), 0,
-                           self.detector.start(batch, self.bands), np.full(batch, -np.inf))
+                           self.detector.start(batch, self.bands))
 
     def __call__(self, levels: np.ndarray, seeds: Sequence[tuple[int, int]],
                  state: ReaderState) -> tuple[np.ndarray, np.ndarray, ReaderState]:
@@ -172,16 +166,9 @@ class TextureReader:
         the texture sample each frame's window starts at ``(batch, frames)``, the gate
         (amplitude) of each frame ``(batch, frames)``, and the next state."""
         onsets, ages, detector = self.detector(levels, state.detector)
-        count = onsets.shape[1]
-        # the loudness (dB) and its recent peak, falling linearly: max over j ≤ k of
-        # loudness[j] − fall·(k − j), carried from the last block
-        loudness = 10 * np.log10(np.mean(10 ** (levels / 10), axis=-1))
-        fall = PEAK_FALL_DB * HOP_SECONDS * np.arange(1, count + 1)
-        peak = np.maximum(np.maximum.accumulate(loudness + fall, axis=1),
-                          state.peak[:, None]) - fall
-        gate = (GATE_FLOOR + (1 - GATE_FLOOR) * np.exp(-ages * (HOP_SECONDS / GATE_SECONDS))) \
-            * 10 ** ((loudness - peak) / 20)
+        gate = GATE_FLOOR + (1 - GATE_FLOOR) * np.exp(-ages * (HOP_SECONDS / GATE_SECONDS))
         hop, window, length = self.grid.hop, self.grid.window, len(self.texture)
+        count = onsets.shape[1]
         position = state.position.copy()
         taken = np.empty(onsets.shape, dtype=np.int64)
         for i in range(onsets.shape[0]):  # from jump to jump (a few per second)
@@ -197,8 +184,7 @@ class TextureReader:
                 taken[i, k:end] = p + hop * np.arange(end - k)
                 p, k = p + hop * (end - k), end
             position[i] = p
-        return taken, gate, ReaderState(position, state.frame + count, detector,
-                                        peak[:, -1].copy())
+        return taken, gate, ReaderState(position, state.frame + count, detector)
 
 
 def band_levels(wave: Tensor, grid: Grid, bands: int) -> np.ndarray:
