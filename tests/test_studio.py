@@ -231,6 +231,27 @@ def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, soun
     assert best["seconds"] == pytest.approx(2 * answer["seconds"])
 
 
+def test_every_finished_job_updates_the_expected_time(client, sounds):
+    """A finished transfer's own seconds per iteration (per second of each channel) are
+    averaged into its extractor's rates, so the next estimate follows the machine as it runs;
+    the rates are kept in the data folder."""
+    content, style = sounds
+    runner = client.app.app.state.runner
+    key = "shallow filters=" + TINY["options"]["filters"]
+    before = {"spectrogram": 1.0, "waveform": 3.0}
+    runner.rates[key] = dict(before)
+    job = _submit(client, content, style)
+    record = _events(client, job["id"])[-1]["record"]
+    work = 1.0 * 2  # 1 s of two channels
+    for name, stage in record["stages"].items():
+        observed = stage["seconds"] / stage["iterations"] / work
+        assert observed < 0.5  # (a few milliseconds: far from the rates set above)
+        assert runner.rates[key][name] == pytest.approx((before[name] + observed) / 2)
+    assert set(record["stages"]) == set(before)
+    kept = json.loads((client.app.app.state.runner.store.root / "speed.json").read_text())
+    assert kept[key] == runner.rates[key]
+
+
 def test_measurements_wait_in_a_bounded_queue(client, sounds):
     """Each new option set asks for a measurement; while the worker is busy, at most
     MAX_MEASUREMENTS wait, and the others are told why they have no estimate."""

@@ -237,9 +237,10 @@ class Runner:
     def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> Estimate:
         """Expected seconds of optimisation for ``spec`` on ``seconds`` of ``channels``
         content, from this machine's measurement of the extractor with these options (kept in
-        ``DATA/speed.json``). Until measured, none: a measurement is queued for the worker
-        (at most :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of the next
-        job) and the estimate says why it has no number. Snapshots, the evaluation and the
+        ``DATA/speed.json``; every finished job updates it). Until measured, none: a
+        measurement is queued for the worker (at most :data:`MAX_MEASUREMENTS` wait at once,
+        each a few iterations ahead of the next job) and the estimate says why it has no
+        number. Snapshots, the evaluation and the
         pictures come on top."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
@@ -322,12 +323,33 @@ class Runner:
         if "traceback" in data:
             log.error("job %s: %s", ident, data.pop("traceback"))
         self._post(job, event, **data)
+        if job.kind == "job" and event == "done":
+            self._observed(job, data["record"])
         if job.kind == "learn" and event == "done":  # a model to apply soon: start its lane
             self.lanes["quick"].ready()
         lane = self._lane(job)
         if event in FINAL and lane.running == ident:
             lane.running = None
             self._dispatch(lane)
+
+    def _observed(self, job: Job, record: dict[str, Any]) -> None:
+        """Fold a finished transfer's own seconds per iteration into its extractor's rates
+        (an even mean with the rate known before). The first measurement times a few
+        iterations of a short sound, whose fixed costs and warm-up overstate a whole job's, and
+        the machine's load changes; the jobs themselves show its speed as it runs now."""
+        running = next((e for e in job.events if e["event"] == "running"), None)
+        if running is None or record.get("cancelled"):
+            return
+        work = running["seconds"] * running["channels"]
+        key = _rate_key(job.spec["extractor"], job.spec["options"])
+        rates = dict(self.rates.get(key, {}))
+        for name, stage in record["stages"].items():
+            if stage["iterations"] > 0 and work > 0:
+                observed = stage["seconds"] / stage["iterations"] / work
+                rates[name] = (rates[name] + observed) / 2 if name in rates else observed
+        if rates:
+            self.rates[key] = rates
+            self._write_rates()
 
     def _worker_died(self, lane: _Lane) -> None:
         code = lane.process.exitcode
