@@ -22,9 +22,10 @@ copy score. The extractor's own style distance is listed too. One PNG per pair (
 onsets against the independent gain; the paper's output, today's and the new default marked)
 goes to ``benchmarks/results/frontier/``.
 
-Runs two pairs at a time (one thread each) on a 2-core machine; about 25 minutes in all on a
-quiet one. ``FRONTIER_EXTRACTORS`` (comma-separated) and ``FRONTIER_KNOB`` (strengths,
-comma-separated; empty for none) narrow a run; its cases replace theirs in
+Runs two pairs at a time (one thread each) on a 2-core machine; about an hour in all on a quiet
+one (the shallow net's nine cases take most of it). ``FRONTIER_EXTRACTORS``
+(comma-separated) and ``FRONTIER_KNOB`` (strengths, comma-separated; empty for none) narrow a
+run; its cases replace theirs in
 ``results/frontier/points.json`` and the rest are kept (an empty ``FRONTIER_EXTRACTORS`` only
 renders the table and plots again). ``FRONTIER_KEEP`` (point labels, comma-separated, e.g.
 ``today's default,strength 1``) takes those points from the earlier run instead of running

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from ..extractors import Extractor
 from ..io.audio import Audio, resample
-from .frames import HOP_SECONDS, POWER_FLOOR, Grid
+from .frames import HOP_SECONDS, POWER_FLOOR, Grid, analyse
 
 #: Seconds of texture a model carries (float32: 1 MB at 22050 Hz).
 TEXTURE_SECONDS = 12.0
@@ -190,7 +190,6 @@ class TextureReader:
 def band_levels(wave: Tensor, grid: Grid, bands: int) -> np.ndarray:
     """Band levels (dB) of every frame of waves ``(batch, time)`` (frames from sample 0, hop by
     hop), ``(batch, frames, bands)``: what the renderer hands the reader, for a whole sound."""
-    frames = wave.unfold(-1, grid.window, grid.hop)
-    spectrum = torch.fft.rfft(frames * grid.analysis_window())
-    power = spectrum.abs().square() @ grid.band_power(bands)
+    _, power = analyse(wave.unfold(-1, grid.window, grid.hop), grid.analysis_window(),
+                       grid.band_power(bands))
     return (10 * torch.log10(power + POWER_FLOOR)).numpy()

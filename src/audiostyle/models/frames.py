@@ -108,3 +108,11 @@ class Grid:
         energy = float(self.analysis_window().double().square().sum())
         scale = torch.from_numpy((one_sided / (self.window * energy)).astype(np.float32))
         return self.interpolation(bands) * scale[:, None]
+
+
+def analyse(frames: Tensor, window: Tensor, band_power: Tensor) -> tuple[Tensor, Tensor]:
+    """Frames ``(batch, count, window)`` → their spectra ``(batch, count, bins)`` (windowed by
+    ``window``, :meth:`Grid.analysis_window`) and band powers ``(batch, count, bands)``
+    (through ``band_power``, :meth:`Grid.band_power`)."""
+    spectrum = torch.fft.rfft(frames * window)
+    return spectrum, (spectrum.real.square() + spectrum.imag.square()) @ band_power

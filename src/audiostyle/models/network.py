@@ -34,7 +34,7 @@ from scipy.signal import lfilter
 from torch import Tensor, nn
 
 from .excitation import ReaderState, TextureReader
-from .frames import HOP_SECONDS, POWER_FLOOR, Grid
+from .frames import HOP_SECONDS, POWER_FLOOR, Grid, analyse
 
 #: Length of the running level's exponential window, in time constants.
 LEVEL_SPAN = 3
@@ -225,8 +225,7 @@ class Renderer(nn.Module):
             return x.new_zeros(x.shape[0], 0), dataclasses.replace(state, pending=joined)
         used = count * g.hop
         frames = joined[..., : used + g.window - g.hop].unfold(-1, g.window, g.hop)
-        spectrum = torch.fft.rfft(frames * self.window)  # (batch, count, bins)
-        power = (spectrum.real.square() + spectrum.imag.square()) @ self.power
+        spectrum, power = analyse(frames, self.window, self.power)
         features = torch.log10(power + POWER_FLOOR) / 2  # (batch, count, bands), about −5 … 0
         gains, history = self.net(features.transpose(1, 2), state.history)
         gains = gains.transpose(1, 2)  # (batch, count, outputs)
