@@ -38,6 +38,8 @@ FINAL = ("done", "failed", "cancelled")
 
 #: Measurements (for the expected time) that may wait at once.
 MAX_MEASUREMENTS = 2
+#: A finished job's share in its extractor's rate (:meth:`Runner._observed`).
+OBSERVED_SHARE = 0.75
 
 
 class QueueFull(AudioStyleError):
@@ -334,9 +336,10 @@ class Runner:
 
     def _observed(self, job: Job, record: dict[str, Any]) -> None:
         """Fold a finished transfer's own seconds per iteration into its extractor's rates
-        (an even mean with the rate known before). The first measurement times a few
-        iterations of a short sound, whose fixed costs and warm-up overstate a whole job's, and
-        the machine's load changes; the jobs themselves show its speed as it runs now."""
+        (:data:`OBSERVED_SHARE` of the job's, the rest the rate known before). The first
+        measurement times a few iterations of a short sound, whose fixed costs and warm-up
+        overstate a whole job's by up to 1.6× (benchmarks/RESULTS.md, *speed*), and the
+        machine's load changes; the jobs themselves show its speed as it runs now."""
         running = next((e for e in job.events if e["event"] == "running"), None)
         if running is None or record.get("cancelled"):
             return
@@ -346,7 +349,8 @@ class Runner:
         for name, stage in record["stages"].items():
             if stage["iterations"] > 0 and work > 0:
                 observed = stage["seconds"] / stage["iterations"] / work
-                rates[name] = (rates[name] + observed) / 2 if name in rates else observed
+                rates[name] = observed if name not in rates else (
+                    OBSERVED_SHARE * observed + (1 - OBSERVED_SHARE) * rates[name])
         if rates:
             self.rates[key] = rates
             self._write_rates()
