@@ -248,6 +248,17 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
         assert observed < 0.5  # (a few milliseconds: far from the rates set above)
         assert runner.rates[key][name] == pytest.approx(0.25 * before[name] + 0.75 * observed)
     assert set(record["stages"]) == set(before)
+    # what the job did besides its iterations (the evaluation, the pictures) counts from now on
+    events = _events(client, job["id"])
+    wall = events[-1]["time"] - next(e["time"] for e in events if e["event"] == "running")
+    rest = runner.rates[key]["rest"]
+    assert 0 < rest * work <= wall - record["seconds"] + 0.1
+    body = {"content": content["id"], "styles": [{"id": style["id"], "weight": 1}], **TINY}
+    answer = client.post("/api/estimate", json=body).json()
+    rates = runner.rates[key]
+    assert answer["seconds"] == pytest.approx(work * (
+        TINY["iterations"] * rates["spectrogram"] + TINY["refine_iterations"] * rates["waveform"]
+        + rest))
     kept = json.loads((client.app.app.state.runner.store.root / "speed.json").read_text())
     assert kept[key] == runner.rates[key]
 

@@ -38,8 +38,11 @@ FINAL = ("done", "failed", "cancelled")
 
 #: Measurements (for the expected time) that may wait at once.
 MAX_MEASUREMENTS = 2
-#: A finished job's share in its extractor's rate (:meth:`Runner._observed`).
+#: A finished job's share in its extractor's rates (:meth:`Runner._observed`).
 OBSERVED_SHARE = 0.75
+#: The rate (seconds per second of each channel) of what a job does besides its iterations
+#: (loading, the evaluation, the pictures), known once a job of the extractor has finished.
+REST = "rest"
 
 
 class QueueFull(AudioStyleError):
@@ -242,8 +245,8 @@ class Runner:
         ``DATA/speed.json``; every finished job updates it). Until measured, none: a
         measurement is queued for the worker (at most :data:`MAX_MEASUREMENTS` wait at once,
         each a few iterations ahead of the next job) and the estimate says why it has no
-        number. Snapshots, the evaluation and the
-        pictures come on top."""
+        number. Once a job of the extractor has finished, it includes what a job does besides
+        its iterations (:data:`REST`: the evaluation, the pictures)."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -253,9 +256,11 @@ class Runner:
                 return Estimate(None, True, "measuring how fast this runs on this machine")
             return Estimate(None, False, "other measurements are waiting; ask again shortly")
         work = seconds * channels
-        first = rates.get(spec["domain"], max(rates.values()))
+        stages = {name: rate for name, rate in rates.items() if name != REST}
+        first = stages.get(spec["domain"], max(stages.values()))
         return Estimate(work * (spec["iterations"] * first
-                                + spec["refine_iterations"] * rates.get("waveform", first)),
+                                + spec["refine_iterations"] * stages.get("waveform", first)
+                                + rates.get(REST, 0.0)),
                         False, "")
 
     def measure(self, extractor: str, options: dict[str, str]) -> bool:
@@ -341,16 +346,18 @@ class Runner:
         overstate a whole job's by up to 1.6× (benchmarks/RESULTS.md, *speed*), and the
         machine's load changes; the jobs themselves show its speed as it runs now."""
         running = next((e for e in job.events if e["event"] == "running"), None)
-        if running is None or record.get("cancelled"):
+        work = 0 if running is None else running["seconds"] * running["channels"]
+        if work <= 0 or record.get("cancelled"):
             return
-        work = running["seconds"] * running["channels"]
         key = _rate_key(job.spec["extractor"], job.spec["options"])
         rates = dict(self.rates.get(key, {}))
-        for name, stage in record["stages"].items():
-            if stage["iterations"] > 0 and work > 0:
-                observed = stage["seconds"] / stage["iterations"] / work
-                rates[name] = observed if name not in rates else (
-                    OBSERVED_SHARE * observed + (1 - OBSERVED_SHARE) * rates[name])
+        observed = {name: stage["seconds"] / stage["iterations"] / work
+                    for name, stage in record["stages"].items() if stage["iterations"] > 0}
+        wall = job.events[-1]["time"] - running["time"]  # (the last event: this job's done)
+        observed[REST] = max(wall - record["seconds"], 0.0) / work
+        for name, rate in observed.items():
+            rates[name] = rate if name not in rates else (
+                OBSERVED_SHARE * rate + (1 - OBSERVED_SHARE) * rates[name])
         if rates:
             self.rates[key] = rates
             self._write_rates()
