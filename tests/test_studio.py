@@ -244,7 +244,8 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
     record = _events(client, job["id"])[-1]["record"]
     work = 1.0 * 2  # 1 s of two channels
     for name, stage in record["stages"].items():
-        observed = stage["seconds"] / stage["iterations"] / work
+        assert 0 < stage["snapshot_seconds"] < stage["seconds"]
+        observed = (stage["seconds"] - stage["snapshot_seconds"]) / stage["iterations"] / work
         assert observed < 0.5  # (a few milliseconds: far from the rates set above)
         assert runner.rates[key][name] == pytest.approx(0.25 * before[name] + 0.75 * observed)
     assert set(record["stages"]) == set(before)
@@ -252,7 +253,10 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
     events = _events(client, job["id"])
     wall = events[-1]["time"] - next(e["time"] for e in events if e["event"] == "running")
     rest = runner.rates[key]["rest"]
-    assert 0 < rest * work <= wall - record["seconds"] + 0.1
+    iterating = sum(stage["seconds"] - stage["snapshot_seconds"]
+                    for stage in record["stages"].values())
+    assert rest * work == pytest.approx(wall - iterating)
+    assert wall - record["seconds"] < rest * work < wall
     body = {"content": content["id"], "styles": [{"id": style["id"], "weight": 1}], **TINY}
     answer = client.post("/api/estimate", json=body).json()
     rates = runner.rates[key]

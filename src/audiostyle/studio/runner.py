@@ -41,7 +41,8 @@ MAX_MEASUREMENTS = 2
 #: A finished job's share in its extractor's rates (:meth:`Runner._observed`).
 OBSERVED_SHARE = 0.75
 #: The rate (seconds per second of each channel) of what a job does besides its iterations
-#: (loading, the evaluation, the pictures), known once a job of the extractor has finished.
+#: (its snapshots, the evaluation, the pictures), known once a job of the extractor has
+#: finished.
 REST = "rest"
 
 
@@ -246,7 +247,7 @@ class Runner:
         measurement is queued for the worker (at most :data:`MAX_MEASUREMENTS` wait at once,
         each a few iterations ahead of the next job) and the estimate says why it has no
         number. Once a job of the extractor has finished, it includes what a job does besides
-        its iterations (:data:`REST`: the evaluation, the pictures)."""
+        its iterations (:data:`REST`: the snapshots, the evaluation, the pictures)."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -351,10 +352,14 @@ class Runner:
             return
         key = _rate_key(job.spec["extractor"], job.spec["options"])
         rates = dict(self.rates.get(key, {}))
-        observed = {name: stage["seconds"] / stage["iterations"] / work
+        # the iterations alone (a stage's seconds include its snapshots: a fixed number per
+        # job, so they belong with the rest, not with the iterations)
+        iterating = {name: stage["seconds"] - stage.get("snapshot_seconds", 0.0)
+                     for name, stage in record["stages"].items()}
+        observed = {name: iterating[name] / stage["iterations"] / work
                     for name, stage in record["stages"].items() if stage["iterations"] > 0}
         wall = job.events[-1]["time"] - running["time"]  # (the last event: this job's done)
-        observed[REST] = max(wall - record["seconds"], 0.0) / work
+        observed[REST] = max(wall - sum(iterating.values()), 0.0) / work
         for name, rate in observed.items():
             rates[name] = rate if name not in rates else (
                 OBSERVED_SHARE * rate + (1 - OBSERVED_SHARE) * rates[name])

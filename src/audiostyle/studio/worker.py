@@ -163,6 +163,7 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
     planned = planned_iterations(job)
     snapshots: list[dict[str, Any]] = []
     last = [0.0]
+    snapshot_seconds: dict[str, float] = {}  # per stage: what its snapshots took
 
     def observer(progress: Progress) -> None:
         if cancel.is_set():
@@ -179,6 +180,8 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         if overall % max(1, progress.chunks * planned // SNAPSHOTS) == 0 or end:
             index = len(snapshots)
             save_audio(work / "snapshots" / f"{index}.wav", progress.snapshot())
+            snapshot_seconds[progress.stage] = snapshot_seconds.get(progress.stage, 0.0) \
+                + time.perf_counter() - now
             snapshots.append({**data, "index": index})
             post("snapshot", **data, index=index)
         elif now - last[0] < PROGRESS_SECONDS:
@@ -203,7 +206,8 @@ def _transfer(job: dict[str, Any], content: Audio, styles: list[Audio], work: Pa
         "seconds": time.perf_counter() - began, "cancelled": result.interrupted,
         "loss_db": result.loss_db, "style_distance_db": result.style_distance_db,
         "stages": {name: {"iterations": t.iterations, "best_db": t.best_db,
-                          "seconds": t.seconds, "losses_db": [_db(v) for v in t.losses]}
+                          "seconds": t.seconds, "losses_db": [_db(v) for v in t.losses],
+                          "snapshot_seconds": snapshot_seconds.get(name, 0.0)}
                    for name, t in result.stages.items()},
         "snapshots": snapshots, "audio_seconds": result.audio.seconds,
         "channels": result.audio.channels, "sr": result.audio.sr,
