@@ -40,10 +40,6 @@ FINAL = ("done", "failed", "cancelled")
 MAX_MEASUREMENTS = 2
 #: A finished job's share in its extractor's rates (:meth:`Runner._observed`).
 OBSERVED_SHARE = 0.75
-#: The rate (seconds per second of each channel) of what a job does besides its iterations
-#: (its snapshots, the evaluation, the pictures), known once a job of the extractor has
-#: finished.
-REST = "rest"
 
 
 class QueueFull(AudioStyleError):
@@ -246,8 +242,8 @@ class Runner:
         ``DATA/speed.json``; every finished job updates it). Until measured, none: a
         measurement is queued for the worker (at most :data:`MAX_MEASUREMENTS` wait at once,
         each a few iterations ahead of the next job) and the estimate says why it has no
-        number. Once a job of the extractor has finished, it includes what a job does besides
-        its iterations (:data:`REST`: the snapshots, the evaluation, the pictures)."""
+        number. It includes what a job does besides its iterations (``worker.REST``: the
+        snapshots, the evaluation, the pictures)."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -257,11 +253,11 @@ class Runner:
                 return Estimate(None, True, "measuring how fast this runs on this machine")
             return Estimate(None, False, "other measurements are waiting; ask again shortly")
         work = seconds * channels
-        stages = {name: rate for name, rate in rates.items() if name != REST}
+        stages = {name: rate for name, rate in rates.items() if name != worker.REST}
         first = stages.get(spec["domain"], max(stages.values()))
         return Estimate(work * (spec["iterations"] * first
                                 + spec["refine_iterations"] * stages.get("waveform", first)
-                                + rates.get(REST, 0.0)),
+                                + rates.get(worker.REST, 0.0)),
                         False, "")
 
     def measure(self, extractor: str, options: dict[str, str]) -> bool:
@@ -359,7 +355,7 @@ class Runner:
         observed = {name: iterating[name] / stage["iterations"] / work
                     for name, stage in record["stages"].items() if stage["iterations"] > 0}
         wall = job.events[-1]["time"] - running["time"]  # (the last event: this job's done)
-        observed[REST] = max(wall - sum(iterating.values()), 0.0) / work
+        observed[worker.REST] = max(wall - sum(iterating.values()), 0.0) / work
         for name, rate in observed.items():
             rates[name] = rate if name not in rates else (
                 OBSERVED_SHARE * rate + (1 - OBSERVED_SHARE) * rates[name])

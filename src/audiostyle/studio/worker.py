@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -46,6 +47,9 @@ SNAPSHOTS = 8
 PROGRESS_SECONDS = 0.1
 #: Length of the sounds a measurement times, in seconds.
 MEASURE_SECONDS = 2.0
+#: The rate (seconds per second of each channel) of what a job does besides its iterations
+#: (its snapshots, the evaluation, the pictures), beside each stage's rate per iteration.
+REST = "rest"
 #: Seconds between two previews of a style model being learned, and their length (seconds of
 #: the job's content).
 PREVIEW_SECONDS = 60.0
@@ -95,12 +99,8 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
                                _start(store, job))
         post("evaluating")
         main = max(range(len(styles)), key=lambda i: job["styles"][i][1])
-        record["metrics"] = evaluate(
-            load_audio(work / "result.wav"), style=styles[main], content=content,
-            extractors={job["extractor"]: job["options"]}).as_dict()
-        draw_spectrograms({work / "spectrogram-result.png": load_audio(work / "result.wav"),
-                           work / "spectrogram-content.png": content,
-                           work / "spectrogram-style.png": styles[main]})
+        record["metrics"] = _judge(load_audio(work / "result.wav"), content, styles[main],
+                                   job["extractor"], job["options"], work)
         record.update(id=ident, job=job, finished=time.time(),
                       content={"id": content_input.id, "name": content_input.info["name"]},
                       styles=[{"id": s.id, "name": s.info["name"], "weight": w}
@@ -109,6 +109,18 @@ def _run_job(store: Store, kind: str, ident: str, payload: dict[str, Any], outbo
         post("done", record=record)
 
     _failing(store, ident, outbox, run)
+
+
+def _judge(result: Audio, content: Audio, style: Audio, extractor: str,
+           options: dict[str, str], folder: Path) -> dict[str, Any]:
+    """What a job does after its synthesis: the result's metrics (returned) and the result's,
+    the content's and the style's spectrograms (PNGs in ``folder``)."""
+    metrics = evaluate(result, style=style, content=content,
+                       extractors={extractor: options}).as_dict()
+    draw_spectrograms({folder / "spectrogram-result.png": result,
+                       folder / "spectrogram-content.png": content,
+                       folder / "spectrogram-style.png": style})
+    return metrics
 
 
 def _failing(store: Store, ident: str, outbox: Any, run) -> None:
@@ -343,22 +355,29 @@ def _save(work: Path, audio: Audio) -> None:
 
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     """Seconds per iteration per second of one channel, in each stage of ``payload``'s
-    extractor and options: a few iterations on the demo sounds."""
+    extractor and options, and of what a job does after its synthesis (:data:`REST`): a few
+    iterations on the demo sounds, and their result judged as a job's is."""
     from ..demo import bongo_loop, canon_melody
 
     sr = 22050
     n = int(MEASURE_SECONDS * sr)
+    content = Audio(canon_melody(sr)[None, :n], sr)
+    style = Audio(bongo_loop(sr, seconds=MEASURE_SECONDS)[None], sr)
     try:
-        result = transfer(canon_melody(sr)[:n], bongo_loop(sr, seconds=MEASURE_SECONDS), sr=sr,
-                          extractor=payload["extractor"], options=payload["options"],
-                          iterations=4, refine_iterations=2, griffin_lim_iterations=10,
-                          progress=False)
+        result = transfer(content, style, extractor=payload["extractor"],
+                          options=payload["options"], iterations=4, refine_iterations=2,
+                          griffin_lim_iterations=10, progress=False)
+        began = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="audiostyle-measure-") as folder:
+            _judge(result.audio, content, style, payload["extractor"], payload["options"],
+                   Path(folder))
+        judged = time.perf_counter() - began
     except (AudioStyleError, SynthesisError, MemoryError) as exc:
         outbox.put((key, "measured", {"error": str(exc)}))
         return
     rates = {name: t.seconds / t.iterations / MEASURE_SECONDS
              for name, t in result.stages.items()}
-    outbox.put((key, "measured", {"rates": rates}))
+    outbox.put((key, "measured", {"rates": {**rates, REST: judged / MEASURE_SECONDS}}))
 
 
 def _load(found) -> Audio:
