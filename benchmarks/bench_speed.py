@@ -381,10 +381,12 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         text += [
             f"### The studio\n\n{STUDIO_SECONDS:g} s of the melody against the bongo loop "
             "through the studio's HTTP API (its worker process, one thread); the estimate is "
-            "`/api/estimate`'s, after its measurement on this machine. *Optimisation*: the "
-            "stages' seconds; *synthesis*: the job's transfer with its snapshots (the record's "
-            "seconds); *job*: from its running event to its done event (the evaluation and the "
-            "pictures too).",
+            "`/api/estimate`'s, after its measurement on this machine (a preset's first job: "
+            "the previews, which run first) and then updated by every finished job (the "
+            "default presets). *Optimisation*: the stages' seconds; *synthesis*: the job's "
+            "transfer with its snapshots (the record's seconds); *job*: from its running event "
+            "to its done event (the evaluation and the pictures too), what the estimate "
+            "stands for. SoundNet needs 4.6 s of content, so the studio's 3 s are refused.",
             table(["extractor, preset", "plan", "estimate s", "optimisation s", "synthesis s",
                    "job s", "snapshots", "estimate ÷ synthesis", "estimate ÷ job"], srows),
             "The default extractor's jobs against `audiostyle transfer` with the job's settings "
