@@ -237,13 +237,13 @@ class Runner:
     # --- expected time ---------------------------------------------------------------------
 
     def estimate(self, spec: dict[str, Any], seconds: float, channels: int) -> Estimate:
-        """Expected seconds of optimisation for ``spec`` on ``seconds`` of ``channels``
-        content, from this machine's measurement of the extractor with these options (kept in
-        ``DATA/speed.json``; every finished job updates it). Until measured, none: a
-        measurement is queued for the worker (at most :data:`MAX_MEASUREMENTS` wait at once,
-        each a few iterations ahead of the next job) and the estimate says why it has no
-        number. It includes what a job does besides its iterations (``worker.REST``: the
-        snapshots, the evaluation, the pictures)."""
+        """Expected seconds of the job ``spec`` on ``seconds`` of ``channels`` content, from
+        this machine's measurement of the extractor with these options (kept in
+        ``DATA/speed.json``; every finished job updates it): its iterations and what it does
+        besides (``worker.REST``: the snapshots, the evaluation, the pictures). Until
+        measured, none: a measurement is queued for the worker (at most
+        :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of the next job)
+        and the estimate says why it has no number."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -337,8 +337,9 @@ class Runner:
             self._dispatch(lane)
 
     def _observed(self, job: Job, record: dict[str, Any]) -> None:
-        """Fold a finished transfer's own seconds per iteration into its extractor's rates
-        (:data:`OBSERVED_SHARE` of the job's, the rest the rate known before). The first
+        """Fold a finished transfer's own seconds per iteration, and those of the rest of the
+        job, into its extractor's rates (:data:`OBSERVED_SHARE` of the job's, the remainder
+        the rate known before). The first
         measurement times a few iterations of a short sound, whose fixed costs and warm-up
         overstate a whole job's by up to 1.6× (benchmarks/RESULTS.md, *speed*), and the
         machine's load changes; the jobs themselves show its speed as it runs now."""

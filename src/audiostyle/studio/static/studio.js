@@ -276,7 +276,7 @@ function estimate() {
     } else if (data.seconds === null) {
       $("estimate").textContent = `${its}; no time estimate: ${data.note}`;
     } else {
-      $("estimate").textContent = `${its}; the optimisation takes about ${seconds(data.seconds)} on this machine (measured)`;
+      $("estimate").textContent = `${its}; the job takes about ${seconds(data.seconds)} on this machine (measured)`;
     }
   }, 250);
 }
