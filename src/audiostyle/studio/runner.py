@@ -339,10 +339,10 @@ class Runner:
     def _observed(self, job: Job, record: dict[str, Any]) -> None:
         """Fold a finished transfer's own seconds per iteration, and those of the rest of the
         job, into its extractor's rates (:data:`OBSERVED_SHARE` of the job's, the remainder
-        the rate known before). The first
-        measurement times a few iterations of a short sound, whose fixed costs and warm-up
-        overstate a whole job's by up to 1.6× (benchmarks/RESULTS.md, *speed*), and the
-        machine's load changes; the jobs themselves show its speed as it runs now."""
+        the rate known before). The first measurement times a few iterations of a short
+        sound, whose fixed costs and warm-up overstate a whole job's by up to 1.6×
+        (benchmarks/RESULTS.md, *speed*), and the machine's load changes; the jobs themselves
+        show its speed as it runs now."""
         running = next((e for e in job.events if e["event"] == "running"), None)
         work = 0 if running is None else running["seconds"] * running["channels"]
         if work <= 0 or record.get("cancelled"):
@@ -360,9 +360,8 @@ class Runner:
         for name, rate in observed.items():
             rates[name] = rate if name not in rates else (
                 OBSERVED_SHARE * rate + (1 - OBSERVED_SHARE) * rates[name])
-        if rates:
-            self.rates[key] = rates
-            self._write_rates()
+        self.rates[key] = rates
+        self._write_rates()
 
     def _worker_died(self, lane: _Lane) -> None:
         code = lane.process.exitcode
