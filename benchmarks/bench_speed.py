@@ -11,8 +11,10 @@ overhead.
   iterations, the whole call's seconds (from the arrays to the result), the real-time factor
   and, in the same process after the transfer, the *floor*: the extractor's forward pass and
   its gradient on the same content at each stage's input (the spectrogram for the
-  spectrogram domain, the waveform otherwise), weighted by the stage's iterations.
-  ``SPEED_EXTRACTORS`` (comma-separated) narrows the run.
+  spectrogram domain, the waveform otherwise), weighted by the stage's iterations. Then
+  this checkout's transfer once more *alone*, on every core (``SPEED_ALONE=0`` leaves it
+  out): the real-time factor a user gets. ``SPEED_EXTRACTORS`` (comma-separated) narrows the
+  run.
 - **Frontier point** (``SPEED_FRONTIER=1``): the same two default transfers on two of the
   paper's pairs (pachelbel × cat_milk and × bongo-loop, from ``../shared/paper``, never
   copied), both results judged by this checkout's :class:`audiostyle.evaluation.Evaluator`:
@@ -62,6 +64,10 @@ from common import (
 BASE_COMMIT = "fe8a0f2"
 SECONDS = tuple(float(s) for s in os.environ.get("SPEED_SECONDS", "10,60").split(",") if s)
 FRONTIER = os.environ.get("SPEED_FRONTIER", "") == "1"
+#: After the side-by-side runs, this checkout's transfer once more on its own, on every core
+#: (``SPEED_ALONE=0`` leaves it out): the real-time factor a user gets.
+ALONE = os.environ.get("SPEED_ALONE", "1") == "1"
+ALONE_THREADS = os.cpu_count() or 1
 PAPER = Path(os.environ.get("AUDIOSTYLE_PAPER", HERE.parent.parent / "shared" / "paper"))
 #: The paper's pairs the frontier point is judged on: (content, style) file stems.
 PAPER_PAIRS = (("pachelbel", "cat_milk"), ("pachelbel", "bongo-loop"))
@@ -99,23 +105,24 @@ def _floor(net, wave, domain: str) -> float:
 
 
 def default_transfer(extractor: str, content: str, style: str, output: str | None = None,
-                     floor: bool = True) -> dict:
+                     floor: bool = True, threads: int = 1) -> dict:
     """``extractor``'s default transfer of ``content`` with ``style`` (sound files) by whichever
-    audiostyle this process imports, one thread: the whole call's seconds, the stages' seconds
-    and iterations, the floor per iteration; the result written to ``output`` when given."""
+    audiostyle this process imports, on ``threads`` threads: the whole call's seconds, the
+    stages' seconds and iterations, the floor per iteration; the result written to ``output``
+    when given."""
     import soxr
     import torch
 
     import audiostyle
     from audiostyle.extractors import get_extractor
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     began = time.perf_counter()
     result = audiostyle.transfer(content, style, extractor=extractor, progress=False)
     whole = time.perf_counter() - began
     if output:
         audiostyle.save_audio(output, result.audio)
-    out = {"code": audiostyle.__file__, "whole_s": whole,
+    out = {"code": audiostyle.__file__, "whole_s": whole, "threads": threads,
            "audio_s": result.audio.seconds,
            "stages": {k: {"seconds": t.seconds, "iterations": t.iterations}
                       for k, t in result.stages.items()}}
@@ -131,14 +138,15 @@ def default_transfer(extractor: str, content: str, style: str, output: str | Non
 def _measure(python: str, source: Path | None, **kwargs) -> dict:
     """:func:`default_transfer` (``kwargs``) in a fresh process of ``python``, importing
     ``audiostyle`` from ``source`` when given; checks that it did."""
+    threads = str(kwargs.get("threads", 1))
     code = (
         "import json, sys\n"
         f"sys.path.insert(0, {str(HERE)!r})\n"
         "from bench_speed import default_transfer\n"
         f"print('@@' + json.dumps(default_transfer(**{kwargs!r})))\n"
     )
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": threads,
+           "MKL_NUM_THREADS": threads}
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
@@ -319,6 +327,12 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
                          f"{r['rtf']:.2f}", f"{r['floor_s']:.3f}", f"{r['over_floor']:.2f}"])
         rows.append(["", "", "after ÷ before", f"{a['s_per_iteration'] / b['s_per_iteration']:.2f}",
                      "", f"{a['total_s'] / b['total_s']:.2f}", "", "", ""])
+        if "alone" in runs:
+            r = _row(runs["alone"])
+            rows.append(["", "", f"after, alone ({runs['alone'].get('threads', ALONE_THREADS)} "
+                         "threads)", f"{r['s_per_iteration']:.3f}", r["plan"],
+                         f"{r['total_s']:.1f}", f"**{r['rtf']:.2f}**", f"{r['floor_s']:.3f}",
+                         f"{r['over_floor']:.2f}"])
     text = [
         f"Machine: {machine()} (each job: one thread); load average when last written: "
         f"{os.getloadavg()[0]:.1f}. Before: commit {BASE_COMMIT} (issue 29 filed), after: this "
@@ -331,7 +345,9 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         "to the result (style target, Griffin-Lim, final analysis included); *RTF*: total s ÷ "
         "audio s; *floor*: the extractor's forward pass and its gradient with respect to its "
         "input (the spectrogram in the spectrogram stage, the waveform in the others) on the "
-        "same content, median of 3, in the same process, weighted by each stage's iterations.",
+        "same content, median of 3, in the same process, weighted by each stage's iterations. "
+        "*After, alone*: this checkout's transfer once more, by itself on every core (what a "
+        "user gets, and what issue 29's real-time factor ≤ 2 is about).",
         table(["extractor", "audio", "code", "s/iteration", "iterations", "total s", "RTF",
                "floor s", "s/it ÷ floor"], rows),
     ]
@@ -405,8 +421,9 @@ def _summary(cases: dict) -> list[dict]:
     rows = []
     for (extractor, seconds), runs in cases.items():
         if "after" in runs:
-            r = _row(runs["after"])
-            rows.append({"extractor": extractor, "setting": "default (speed, after)",
+            label = "alone" if "alone" in runs else "after"
+            r = _row(runs[label])
+            rows.append({"extractor": extractor, "setting": f"default (speed, {label})",
                          "audio": f"{seconds:g} s", "s/iteration": f"{r['s_per_iteration']:.3f}",
                          "iterations": r["iterations"], "total s": f"{r['total_s']:.1f}",
                          "real-time factor": f"{r['rtf']:.1f}",
@@ -451,8 +468,13 @@ def run(quick: bool = False) -> Section:
                 if not _installed(extractor):
                     cases[(extractor, seconds)] = {"skipped": "weights not installed"}
                 else:
-                    cases[(extractor, seconds)] = _side_by_side(
-                        extractor=extractor, content=str(files[0]), style=str(files[1]))
+                    runs = _side_by_side(extractor=extractor, content=str(files[0]),
+                                         style=str(files[1]))
+                    if ALONE and not quick:  # issue 29's acceptance: the job on its own
+                        runs["alone"] = _measure(sys.executable, None, extractor=extractor,
+                                                 content=str(files[0]), style=str(files[1]),
+                                                 threads=ALONE_THREADS)
+                    cases[(extractor, seconds)] = runs
                 print(extractor, seconds, cases[(extractor, seconds)], flush=True)
                 save()
 

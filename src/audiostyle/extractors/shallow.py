@@ -13,6 +13,7 @@ from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from .base import Extractor, require_range
 from .defaults import ExtractorDefaults, ModelPlan
+from .precision import check_precision, conv1d
 
 #: Widest kernel of the random nets, in STFT frames: 1024 frames span 23.8 s at the default
 #: rate and hop, more than a default chunk (20 s), so a wider kernel sees little or nothing.
@@ -36,6 +37,8 @@ class ShallowExtractor(Extractor):
         filters: number of random filters.
         kernel_width: filter width in STFT frames.
         seed: seed of the random weights.
+        precision: number format of the convolution's products (``auto``: bfloat16 where the
+            CPU multiplies it natively, see :mod:`.precision`; ``float32``; ``bfloat16``).
 
     Output: ``{"conv": (batch, filters, frames - kernel_width + 1)}``.
     """
@@ -58,9 +61,11 @@ class ShallowExtractor(Extractor):
         filters: int = 4096,
         kernel_width: int = 11,
         seed: int = 0,
+        precision: str = "auto",
     ) -> None:
         require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
                       filters=filters)
+        check_precision(self.name, precision)
         require_range(self.name, MAX_KERNEL_WIDTH, kernel_width=kernel_width)
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         check_filters_fit(self.name, self.spectrogram.bins, [(filters, kernel_width)])
@@ -69,13 +74,14 @@ class ShallowExtractor(Extractor):
         self.register_buffer("weight", weight, persistent=False)
         self.layer_weights = {"conv": 1.0}
         self.frame_rate = sample_rate / hop_length
+        self.precision = precision
 
     @property
     def min_samples(self) -> int:
         return spectral_min_samples(self.spectrogram, self.weight.shape[-1])
 
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
-        return {"conv": F.relu(F.conv1d(inputs, self.weight))}
+        return {"conv": F.relu(conv1d(inputs, self.weight, self.precision))}
 
 
 def log_spectrogram(extractor: str, n_fft: int, hop_length: int) -> Spectrogram:

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from ..errors import AudioStyleError
 from .base import Extractor, require_range
+from .precision import check_precision, conv1d
 from .shallow import (
     MAX_KERNEL_WIDTH,
     ShallowExtractor,
@@ -41,6 +42,7 @@ class ShallowMultiExtractor(Extractor):
         widths: kernel widths in STFT frames.
         filters: random filters of each width, one count per width or one for all.
         seed: seed of the random weights.
+        precision: number format of the convolutions' products (as the shallow net's).
 
     Output: ``{"conv<w>": (batch, filters, frames - w + 1)}`` for each width ``w``.
     """
@@ -59,7 +61,9 @@ class ShallowMultiExtractor(Extractor):
         widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64),
         filters: tuple[int, ...] = (4096, 2048, 1024, 512, 256, 128),
         seed: int = 0,
+        precision: str = "auto",
     ) -> None:
+        check_precision(self.name, precision)
         counts = (filters,) if isinstance(filters, int) else tuple(filters)
         counts = counts * len(widths) if len(counts) == 1 else counts
         require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
@@ -82,11 +86,12 @@ class ShallowMultiExtractor(Extractor):
             self.register_buffer(f"weight{width}", weight, persistent=False)
         self.layer_weights = {f"conv{width}": 1.0 for width in self.widths}
         self.frame_rate = sample_rate / hop_length
+        self.precision = precision
 
     @property
     def min_samples(self) -> int:
         return spectral_min_samples(self.spectrogram, self.widths[-1])
 
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
-        return {f"conv{w}": F.relu(F.conv1d(inputs, getattr(self, f"weight{w}")))
+        return {f"conv{w}": F.relu(conv1d(inputs, getattr(self, f"weight{w}"), self.precision))
                 for w in self.widths}
