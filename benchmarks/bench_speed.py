@@ -329,8 +329,8 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
                      "", f"{a['total_s'] / b['total_s']:.2f}", "", "", ""])
         if "alone" in runs:
             r = _row(runs["alone"])
-            rows.append(["", "", f"after, alone ({runs['alone'].get('threads', ALONE_THREADS)} "
-                         "threads)", f"{r['s_per_iteration']:.3f}", r["plan"],
+            rows.append(["", "", f"after, alone ({runs['alone']['threads']} threads)",
+                         f"{r['s_per_iteration']:.3f}", r["plan"],
                          f"{r['total_s']:.1f}", f"**{r['rtf']:.2f}**", f"{r['floor_s']:.3f}",
                          f"{r['over_floor']:.2f}"])
     text = [
