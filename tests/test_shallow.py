@@ -56,14 +56,14 @@ def test_registry_suggests_closest_name_and_options():
     assert get_extractor("shallow", filters="32").weight.shape[0] == 32
 
 
-@pytest.mark.parametrize("name", ["shallow", "shallow-multi"])
-def test_bfloat16_products_keep_features_statistics_and_gradient(name):
+@pytest.mark.parametrize(("name", "options"), [
+    ("shallow", {"filters": 512}),
+    ("shallow-multi", {"filters": (256, 128), "widths": (4, 16)}),
+])
+def test_bfloat16_products_keep_features_statistics_and_gradient(name, options):
     """The bfloat16 convolution (the default where the CPU has it) against float32 on a melody:
     features within 1 %, the Gram distance to another sound's within 1 %, the gradient
     pointing the same way."""
-    options = {"filters": 512} if name == "shallow" else {"filters": (256, 128)}
-    if name == "shallow-multi":
-        options["widths"] = (4, 16)
     exact = get_extractor(name, precision="float32", **options)
     fast = get_extractor(name, precision="bfloat16", **options)
     melody = torch.from_numpy(canon_melody(22050)[: 3 * 22050])[None]
