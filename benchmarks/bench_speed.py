@@ -9,12 +9,12 @@ overhead.
   processes of one torch thread each, so that whatever else loads a shared machine loads both
   alike. Each records seconds per iteration (optimisation seconds ÷ loss evaluations),
   iterations, the whole call's seconds (from the arrays to the result), the real-time factor
-  and, in the same process after the transfer, the *floor*: the extractor's forward pass and
-  its gradient on the same content at each stage's input (the spectrogram for the
-  spectrogram domain, the waveform otherwise), weighted by the stage's iterations. Then
-  this checkout's transfer once more *alone*, on every core (``SPEED_ALONE=0`` leaves it
-  out): the real-time factor a user gets. ``SPEED_EXTRACTORS`` (comma-separated) narrows the
-  run.
+  and, in the same process after the transfer, the *floor*: the extractor's style loss
+  (features and statistics) and its gradient on the same content at each stage's input (the
+  spectrogram for the spectrogram domain, the waveform otherwise), weighted by the stage's
+  iterations. Then this checkout's transfer once more *alone*, on every core
+  (``SPEED_ALONE=0`` leaves it out): the real-time factor a user gets. ``SPEED_EXTRACTORS``
+  (comma-separated) narrows the run.
 - **Frontier point** (``SPEED_FRONTIER=1``): the same two default transfers on two of the
   paper's pairs (pachelbel × cat_milk and × bongo-loop, from ``../shared/paper``, never
   copied), both results judged by this checkout's :class:`audiostyle.evaluation.Evaluator`:
@@ -86,20 +86,26 @@ def _extractors() -> list[str]:
     return [n for n in chosen.split(",") if n] if chosen else list(available())
 
 
-def _floor(net, wave, domain: str) -> float:
-    """Median seconds of ``net``'s forward pass and its gradient with respect to its input at
-    ``domain`` (the spectrogram, else the waveform), ``wave`` ``(1, time)`` at its rate."""
+def _floor(net, wave, style, domain: str) -> float:
+    """Median seconds of ``net``'s style loss (features and statistics against ``style``'s)
+    and its gradient with respect to its input at ``domain`` (the spectrogram, else the
+    waveform), ``wave`` and ``style`` ``(1, time)`` at its rate: what every iteration
+    computes."""
     import torch
+
+    from audiostyle.synthesis.losses import StyleLoss
+
+    loss = StyleLoss(net)
+    loss.set_target([(net.analyse(style), 1.0)])
 
     def once() -> None:
         if domain == "spectrogram":
             inputs = net.analyse(wave).detach().requires_grad_(True)
-            outputs = net.features(inputs)
+            value = loss(net.features(inputs))
         else:
             inputs = wave.detach().clone().requires_grad_(True)
-            outputs = net(inputs)
-        total = sum(o.square().mean() for o in outputs.values())
-        torch.autograd.grad(total, inputs)
+            value = loss(net(inputs))
+        torch.autograd.grad(value, inputs)
 
     return median_seconds(once, FLOOR_REPEATS)
 
@@ -128,10 +134,13 @@ def default_transfer(extractor: str, content: str, style: str, output: str | Non
                       for k, t in result.stages.items()}}
     if floor:
         net = get_extractor(extractor)
-        sound = audiostyle.load_audio(content)
-        wave = torch.from_numpy(soxr.resample(sound.samples.mean(axis=0), sound.sr,
-                                              net.sample_rate).astype(np.float32))[None]
-        out["floor_s"] = {k: _floor(net, wave, k) for k in result.stages}
+
+        def read(path: str) -> torch.Tensor:
+            sound = audiostyle.load_audio(path)
+            return torch.from_numpy(soxr.resample(sound.samples.mean(axis=0), sound.sr,
+                                                  net.sample_rate).astype(np.float32))[None]
+
+        out["floor_s"] = {k: _floor(net, read(content), read(style), k) for k in result.stages}
     return out
 
 
@@ -343,8 +352,9 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
         "transfer (`audiostyle.transfer` with no settings). *s/iteration*: optimisation "
         "seconds ÷ loss evaluations over all stages; *total s*: the whole call, from the arrays "
         "to the result (style target, Griffin-Lim, final analysis included); *RTF*: total s ÷ "
-        "audio s; *floor*: the extractor's forward pass and its gradient with respect to its "
-        "input (the spectrogram in the spectrogram stage, the waveform in the others) on the "
+        "audio s; *floor*: the extractor's style loss (features and statistics against the "
+        "style's) and its gradient with respect to its input (the spectrogram in the "
+        "spectrogram stage, the waveform in the others) on the "
         "same content, median of 3, in the same process, weighted by each stage's iterations. "
         "*After, alone*: this checkout's transfer once more, by itself on every core (what a "
         "user gets, and what issue 29's real-time factor ≤ 2 is about).",
@@ -427,7 +437,7 @@ def _summary(cases: dict) -> list[dict]:
                          "audio": f"{seconds:g} s", "s/iteration": f"{r['s_per_iteration']:.3f}",
                          "iterations": r["iterations"], "total s": f"{r['total_s']:.1f}",
                          "real-time factor": f"{r['rtf']:.1f}",
-                         "floor": f"{r['floor_s']:.3f} s (fwd+grad)",
+                         "floor": f"{r['floor_s']:.3f} s (style loss + grad)",
                          "s/iteration ÷ floor": f"{r['over_floor']:.2f}"})
     return rows
 

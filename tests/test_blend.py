@@ -72,7 +72,7 @@ def test_mixing_statistics_is_mixing_the_squared_distances():
     for wave in waves:
         parts.append(loss.statistics([(net.analyse(wave), 1.0)]))
     x = net.analyse(torch.from_numpy(tone(440.0, 0.5))[None]).requires_grad_(True)
-    statistic = net.statistic
+    statistic = net.statistic_of("conv")
     mixed = mix_targets([(parts[0], 0.25), (parts[1], 0.75)])["conv"]
 
     def gradient(distance) -> torch.Tensor:

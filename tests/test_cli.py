@@ -115,7 +115,7 @@ def test_stats_prints_and_exports_every_class(tmp_path, bongos, capsys):
     exported = json.loads(capsys.readouterr().out)
     assert exported["extractor"] == "mcdermott"
     assert np.array(exported["statistics"]["env_C"]).shape == (32, 8)
-    assert main(["stats", path, "-e", "shallow", "-X", "filters=16"]) == 0
+    assert main(["stats", path, "-e", "shallow", "-X", "filters=16", "-X", "form=drawn"]) == 0
     assert "conv" in capsys.readouterr().out
 
 

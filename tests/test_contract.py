@@ -78,7 +78,7 @@ def test_an_unregistered_name_is_named(monkeypatch):
 
 def test_a_shortest_input_without_frames_is_found(broken, monkeypatch):
     monkeypatch.setattr(_Broken, "min_samples", property(lambda self: 64))
-    with pytest.raises(ContractError, match=r"at least one frame|raise min_samples"):
+    with pytest.raises(ContractError, match=r"at least (one frame|11 frames)|raise min_samples"):
         check_extractor(broken)
 
 

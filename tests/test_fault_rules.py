@@ -89,7 +89,8 @@ def test_a_texture_longer_than_memory_holds_is_refused_before_any_work(cli, file
                                     "between 1 and 1024"),
     (["-X", "n_fft=1000000000"], "Extractor 'shallow': option n_fft=1000000000 must be between "
                                  "1 and 65536"),
-    (["-X", "filters=100000000"], "Extractor 'shallow': its random weights would take about"),
+    (["-X", "filters=100000000", "-X", "form=drawn"],
+     "Extractor 'shallow': its random weights would take about"),
     (["-e", "shallow-multi", "-X", "widths=2,4000", "-X", "filters=8"],
      "option widths[1]=4000 must be between 1 and 1024"),
     (["-e", "mcdermott", "-X", "bands=100000"], "Extractor 'mcdermott': option bands=100000 "

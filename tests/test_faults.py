@@ -328,7 +328,8 @@ def test_file_names_that_are_not_utf8_are_read_and_named(cli, files):
     folder = os.fsencode(files / "inputs")
     name = os.fsdecode(folder + b"/bad\xff.wav")  # how such a name comes in argv
     shutil.copy(files / "inputs" / "content.wav", name)
-    child = cli.start(["stats", name, "-e", "shallow", "-X", "filters=32"], files)
+    child = cli.start(["stats", name, "-e", "shallow", "-X", "filters=32", "-X", "form=drawn"],
+                      files)
     run = child.wait()
     assert run.status == 0, run.stderr
     assert child.stdout_path.read_bytes().startswith(folder + b"/bad\xff.wav: shallow")

@@ -18,7 +18,7 @@ from audiostyle.synthesis.losses import StyleLoss
 from conftest import SR
 
 #: A small, fast network: 129 bins, 16 filters of width 3 (shortest input 128 samples).
-TINY = {"filters": 16, "n_fft": 256, "hop_length": 64, "kernel_width": 3}
+TINY = {"filters": 16, "n_fft": 256, "hop_length": 64, "kernel_width": 3, "form": "drawn"}
 QUICK = {"extractor": "shallow", "options": TINY, "iterations": 4, "refine_iterations": 2,
          "griffin_lim_iterations": 8, "progress": False}
 

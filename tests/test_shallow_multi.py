@@ -14,7 +14,7 @@ from conftest import SR
 
 
 def test_one_layer_per_width_with_ulyanov_scale():
-    net = get_extractor("shallow-multi", widths="3,1,9", filters="200", seed=4)
+    net = get_extractor("shallow-multi", widths="3,1,9", filters="200", seed=4, form="drawn")
     assert net.widths == (1, 3, 9) and list(net.layer_weights) == ["conv1", "conv3", "conv9"]
     x = torch.rand(2, 1025, 40)
     features = net.features(x)
@@ -25,14 +25,14 @@ def test_one_layer_per_width_with_ulyanov_scale():
             math.sqrt(2) * math.sqrt(2 / ((1025 + 200) * width)), rel=0.02)
         assert features[f"conv{width}"].shape == (2, 200, 40 - width + 1)
         assert float(features[f"conv{width}"].min()) >= 0  # ReLU
-    again = get_extractor("shallow-multi", widths=(3, 1, 9), filters=200, seed=4)
+    again = get_extractor("shallow-multi", widths=(3, 1, 9), filters=200, seed=4, form="drawn")
     assert torch.equal(again.weight9, net.weight9)
     assert net.min_samples == 8 * 512 and net.frame_rate == pytest.approx(22050 / 512)
 
 
 def test_default_costs_at_most_one_and_a_half_single_nets():
-    single = get_extractor("shallow")
-    multi = get_extractor("shallow-multi")
+    single = get_extractor("shallow", form="drawn")
+    multi = get_extractor("shallow-multi", form="drawn")
     # multiply-adds per bin and frame of the convolutions, which dominate an iteration
     single_cost = single.weight.shape[0] * single.weight.shape[-1]
     multi_cost = sum(getattr(multi, f"weight{w}").shape[0] * w for w in multi.widths)

@@ -43,7 +43,7 @@ def stats(
     wave = _wave(source, sr, net, target_device)
     with torch.no_grad():
         features = net(wave)
-    return {name: net.statistic.compute(value)[0].cpu().numpy()
+    return {name: net.statistic_of(name).compute(value)[0].cpu().numpy()
             for name, value in features.items()}
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from .._util import did_you_mean
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
 from .defaults import ExtractorDefaults
@@ -26,6 +27,15 @@ def require_range(extractor: str, high: int | None = None, **options: int) -> No
             )
 
 
+def require_choice(extractor: str, key: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise :class:`AudioStyleError` unless option ``key``'s ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise AudioStyleError(
+            f"Extractor {extractor!r}: option {key}={value!r} must be one of "
+            f"{', '.join(choices)}.{did_you_mean(value, choices)}"
+        )
+
+
 class Extractor(nn.Module, ABC):
     """Maps a waveform ``(batch, time)`` at :attr:`sample_rate` Hz to named feature maps.
 
@@ -40,8 +50,9 @@ class Extractor(nn.Module, ABC):
     spectrogram, which is what makes the ``spectrogram`` optimisation domain (optimise
     ``log(1 + |STFT|)``, then Griffin-Lim) available for them.
 
-    :attr:`statistic` says how outputs are summarised (Gram matrices by default) and
-    :attr:`layer_weights` how the per-layer distances are weighted. Subclasses take their
+    :attr:`statistic` says how outputs are summarised (Gram matrices by default; one layer
+    may have its own, :meth:`statistic_of`) and :attr:`layer_weights` how the per-layer
+    distances are weighted. Subclasses take their
     options as keyword arguments with defaults; the registry exposes them to the CLI.
     """
 
@@ -69,6 +80,11 @@ class Extractor(nn.Module, ABC):
         #: Frames per second of every output's last axis when all outputs are maps over time
         #: (what the rhythm term needs); None otherwise.
         self.frame_rate: float | None = None
+
+    def statistic_of(self, layer: str) -> Statistic:
+        """How output ``layer`` is summarised and compared: :attr:`statistic` unless the
+        extractor says otherwise for that layer."""
+        return self.statistic
 
     @property
     def min_samples(self) -> int:

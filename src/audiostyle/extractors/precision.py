@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._util import did_you_mean
-from ..errors import AudioStyleError
+from .base import require_choice
 
 #: What an extractor's ``precision`` option takes.
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -32,11 +31,7 @@ _BFLOAT16_COPIES: dict[int, tuple[weakref.ref[Tensor], Tensor]] = {}
 
 def check_precision(extractor: str, precision: str) -> None:
     """Raise :class:`AudioStyleError` unless ``precision`` is one of :data:`PRECISIONS`."""
-    if precision not in PRECISIONS:
-        raise AudioStyleError(
-            f"Extractor {extractor!r}: option precision={precision!r} must be one of "
-            f"{', '.join(PRECISIONS)}.{did_you_mean(precision, PRECISIONS)}"
-        )
+    require_choice(extractor, "precision", precision, PRECISIONS)
 
 
 @functools.cache

@@ -11,24 +11,35 @@ from torch import Tensor
 from .._util import check_memory
 from ..dsp import Spectrogram
 from ..errors import AudioStyleError
-from .base import Extractor, require_range
+from .base import Extractor, require_choice, require_range
 from .defaults import ExtractorDefaults, ModelPlan
+from .infinite import ArcCosineGram
 from .precision import check_precision, conv1d
+from .statistics import Statistic
 
 #: Widest kernel of the random nets, in STFT frames: 1024 frames span 23.8 s at the default
 #: rate and hop, more than a default chunk (20 s), so a wider kernel sees little or nothing.
 MAX_KERNEL_WIDTH = 1024
 #: Largest STFT of their front end, in samples (3.0 s at 22050 Hz; the paper's is 2048).
 MAX_N_FFT = 65536
+#: What the random nets' ``form`` option takes: the limit of infinitely many filters,
+#: computed exactly (:mod:`.infinite`), or ``filters`` filters drawn from ``seed``.
+FORMS = ("infinite", "drawn")
 
 
 class ShallowExtractor(Extractor):
-    """One wide random 1-D convolution over time on ``log(1 + |STFT|)``, then ReLU.
+    """A random 1-D convolution + ReLU on ``log(1 + |STFT|)`` with infinitely many filters.
+
 
     The frequency bins are the input channels: ``n_fft // 2 + 1`` → ``filters`` channels with
     kernels ``kernel_width`` frames wide, no bias, no padding. Weights are Gaussian with
     Ulyanov's scale ``std = sqrt(2) · sqrt(2 / ((bins + filters) · kernel_width))``, drawn on the
     CPU from ``seed`` so that every machine gets the same network.
+
+    By default (``form="infinite"``) the net has infinitely many filters: its Gram loss is the
+    limit that a draw of ``filters`` filters approximates, computed exactly and ~20× faster
+    (:mod:`.infinite`); the output is then the convolution's input and ``filters``, ``seed``
+    and ``precision`` play no part. ``form="drawn"`` draws the filters.
 
     Args:
         sample_rate: analysis rate in Hz (the paper used 22050).
@@ -39,17 +50,21 @@ class ShallowExtractor(Extractor):
         seed: seed of the random weights.
         precision: number format of the convolution's products (``auto``: bfloat16 where the
             CPU multiplies it natively, see :mod:`.precision`; ``float32``; ``bfloat16``).
+        form: ``infinite`` or ``drawn`` (:data:`FORMS`).
 
-    Output: ``{"conv": (batch, filters, frames - kernel_width + 1)}``.
+    Output: ``{"conv": (batch, filters, frames - kernel_width + 1)}``; infinite:
+    ``{"conv": (batch, bins, frames)}``, the input, which :class:`.ArcCosineGram` compares.
     """
 
     name = "shallow"
     domains = ("spectrogram", "waveform", "subbands")
     #: 120 iterations reach the paper's −40 dB on the demo (benchmarks/RESULTS.md, *shallow*);
     #: the structure term's weight is small because the Gram loss falls to ~1e-3 of its start
-    #: (benchmarks/RESULTS.md, *frontier*); a style model needs a weight of its own: at the
-    #: transfer's it gives up the content (docs/research.md, *Style models*)
-    defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.015,
+    #: (benchmarks/RESULTS.md, *frontier*); 0.025, not the drawn net's 0.015, because the
+    #: exact infinite form goes further towards the style on the same path (docs/research.md,
+    #: *Speed*); a style model needs a weight of its own: at the transfer's it gives up the
+    #: content (docs/research.md, *Style models*)
+    defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.025,
                                     model=ModelPlan(strength=0.5, structure_weight=1.0))
 
     def __init__(
@@ -62,25 +77,35 @@ class ShallowExtractor(Extractor):
         kernel_width: int = 11,
         seed: int = 0,
         precision: str = "auto",
+        form: str = "infinite",
     ) -> None:
         require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
                       filters=filters)
         check_precision(self.name, precision)
+        require_choice(self.name, "form", form, FORMS)
         require_range(self.name, MAX_KERNEL_WIDTH, kernel_width=kernel_width)
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
-        check_filters_fit(self.name, self.spectrogram.bins, [(filters, kernel_width)])
-        generator = torch.Generator().manual_seed(seed)
-        weight = random_filters(self.spectrogram.bins, filters, kernel_width, generator)
-        self.register_buffer("weight", weight, persistent=False)
+        self.form = form
+        self.kernel_width = kernel_width
+        if form == "drawn":
+            check_filters_fit(self.name, self.spectrogram.bins, [(filters, kernel_width)])
+            generator = torch.Generator().manual_seed(seed)
+            weight = random_filters(self.spectrogram.bins, filters, kernel_width, generator)
+            self.register_buffer("weight", weight, persistent=False)
         self.layer_weights = {"conv": 1.0}
         self.frame_rate = sample_rate / hop_length
         self.precision = precision
 
     @property
     def min_samples(self) -> int:
-        return spectral_min_samples(self.spectrogram, self.weight.shape[-1])
+        return spectral_min_samples(self.spectrogram, self.kernel_width)
+
+    def statistic_of(self, layer: str) -> Statistic:
+        return ArcCosineGram((self.kernel_width,)) if self.form == "infinite" else self.statistic
 
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
+        if self.form == "infinite":
+            return {"conv": inputs}
         return {"conv": F.relu(conv1d(inputs, self.weight, self.precision))}
 
 

@@ -7,9 +7,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import AudioStyleError
-from .base import Extractor, require_range
+from .base import Extractor, require_choice, require_range
+from .infinite import ArcCosineGram
 from .precision import check_precision, conv1d
 from .shallow import (
+    FORMS,
     MAX_KERNEL_WIDTH,
     ShallowExtractor,
     check_filters_fit,
@@ -17,10 +19,11 @@ from .shallow import (
     random_filters,
     spectral_min_samples,
 )
+from .statistics import Statistic
 
 
 class ShallowMultiExtractor(Extractor):
-    """Random 1-D convolutions of several kernel widths on ``log(1 + |STFT|)``, each + ReLU.
+    """Random convolutions + ReLU of several widths on ``log(1 + |STFT|)``, infinitely many filters.
 
     Antognini, Hoffman & Weiss ("Synthesizing diverse, high-quality audio textures", 2019)
     match the Gram matrices of several single-layer random networks whose kernels span from a
@@ -43,8 +46,11 @@ class ShallowMultiExtractor(Extractor):
         filters: random filters of each width, one count per width or one for all.
         seed: seed of the random weights.
         precision: number format of the convolutions' products (as the shallow net's).
+        form: ``infinite`` or ``drawn`` (as the shallow net's).
 
-    Output: ``{"conv<w>": (batch, filters, frames - w + 1)}`` for each width ``w``.
+    Output: ``{"conv<w>": (batch, filters, frames - w + 1)}`` for each width ``w``; infinite:
+    ``{"conv": (batch, bins, frames)}``, the input, which one :class:`.ArcCosineGram` of all
+    widths compares (the sum of the widths' relative distances, as the drawn net's layers).
     """
 
     name = "shallow-multi"
@@ -62,8 +68,10 @@ class ShallowMultiExtractor(Extractor):
         filters: tuple[int, ...] = (4096, 2048, 1024, 512, 256, 128),
         seed: int = 0,
         precision: str = "auto",
+        form: str = "infinite",
     ) -> None:
         check_precision(self.name, precision)
+        require_choice(self.name, "form", form, FORMS)
         counts = (filters,) if isinstance(filters, int) else tuple(filters)
         counts = counts * len(widths) if len(counts) == 1 else counts
         require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
@@ -77,14 +85,17 @@ class ShallowMultiExtractor(Extractor):
             raise AudioStyleError(f"Extractor {self.name!r}: {len(counts)} filter counts for "
                                   f"{len(widths)} widths")
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
-        check_filters_fit(self.name, self.spectrogram.bins, list(zip(counts, widths,
-                                                                     strict=True)))
-        generator = torch.Generator().manual_seed(seed)
+        self.form = form
         self.widths = tuple(sorted(widths))
-        for width, count in sorted(zip(widths, counts, strict=True)):
-            weight = random_filters(self.spectrogram.bins, count, width, generator)
-            self.register_buffer(f"weight{width}", weight, persistent=False)
-        self.layer_weights = {f"conv{width}": 1.0 for width in self.widths}
+        if form == "drawn":
+            check_filters_fit(self.name, self.spectrogram.bins,
+                              list(zip(counts, widths, strict=True)))
+            generator = torch.Generator().manual_seed(seed)
+            for width, count in sorted(zip(widths, counts, strict=True)):
+                weight = random_filters(self.spectrogram.bins, count, width, generator)
+                self.register_buffer(f"weight{width}", weight, persistent=False)
+        self.layer_weights = ({f"conv{width}": 1.0 for width in self.widths}
+                              if form == "drawn" else {"conv": 1.0})
         self.frame_rate = sample_rate / hop_length
         self.precision = precision
 
@@ -92,6 +103,11 @@ class ShallowMultiExtractor(Extractor):
     def min_samples(self) -> int:
         return spectral_min_samples(self.spectrogram, self.widths[-1])
 
+    def statistic_of(self, layer: str) -> Statistic:
+        return ArcCosineGram(self.widths) if self.form == "infinite" else self.statistic
+
     def features(self, inputs: Tensor) -> dict[str, Tensor]:
+        if self.form == "infinite":
+            return {"conv": inputs}
         return {f"conv{w}": F.relu(conv1d(inputs, getattr(self, f"weight{w}"), self.precision))
                 for w in self.widths}

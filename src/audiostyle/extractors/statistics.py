@@ -35,6 +35,9 @@ def gram_matrix(features: Tensor) -> Tensor:
 class Statistic(ABC):
     """How one extractor output is summarised and compared (see module docstring)."""
 
+    #: Frames an output ``(batch, channels, frames)`` needs at least (0: any shape).
+    min_frames: int = 0
+
     @abstractmethod
     def compute(self, features: Tensor) -> Tensor:
         """The statistic of each batch item, ``(batch, ...)``."""
@@ -126,6 +129,7 @@ class Gram(Statistic):
     """
 
     FORMS = ("auto", "explicit", "factored")
+    min_frames = 1
 
     def __init__(self, form: str = "auto") -> None:
         if form not in self.FORMS:

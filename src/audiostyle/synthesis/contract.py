@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..errors import AudioStyleError
 from ..extractors import REGISTRY, Extractor
-from ..extractors.statistics import Gram, Statistic
+from ..extractors.statistics import Statistic
 from .domains import DOMAINS
 from .losses import StyleLoss
 from .settings import Settings
@@ -49,8 +49,8 @@ def check_extractor(net: Extractor, *, seed: int = 0) -> None:
     _require(getattr(net, "name", None) in REGISTRY,
              f"{name}.name = {getattr(net, 'name', None)!r} is not a registered name; add it to "
              "extractors/registry.py: REGISTRY")
-    _require(isinstance(net.statistic, Statistic),
-             f"{name}.statistic must be a Statistic (Gram(), Identity(), ...)")
+    _require(all(isinstance(net.statistic_of(layer), Statistic) for layer in net.layer_weights),
+             f"{name}.statistic (or statistic_of) must be a Statistic (Gram(), Identity(), ...)")
     _check_domains(net)
     _check_defaults(net)
     length = net.min_samples
@@ -134,11 +134,12 @@ def _check_outputs(net: Extractor, wave: Tensor) -> dict[str, Tensor]:
         _require(torch.equal(maps, again[layer]),
                  f"{name}: forward(x) must equal features(analyse(x)) and be deterministic "
                  f"(output {layer!r} differs)")
-        if layer in net.layer_weights and isinstance(net.statistic, Gram):
-            _require(maps.dim() == 3 and maps.shape[-1] >= 1,
+        frames = net.statistic_of(layer).min_frames if layer in net.layer_weights else 0
+        if frames:
+            _require(maps.dim() == 3 and maps.shape[-1] >= frames,
                      f"{name}: output {layer!r} of shape {tuple(maps.shape)} needs at least "
-                     "one frame, (batch, channels, frames), for the shortest input "
-                     "(raise min_samples)")
+                     f"{'one frame' if frames == 1 else f'{frames} frames'}, (batch, channels, "
+                     "frames), for the shortest input (raise min_samples)")
     return features
 
 
@@ -163,19 +164,20 @@ def _check_statistic(net: Extractor, features: dict[str, Tensor],
     """A target's distance to the features it was made from is zero, to others not."""
     name = type(net).__name__
     for layer in net.layer_weights:
-        target = net.statistic.target([(features[layer], 1.0)])
-        norm = float(net.statistic.norm(target))
+        statistic = net.statistic_of(layer)
+        target = statistic.target([(features[layer], 1.0)])
+        norm = float(statistic.norm(target))
         _require(math.isfinite(norm) and norm > 0,
                  f"{name}: the statistic of output {layer!r} has norm {norm}")
         # the batch's mean is the target: its own distance is the spread of the batch, which
         # a batch of one copy has not
         single = features[layer][:1].expand_as(features[layer])
-        own = net.statistic.target([(single, 1.0)])
-        itself = float(net.statistic.distance(single, own).sum()) / norm
+        own = statistic.target([(single, 1.0)])
+        itself = float(statistic.distance(single, own).sum()) / norm
         _require(itself < ROUNDING, f"{name}: the statistic of output {layer!r} is "
                                     f"{itself:.2g} (relative) from the target made of the "
                                     "same features")
-        apart = float(net.statistic.distance(others[layer], own).sum()) / norm
+        apart = float(statistic.distance(others[layer], own).sum()) / norm
         _require(apart > ROUNDING, f"{name}: the statistic of output {layer!r} does not tell "
                                    "two different noises apart")
 

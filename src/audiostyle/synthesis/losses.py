@@ -29,8 +29,8 @@ RHYTHM = ":rhythm"
 class StyleLoss(nn.Module):
     """``Σ_layers w_l · ‖S_l(x) − S_l*‖² / ‖S_l*‖²`` summed over the batch.
 
-    ``S`` is the extractor's :attr:`~Extractor.statistic`. The target ``S*`` is given once by
-    :meth:`load_target` (statistics from :meth:`statistics`, possibly mixed by
+    ``S`` is the layer's statistic (:meth:`~Extractor.statistic_of`). The target ``S*`` is
+    given once by :meth:`load_target` (statistics from :meth:`statistics`, possibly mixed by
     :func:`mix_targets`) or :meth:`set_target` (both at once) and reused. Targets that do not
     fit this loss raise :class:`AudioStyleError`; calling the loss before a target is given is
     a programming error (``RuntimeError``).
@@ -59,8 +59,8 @@ class StyleLoss(nn.Module):
         super().__init__()
         self.extractor = extractor
         self.layer_weights = dict(layer_weights or extractor.layer_weights)
-        self._statistics: dict[str, Statistic] = dict.fromkeys(self.layer_weights,
-                                                                extractor.statistic)
+        self._statistics: dict[str, Statistic] = {
+            layer: extractor.statistic_of(layer) for layer in self.layer_weights}
         self.rhythm_lags = rhythm_lags if rhythm_weight > 0 else 0
         if rhythm_weight > 0:
             if extractor.frame_rate is None:
