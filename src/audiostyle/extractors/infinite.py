@@ -14,9 +14,9 @@ for the arc-cosine kernel of degree 1 (Cho & Saul, 2009)
 So as ``C → ∞`` the net's relative Gram distance tends to the same sums of ``k²`` (a maximum
 mean discrepancy between the two sounds' patches under the kernel ``k²``), which this module
 computes exactly: the sampling noise of a finite draw is gone, and an evaluation costs the
-frames' products (``bins · T · (T + S)`` multiply-adds, the patches' products are sums of
-``width`` of their diagonals) instead of the net's ``2 · bins · C · width · T`` twice. For
-4096 filters, 11 frames wide, on 10 s of content and style that is ~20× less
+frames' products (``bins · T · (T + S)`` multiply-adds; the patches' products are sums along
+their diagonals) instead of the net's ``2 · bins · C · width · T`` twice. For 4096 filters,
+11 frames wide, on 10 s of content and style the loss and its gradient take ~20× less time
 (docs/research.md, *Speed*).
 """
 

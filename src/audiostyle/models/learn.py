@@ -32,6 +32,7 @@ from ..io.devices import resolve_device
 from ..synthesis.settings import MAX_ITERATIONS, describe
 from ..synthesis.targets import option_pairs, style_wave
 from .corpus import Corpus, FolderCorpus, SyntheticCorpus
+from .describe import db_text
 from .excitation import make_texture
 from .frames import Grid
 from .model import StyleModel, load_checkpoint
@@ -241,10 +242,10 @@ class _Watch:
         fraction = self.budget.fraction(state.step, state.seconds)
         left = state.seconds / fraction - state.seconds if fraction > 0 else math.nan
         recent = float(np.mean(state.losses[-20:]))
-        held = state.validation[-1][1]["total_db"] if state.validation else math.nan
+        held = state.validation[-1][1]["total_db"] if state.validation else None
         self.bar.n = round(1000 * fraction)
         self.bar.set_postfix_str(f"step {state.step}, loss {recent:.1f} dB, validation "
-                                 f"{held:.1f} dB, {left / 60:.1f} min left", refresh=True)
+                                 f"{db_text(held)}, {left / 60:.1f} min left", refresh=True)
         if self.checkpoint is not None and \
                 time.perf_counter() - self.last_checkpoint > 60 * CHECKPOINT_MINUTES:
             self.model(state).save(self.checkpoint, state.tensors(), state.info())
