@@ -30,7 +30,6 @@ FORMS = ("infinite", "drawn")
 class ShallowExtractor(Extractor):
     """A random 1-D convolution + ReLU on ``log(1 + |STFT|)`` with infinitely many filters.
 
-
     The frequency bins are the input channels: ``n_fft // 2 + 1`` → ``filters`` channels with
     kernels ``kernel_width`` frames wide, no bias, no padding. Weights are Gaussian with
     Ulyanov's scale ``std = sqrt(2) · sqrt(2 / ((bins + filters) · kernel_width))``, drawn on the
