@@ -46,8 +46,12 @@ from .store import MODEL_FILE, Store, draw_spectrograms, finish_result
 SNAPSHOTS = 8
 #: Shortest time between two progress events, in seconds (snapshots and stage ends always go).
 PROGRESS_SECONDS = 0.1
-#: Length of the sounds a measurement times, in seconds.
+#: Length of the content a measurement times, in seconds.
 MEASURE_SECONDS = 2.0
+#: Length of its style, in seconds: a typical style's, since an iteration of the infinite
+#: random nets compares every frame of the result with every frame of the style (their cost
+#: grows with the style's length; docs/research.md, *Speed*).
+MEASURE_STYLE_SECONDS = 10.0
 #: The rate (seconds per second of each channel) of what a job does besides its iterations
 #: (its snapshots, the evaluation, the pictures), beside each stage's rate per iteration.
 REST = "rest"
@@ -363,7 +367,7 @@ def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     sr = 22050
     n = int(MEASURE_SECONDS * sr)
     content = Audio(canon_melody(sr)[None, :n], sr)
-    style = Audio(bongo_loop(sr, seconds=MEASURE_SECONDS)[None], sr)
+    style = Audio(bongo_loop(sr, seconds=MEASURE_STYLE_SECONDS)[None], sr)
     try:
         result = transfer(content, style, extractor=payload["extractor"],
                           options=payload["options"], iterations=4, refine_iterations=2,
