@@ -69,8 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return args.interrupts.exit_code
     except MemoryError:
-        print("audiostyle: failed: out of memory; try shorter sounds, or fewer filters or "
-              "chunk seconds (-X filters=…, --chunk-seconds)", file=sys.stderr)
+        print("audiostyle: failed: out of memory; try shorter sounds or chunks "
+              "(--chunk-seconds), or fewer drawn filters (-X filters=…)", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
