@@ -52,8 +52,8 @@ class Extractor(nn.Module, ABC):
 
     :attr:`statistic` says how outputs are summarised (Gram matrices by default; one layer
     may have its own, :meth:`statistic_of`) and :attr:`layer_weights` how the per-layer
-    distances are weighted. Subclasses take their
-    options as keyword arguments with defaults; the registry exposes them to the CLI.
+    distances are weighted. Subclasses take their options as keyword arguments with defaults;
+    the registry exposes them to the CLI.
     """
 
     #: Registry name, e.g. ``"shallow"``.
