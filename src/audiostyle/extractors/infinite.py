@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ..errors import AudioStyleError
-from .statistics import Statistic
+from .statistics import Statistic, check_weight
 
 #: Most frames of the style a target keeps per layer, 95 s at 22050 Hz and hop 512; a longer
 #: style is read in evenly spread crops of its pieces, so that an evaluation's cost
@@ -122,8 +122,7 @@ class PatchTarget:
         self.widths = widths
 
     def __rmul__(self, weight: float) -> PatchTarget:
-        if weight < 0:
-            raise ValueError(f"target weights must be non-negative, got {weight}")
+        check_weight(weight)
         return PatchTarget([(frames, weight * w) for frames, w in self.parts], self.widths)
 
     def __add__(self, other: PatchTarget) -> PatchTarget:
@@ -178,8 +177,7 @@ class ArcCosineGram(Statistic):
     def target(self, parts: Sequence[tuple[Tensor, float]]) -> PatchTarget:
         items = []
         for features, weight in parts:
-            if weight < 0:
-                raise ValueError(f"target weights must be non-negative, got {weight}")
+            check_weight(weight)
             items.extend((item.detach(), weight / len(features)) for item in features)
         return PatchTarget(items, self.widths)
 

@@ -27,6 +27,12 @@ import torch
 from torch import Tensor
 
 
+def check_weight(weight: float) -> None:
+    """Raise ``ValueError`` unless ``weight`` can weigh a target (non-negative)."""
+    if weight < 0:
+        raise ValueError(f"target weights must be non-negative, got {weight}")
+
+
 def gram_matrix(features: Tensor) -> Tensor:
     """Gram matrix over the last axis divided by its length: ``(..., C, T)`` → ``(..., C, C)``."""
     return features @ features.transpose(-1, -2) / features.shape[-1]
@@ -73,8 +79,7 @@ class GramTarget:
 
     def __rmul__(self, weight: float) -> GramTarget:
         """The target scaled by ``weight`` >= 0 (the factor by its square root)."""
-        if weight < 0:
-            raise ValueError(f"target weights must be non-negative, got {weight}")
+        check_weight(weight)
         if self.factor is not None:
             return GramTarget(self.factor * weight**0.5)
         return self._from_matrix(weight * self.matrix)
@@ -142,8 +147,7 @@ class Gram(Statistic):
     def target(self, parts: Sequence[tuple[Tensor, float]]) -> GramTarget:
         columns = []
         for features, weight in parts:
-            if weight < 0:
-                raise ValueError(f"target weights must be non-negative, got {weight}")
+            check_weight(weight)
             batch, _, frames = features.shape
             scale = (weight / (batch * frames)) ** 0.5
             columns.extend(scale * item for item in features)
