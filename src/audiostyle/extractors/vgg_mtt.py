@@ -40,12 +40,12 @@ class VggMttExtractor(Extractor):
 
     name = "vgg-mtt"
     domains = ("spectrogram", "waveform", "subbands")
-    #: a transfer uses statistics only, as the paper (this net keeps the content already and
-    #: moves little, so the structure term has nothing to hold), and optimises the waveform,
-    #: which moves further towards the style than the spectrogram domain and Griffin-Lim
-    #: (benchmarks/RESULTS.md, *frontier*; docs/research.md, *Keeping the melody*)
+    #: a transfer optimises the waveform, which moves further towards the style than the
+    #: spectrogram domain and Griffin-Lim, at strength 0.75: a quarter of the structure term
+    #: keeps the onsets that the statistics alone lose on speech and flute, for as much style
+    #: (docs/research.md, *Keeping the melody*; benchmarks/RESULTS.md, *frontier*)
     defaults = ExtractorDefaults.of("spectrogram", 100, transfer_domain="waveform",
-                                    transfer_iterations=60, strength=1.0)
+                                    transfer_iterations=60, strength=0.75)
 
     def __init__(self, *, sample_rate: int = SAMPLE_RATE, layers: tuple = DEFAULT_LAYERS) -> None:
         if sample_rate != SAMPLE_RATE:
