@@ -2,7 +2,7 @@
 
 The same manifest runs on each engine in a fresh process: N transfers of 2 s of the demo
 melody (and of noise) towards 2 s styles (bongo loop, noise), shallow extractor with 512
-filters, 20 spectrogram-domain L-BFGS iterations then 10 waveform ones. Wall time includes the
+drawn filters, 20 spectrogram-domain L-BFGS iterations then 10 waveform ones. Wall time includes the
 engine's start-up (spawning workers, which import torch; starting Ray), which is also measured
 alone: a pool (or a Ray instance) running one trivial task per worker that imports audiostyle.
 Ray's overhead per job is its time per job after start-up minus the local engine's at the same
@@ -45,7 +45,7 @@ def throughput(engine: str, workers: int, threads: int, jobs: int) -> dict:
     from audiostyle.runs.workers import WorkerPool
 
     settings = {"iterations": ITERATIONS, "refine_iterations": 10, "seed": 0}
-    options = {"shallow": {"filters": 512}}
+    options = {"shallow": {"form": "drawn", "filters": 512}}
     with tempfile.TemporaryDirectory() as tmp:
         manifest = _manifest(Path(tmp), jobs)
         began = time.perf_counter()

@@ -18,7 +18,7 @@ from common import Section, machine, measure, table
 
 SR = 22050
 #: The length scan: network options and (spectrogram, waveform, Griffin-Lim) iterations.
-SCAN = {"filters": 256}
+SCAN = {"form": "drawn", "filters": 256}
 FEW = (2, 1, 8)
 
 
@@ -111,7 +111,7 @@ for {minutes[-1]:g} min).
 
 ### Memory does not grow with the length beyond the signal itself
 
-Full-size chunks, a small network ({SCAN['filters']} filters) and few iterations ({FEW[0]}
+Full-size chunks, a small network ({SCAN['filters']} drawn filters) and few iterations ({FEW[0]}
 spectrogram, {FEW[1]} waveform, {FEW[2]} Griffin-Lim per chunk): what is measured here is
 what grows with the length. *signal-only process*: the same libraries with the content and
 one output buffer allocated (float32), nothing else. The rest of the peak changes by

@@ -39,7 +39,7 @@ def iteration_time(seconds: float, domain: str, form: str, repeats: int = 5) -> 
     from audiostyle.synthesis.losses import StyleLoss, transfer_loss
 
     content, style = _signals(seconds)
-    net = get_extractor("shallow")
+    net = get_extractor("shallow", form="drawn")  # the drawn net's Gram forms and convolution
     if form != "floor":
         net.statistic = Gram(form)
     style_loss = StyleLoss(net)

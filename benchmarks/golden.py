@@ -35,7 +35,7 @@ from audiostyle.demo import bongo_loop, canon_melody
 
 GOLDEN = Path(__file__).resolve().parent / "golden.json"
 SR = 22050
-SHALLOW = {"filters": 64}
+SHALLOW = {"form": "drawn", "filters": 64}
 QUICK = {"iterations": 6, "refine_iterations": 3, "griffin_lim_iterations": 8,
          "progress": False}
 
@@ -106,7 +106,7 @@ def _cli_runs(tmp: Path) -> dict[str, str]:
     save_audio(content, _content())
     save_audio(style, _style())
     quick = ["-q", "-n", "6", "--refine", "3", "--gl-iterations", "8", "-e", "shallow", "-X",
-             "filters=64"]
+             "form=drawn", "-X", "filters=64"]
     _cli(["transfer", str(content), str(style), "-o", str(tmp / "strength.wav"),
           "--strength", "0.5", *quick])
     manifest = tmp / "jobs.csv"
@@ -133,7 +133,8 @@ def runs() -> dict[str, str]:
         "shallow rhythm": lambda: _transfer(extractor="shallow", options=SHALLOW,
                                             rhythm_weight=1.0, rhythm_seconds=0.5),
         "shallow-multi": lambda: _transfer(extractor="shallow-multi",
-                                           options={"filters": (32, 16), "widths": (2, 8)}),
+                                           options={"form": "drawn", "filters": (32, 16),
+                                                    "widths": (2, 8)}),
         "mcdermott": lambda: _transfer(extractor="mcdermott", options={"bands": 12,
                                                                        "mod_bands": 6}),
         "soundnet": lambda: _transfer(extractor="soundnet",

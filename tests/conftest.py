@@ -62,8 +62,7 @@ def files(tmp_path, melody, bongos):
 
 
 #: Settings that make a transfer take about a second (for tests of what surrounds it).
-TINY_CLI = ["-e", "shallow", "-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4",
-            "--quiet"]
+TINY_CLI = ["-e", "shallow", "-n", "3", "--refine", "1", "--gl-iterations", "4", "--quiet"]
 #: A style file name that is also HTML: the page must show it as text.
 NASTY_NAME = "<img src=x onerror=alert(1)>.wav"
 

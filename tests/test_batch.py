@@ -28,8 +28,7 @@ from audiostyle.synthesis.targets import style_target
 from conftest import SR
 
 #: A transfer in well under a second: the tests are about what surrounds it.
-TINY = ["-e", "shallow", "-X", "filters=64", "-n", "3", "--refine", "1", "--gl-iterations", "4",
-        "-q"]
+TINY = ["-e", "shallow", "-n", "3", "--refine", "1", "--gl-iterations", "4", "-q"]
 TINY_SETTINGS = {"iterations": 3, "refine_iterations": 1, "griffin_lim_iterations": 4}
 
 
@@ -63,7 +62,7 @@ def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path
     manifest = write_manifest(sounds / "jobs.csv", [
         {"content": "tune.wav", "style": "drums.wav"},
         {"content": "tune.wav", "style": "noise.wav", "seed": "1"},
-        {"content": "drums.wav", "style": "noise.wav", "options": "filters=32"},
+        {"content": "drums.wav", "style": "noise.wav", "options": "form=drawn;filters=32"},
         {"content": "tune.wav", "style": "missing.wav"},
         {"content": "tune.wav", "style": "drums.wav", "options": "filterz=3"},
         {"content": str(sounds / "tune.wav"), "style": "drums.wav"},  # same job as row 1
@@ -84,7 +83,7 @@ def test_manifest_runs_reports_bad_rows_and_skips_finished_jobs(sounds, tmp_path
         record = json.loads((out / row["output"]).with_suffix(".json").read_text())
         assert record["iterations"] == 4 and record["job"]["settings"]["iterations"] == 3
     assert json.loads((out / rows[2]["output"]).with_suffix(".json").read_text())[
-        "job"]["options"] == {"filters": "32"}
+        "job"]["options"] == {"form": "drawn", "filters": "32"}
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished job ran again")
@@ -108,7 +107,7 @@ def test_option_values_of_every_row_are_checked_before_any_job_runs(sounds):
 
 def test_manifest_formats_and_mistakes(sounds, tmp_path):
     jsonl = sounds / "jobs.jsonl"
-    jsonl.write_text('{"content": "tune.wav", "style": "drums.wav", "options": {"filters": 8},'
+    jsonl.write_text('{"content": "tune.wav", "style": "drums.wav", "options": {"kernel_width": 5},'
                      ' "iterations": 2}\n\n{"content": "tune.wav", "style": "drums.wav", '
                      '"iterations": "two"}\n')
     rows = read_manifest(jsonl)
@@ -117,7 +116,7 @@ def test_manifest_formats_and_mistakes(sounds, tmp_path):
                     settings={"refine_iterations": 0}, progress=False)
     done, bad = summary.entries
     assert done.status == "done" and done.record["iterations"] == 2
-    assert done.job.options == (("filters", "8"),)
+    assert done.job.options == (("kernel_width", "5"),)
     assert bad.status == "failed" and bad.error == "iterations = 'two': expected an integer"
     write_manifest(tmp_path / "typo.csv", [{"content": "a.wav", "stlye": "b.wav"}])
     with pytest.raises(AudioStyleError, match=r"typo.csv:2: unknown column 'stlye'"):
@@ -127,7 +126,7 @@ def test_manifest_formats_and_mistakes(sounds, tmp_path):
 
 def test_style_statistics_are_computed_once_and_give_the_same_bits(sounds, tmp_path,
                                                                    monkeypatch):
-    options = {"filters": 64}
+    options = {"kernel_width": 9}
     net = {"extractor": "shallow", "options": options}
     target = style_target(sounds / "drums.wav", **net)
     shared = transfer(sounds / "tune.wav", target, **net, **TINY_SETTINGS, progress=False)
@@ -137,9 +136,9 @@ def test_style_statistics_are_computed_once_and_give_the_same_bits(sounds, tmp_p
     textures = [texture(style, seconds=0.5, **net, **TINY_SETTINGS, progress=False)
                 for style in (target, sounds / "drums.wav")]
     assert np.array_equal(textures[0].audio.samples, textures[1].audio.samples)
-    with pytest.raises(AudioStyleError, match=r"computed for shallow \(filters=64\), not "
-                                              r"shallow \(filters=32\)"):
-        transfer(sounds / "tune.wav", target, extractor="shallow", options={"filters": 32},
+    with pytest.raises(AudioStyleError, match=r"computed for shallow \(kernel_width=9\), not "
+                                              r"shallow \(kernel_width=5\)"):
+        transfer(sounds / "tune.wav", target, extractor="shallow", options={"kernel_width": 5},
                  progress=False)
 
     calls = []
@@ -210,7 +209,7 @@ def test_ray_engine_gives_the_local_engine_bits(sounds, tmp_path):
         {"content": "tune.wav", "style": "gone.wav"},
     ])
     settings = {**TINY_SETTINGS, "seed": 0}
-    options = {"shallow": {"filters": 64}}
+    options = {"shallow": {"kernel_width": 9}}
     local = batch(manifest, tmp_path / "local", extractor="shallow", options=options,
                   settings=settings, engine=engines.LocalEngine(1, threads=1), progress=False)
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
@@ -265,13 +264,13 @@ def test_manifests_carry_strength_and_the_rhythm_term(sounds, tmp_path):
     assert rows[0]["output"] != rows[1]["output"]
     # the shared style statistics (with the rhythm term's targets) give the direct result
     settings = {**TINY_SETTINGS, "rhythm_weight": 1.0, "rhythm_seconds": 0.1}
-    job = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
+    job = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {},
                         settings)
     shared = jobs.compute_result(job, target=jobs.compute_style_target(job))
     direct = transfer(sounds / "tune.wav", sounds / "drums.wav", extractor="shallow",
-                      options={"filters": 64}, progress=False, **settings)
+                      progress=False, **settings)
     np.testing.assert_array_equal(shared.audio.samples, direct.audio.samples)
-    plain = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {"filters": 64},
+    plain = jobs.Job.make(sounds / "tune.wav", sounds / "drums.wav", "shallow", {},
                           TINY_SETTINGS)
     assert plain.style_key != job.style_key
     with pytest.raises(AudioStyleError, match="without a rhythm term"):

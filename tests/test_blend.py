@@ -14,14 +14,14 @@ from audiostyle.extractors.statistics import Gram, GramTarget
 from audiostyle.synthesis.losses import StyleLoss, mix_targets
 from conftest import SR, tone
 
-SMALL = {"filters": 256}
-FAST = {"extractor": "shallow", "options": SMALL, "iterations": 25, "refine_iterations": 10,
-        "progress": False}
+FAST = {"extractor": "shallow", "iterations": 25, "refine_iterations": 10, "progress": False}
 
 
-def _gram(x: np.ndarray, options: dict = SMALL) -> torch.Tensor:
-    """The net's Gram matrix of ``x`` ``(time,)`` (the statistics it matches)."""
-    net = get_extractor("shallow", **options)
+def _gram(x: np.ndarray) -> torch.Tensor:
+    """The Gram matrix of the shallow net's output for ``x`` ``(time,)``: with infinitely many
+    filters (the default) that of the log-spectrogram's frames, a view of the statistics that
+    net matches."""
+    net = get_extractor("shallow")
     with torch.no_grad():
         return Gram().compute(net(torch.from_numpy(x)[None])["conv"])[0].double()
 
@@ -65,7 +65,7 @@ def test_mixing_leaves_out_zero_weights_to_the_bit():
 
 def test_mixing_statistics_is_mixing_the_squared_distances():
     # Σ wᵢ‖S − Sᵢ‖² = ‖S − Σ wᵢSᵢ‖² + const: both have the same gradient in S
-    net = get_extractor("shallow", filters=32)
+    net = get_extractor("shallow")
     loss = StyleLoss(net)
     waves = [torch.from_numpy(tone(f, 0.5))[None] for f in (220.0, 1500.0)]
     parts = []
@@ -122,15 +122,14 @@ def test_strength_trades_content_for_style_monotonically_on_both_axes(melody, bo
     chroma)."""
     from audiostyle.evaluation.metrics import ContentReference
 
-    options = {"filters": 1024}  # large enough, and run long enough, to lose the melody
-    g_style = _gram(bongos, options)
+    g_style = _gram(bongos)
     reference = ContentReference(melody, SR)
     to_style, chroma, onsets = [], [], []
     for strength in (0.0, 0.25, 0.5, 0.75, 1.0):
         out = audiostyle.transfer(melody, bongos, strength=strength, sr=SR,
-                                  extractor="shallow", options=options, iterations=60,
+                                  extractor="shallow", iterations=60,
                                   refine_iterations=20, progress=False).audio.samples[0]
-        to_style.append(_distance(_gram(out, options), g_style))
+        to_style.append(_distance(_gram(out), g_style))
         chroma.append(reference.chroma_similarity(out))
         onsets.append(reference.onset_correlation(out))
         if strength == 0:

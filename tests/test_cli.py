@@ -23,7 +23,7 @@ def test_transfer_writes_output(tmp_path, melody, bongos, capsys):
     content = _write(tmp_path / "c.wav", melody[: SR])
     style = _write(tmp_path / "s.wav", bongos)
     out = tmp_path / "out" / "r.flac"
-    code = main(["transfer", content, style, "-o", str(out), "-e", "shallow", "-X", "filters=256",
+    code = main(["transfer", content, style, "-o", str(out), "-e", "shallow",
                  "--iterations", "5", "--refine", "2", "--quiet"])
     assert code == 0
     data, sr = sf.read(out)
@@ -35,7 +35,7 @@ def test_blend_strength_and_rhythm_from_the_command_line(tmp_path, melody, bongo
     content = _write(tmp_path / "c.wav", melody[: 2 * SR])
     first = _write(tmp_path / "a.wav", bongos)
     second = _write(tmp_path / "b.wav", 0.1 * np.random.default_rng(0).standard_normal(2 * SR))
-    fast = ["-e", "shallow", "-X", "filters=64", "-n", "3", "--refine", "1", "--quiet"]
+    fast = ["-e", "shallow", "-n", "3", "--refine", "1", "--quiet"]
     out = tmp_path / "blend.wav"
     assert main(["transfer", content, "--style", first, "--style", second, "--style-weights",
                  "0.7", "0.3", "--strength", "0.5", "-o", str(out), *fast]) == 0
@@ -56,6 +56,38 @@ def test_blend_strength_and_rhythm_from_the_command_line(tmp_path, melody, bongo
         err = capsys.readouterr().err.strip()
         assert code == 2 and message in err and "\n" not in err, err
     assert not (tmp_path / "bad.wav").exists()
+
+
+def test_drawn_only_options_without_form_drawn_exit_2_with_one_line(tmp_path, melody, bongos,
+                                                                   capsys):
+    """-X filters=… with the default (infinite) form would be ignored: refused before any
+    work, one line, exit status 2; with -X form=drawn it runs."""
+    content = _write(tmp_path / "c.wav", melody[: SR // 2])
+    style = _write(tmp_path / "s.wav", bongos[: SR // 2])
+    out = tmp_path / "r.wav"
+    for extra, named in [(["-X", "filters=256"], "option filters acts"),
+                         (["-e", "shallow-multi", "-X", "seed=1", "-X", "precision=float32"],
+                          "options seed, precision act")]:
+        code = main(["transfer", content, style, "-o", str(out), "-e", "shallow", *extra,
+                     "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.startswith("audiostyle: error: Extractor 'shallow") and named in err, err
+        assert "add form=drawn" in err
+        assert not out.exists()
+    assert main(["transfer", content, style, "-o", str(out), "-e", "shallow", "-X", "form=drawn",
+                 "-X", "filters=16", "-n", "2", "--refine", "0", "--quiet"]) == 0
+    assert sf.info(out).frames == SR // 2
+
+
+def test_extractors_lists_the_drawn_only_options_with_their_form(capsys):
+    assert main(["extractors"]) == 0
+    listed = capsys.readouterr().out
+    assert "    -X filters=4096 (with -X form=drawn only)\n" in listed
+    assert "    -X filters=4096,2048,1024,512,256,128 (with -X form=drawn only)\n" in listed
+    assert "    -X seed=0 (with -X form=drawn only)\n" in listed
+    assert "    -X precision=auto (with -X form=drawn only)\n" in listed
+    assert "    -X form=infinite\n" in listed and "None" not in listed
 
 
 def test_missing_file_exits_2_with_one_line(tmp_path, capsys):
@@ -96,7 +128,7 @@ def test_entry_point_runs_in_a_subprocess(tmp_path, bongos):
     out = tmp_path / "t.wav"
     proc = subprocess.run(
         [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
-         "--seconds", "1", "-e", "shallow", "-X", "filters=128", "-n", "3", "--refine", "1",
+         "--seconds", "1", "-e", "shallow", "-n", "3", "--refine", "1",
          "--quiet"],
         capture_output=True, text=True, timeout=120,
     )
@@ -150,7 +182,7 @@ def _start(tmp_path, bongos, out):
     style = _write(tmp_path / "s.wav", bongos)
     return subprocess.Popen(
         [sys.executable, "-m", "audiostyle.cli", "texture", style, "-o", str(out),
-         "--seconds", "2", "-e", "shallow", "-X", "filters=128", "-n", "100000"],
+         "--seconds", "2", "-e", "shallow", "-n", "100000"],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE,
     )
 
@@ -202,7 +234,7 @@ def test_ctrl_c_while_writing_lets_the_write_finish(tmp_path, bongos, monkeypatc
     monkeypatch.setattr(commands, "save_audio", save_with_ctrl_c)
     out = tmp_path / "t.wav"
     code = main(["texture", _write(tmp_path / "s.wav", bongos), "-o", str(out), "--seconds",
-                 "0.5", "-e", "shallow", "-X", "filters=32", "-n", "2", "--refine", "1",
+                 "0.5", "-e", "shallow", "-n", "2", "--refine", "1",
                  "--gl-iterations", "4", "--quiet"])
     assert code == 130
     assert sf.info(out).frames == SR // 2

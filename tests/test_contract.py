@@ -16,8 +16,8 @@ from audiostyle.synthesis.contract import ContractError, check_extractor
 #: Small options per extractor, so that the check runs in about a second each.
 TINY = {
     "mcdermott": {"bands": 8, "mod_bands": 6},
-    "shallow": {"filters": 16, "n_fft": 512, "hop_length": 128},
-    "shallow-multi": {"filters": (16, 8), "widths": (2, 8), "n_fft": 512, "hop_length": 128},
+    "shallow": {"n_fft": 512, "hop_length": 128},
+    "shallow-multi": {"widths": (2, 8), "n_fft": 512, "hop_length": 128},
     "soundnet": {"layers": ("conv1", "conv2", "conv3")},
     "vgg-mtt": {"layers": ("pool1", "pool2")},
     "vgg19": {"layers": ("relu1_1", "relu2_1"), "downsample": 4},
@@ -40,6 +40,11 @@ def test_every_registered_extractor_has_tiny_options():
 @pytest.mark.parametrize("name", available())
 def test_every_extractor_keeps_the_contract(name):
     check_extractor(_build(name, **TINY[name]))
+
+
+@pytest.mark.parametrize(("name", "filters"), [("shallow", 16), ("shallow-multi", (16, 8))])
+def test_the_drawn_random_nets_keep_the_contract(name, filters):
+    check_extractor(_build(name, **TINY[name], form="drawn", filters=filters))
 
 
 class _Broken(ShallowExtractor):

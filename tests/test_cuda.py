@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")]
 
 #: Small options: the check is about the device, not the network's size.
-SMALL = {"shallow": {"filters": 64}, "mcdermott": {"bands": 12, "mod_bands": 8}}
+SMALL = {"shallow": {}, "mcdermott": {"bands": 12, "mod_bands": 8}}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))

@@ -25,7 +25,7 @@ from conftest import tone
 
 @pytest.fixture(scope="module")
 def spectral():
-    return get_extractor("shallow", filters=16, n_fft=512, hop_length=128)
+    return get_extractor("shallow", n_fft=512, hop_length=128)
 
 
 def _start(seconds: float = 0.5, amplitude: float = 0.5) -> torch.Tensor:

@@ -17,7 +17,7 @@ from audiostyle.evaluation import evaluator as evaluation
 from audiostyle.evaluation.independent import CLASSES
 from conftest import SR
 
-SMALL = {"shallow": {"filters": 64}}
+SMALL = {"shallow": {}}
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_unavailable_extractors_are_skipped_with_a_note_unless_named(monkeypatch
         if name == "needs_weights":
             raise AudioStyleError("needs_weights weights are not installed; run "
                                   "`audiostyle weights install needs_weights`")
-        return real(name, {"filters": 64} if name == "shallow" else options)
+        return real(name, options)
 
     monkeypatch.setattr(evaluation, "build_extractor", build)
     monkeypatch.setattr(evaluation.registry, "available", lambda: ["needs_weights", "shallow"])

@@ -91,7 +91,7 @@ def test_a_texture_longer_than_memory_holds_is_refused_before_any_work(cli, file
                                  "1 and 65536"),
     (["-X", "filters=100000000", "-X", "form=drawn"],
      "Extractor 'shallow': its random weights would take about"),
-    (["-e", "shallow-multi", "-X", "widths=2,4000", "-X", "filters=8"],
+    (["-e", "shallow-multi", "-X", "widths=2,4000"],
      "option widths[1]=4000 must be between 1 and 1024"),
     (["-e", "mcdermott", "-X", "bands=100000"], "Extractor 'mcdermott': option bands=100000 "
                                                 "must be between 1 and 256"),
@@ -249,7 +249,7 @@ def test_evaluate_checks_every_output_before_scoring_any(cli, files):
     missing = files / "out" / "second.wav"
     run = cli.run(["evaluate", "--style", inputs / "style.wav", "--content",
                    inputs / "content.wav", inputs / "content.wav", missing, inputs / "style.wav",
-                   "-e", "shallow", "-X", "filters=32"], files, prelude="helpers.cli_scoring")
+                   "-e", "shallow"], files, prelude="helpers.cli_scoring")
     _refused(run, 2, f"{missing}: no such file")  # one line: nothing was scored
     assert run.stdout == ""
 

@@ -26,8 +26,7 @@ from conftest import SR
 from helpers.cli_harness import Run
 
 #: Small, fast synthesis settings for runs that get as far as the optimisation.
-FAST = ["-e", "shallow", "-X", "filters=32", "-n", "2", "--refine", "1", "--gl-iterations", "4",
-        "-q"]
+FAST = ["-e", "shallow", "-n", "2", "--refine", "1", "--gl-iterations", "4", "-q"]
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -213,7 +212,13 @@ def test_disk_full_while_writing_leaves_nothing(cli, files):
     (["-e", "shalow"], "Unknown extractor 'shalow'. Did you mean 'shallow'?"),
     (["-X", "filter=8"], "Extractor 'shallow' has no option 'filter'. Did you mean 'filters'?"),
     (["-X", "filters=many"], "option filters='many' is not a valid int"),
-    (["-X", "filters=0"], "option filters=0 must be at least 1"),
+    (["-X", "form=drawn", "-X", "filters=0"], "option filters=0 must be at least 1"),
+    (["-X", "filters=256"], "Extractor 'shallow': option filters acts on drawn nets only; add "
+                            "form=drawn to use it (form=infinite, the default, has infinitely "
+                            "many filters)"),
+    (["-e", "shallow-multi", "-X", "seed=3", "-X", "precision=float32"],
+     "Extractor 'shallow-multi': options seed, precision act on drawn nets only; add form=drawn "
+     "to use them"),
     (["-X", "hop_length=2048"], "hop_length=2048 must be at most n_fft / 2 = 1024"),
     (["-X", "sample_rate=1000"], "working rate: sample rate 1000 Hz is not supported"),
     (["--optimizer", "newton"], "argument --optimizer: invalid choice: 'newton'"),
@@ -280,7 +285,7 @@ def test_harness_matches_the_real_command(files):
     assert proc.stderr == f"audiostyle: error: {files / 'inputs' / 'nope.wav'}: no such file\n"
 
 
-SMALL = ["-e", "shallow", "-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]
+SMALL = ["-e", "shallow", "--iterations", "2", "--refine", "0", "-q"]
 
 
 def _batch(cli, files, manifest="m.csv"):

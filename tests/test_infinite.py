@@ -157,3 +157,56 @@ def test_infinite_form_has_no_weights_and_no_finite_statistics(name):
         stats(melody(5.0, 0), SR, extractor=net)
     with pytest.raises(AudioStyleError, match=r"form='sampled' must be one of infinite, drawn"):
         build_extractor(name, {"form": "sampled"})
+
+
+@pytest.mark.parametrize("name", ["shallow", "shallow-multi"])
+@pytest.mark.parametrize(("option", "value"), [("filters", "256"), ("seed", 3),
+                                               ("precision", "float32")])
+def test_drawn_only_options_are_refused_with_the_infinite_form(name, option, value):
+    """``filters``, ``seed`` and ``precision`` would be ignored by the infinite form (the
+    default, or named): refused, naming the extractor, the option and the fix."""
+    from audiostyle.errors import AudioStyleError
+
+    expected = (f"Extractor '{name}': option {option} acts on drawn nets only; add form=drawn "
+                "to use it (form=infinite, the default, has infinitely many filters)")
+    for form in ({}, {"form": "infinite"}):
+        with pytest.raises(AudioStyleError) as refused:
+            build_extractor(name, {option: value, **form})
+        assert str(refused.value) == expected
+    with pytest.raises(AudioStyleError, match=r"options filters, seed act on drawn nets only; "
+                                              r"add form=drawn to use them"):
+        build_extractor(name, {"filters": 8, "seed": 1})
+    drawn = build_extractor(name, {option: value, "form": "drawn", "sample_rate": SR,
+                                   "n_fft": 256, "hop_length": 64,
+                                   **({} if option == "filters" else {"filters": 8})})
+    assert drawn.form == "drawn"
+
+
+def test_the_drawn_nets_take_the_given_options_and_one_default_each():
+    """Left out, a drawn net's options take the modules' constants; given (as text, as the
+    command line gives them), they act."""
+    from audiostyle.extractors import shallow, shallow_multi
+
+    small = {"sample_rate": SR, "n_fft": 256, "hop_length": 64, "form": "drawn"}
+    net = build_extractor("shallow", small)
+    assert net.weight.shape[0] == shallow.FILTERS == 4096
+    assert (net.precision, shallow.SEED, shallow.PRECISION) == ("auto", 0, "auto")
+    assert torch.equal(net.weight, build_extractor("shallow", {**small, "seed": "0"}).weight)
+    given = build_extractor("shallow", {**small, "filters": "16", "seed": "5",
+                                        "precision": "float32"})
+    assert given.weight.shape[0] == 16 and given.precision == "float32"
+    assert not torch.equal(given.weight, build_extractor("shallow", {**small, "filters": 16}
+                                                         ).weight)
+    multi = build_extractor("shallow-multi", small)
+    assert tuple(getattr(multi, f"weight{w}").shape[0] for w in multi.widths) \
+        == shallow_multi.FILTERS
+    multi = build_extractor("shallow-multi", {**small, "widths": "2,8", "filters": "16,8"})
+    assert (multi.weight2.shape[0], multi.weight8.shape[0]) == (16, 8)
+
+
+def test_widths_and_kernel_width_act_on_the_infinite_form():
+    """The options both forms use are taken without ``form=drawn``, and the infinite
+    shallow-multi takes any widths (no filter counts to match them)."""
+    net = build_extractor("shallow-multi", {"widths": "2,4", "sample_rate": SR})
+    assert net.form == "infinite" and net.widths == (2, 4)
+    assert build_extractor("shallow", {"kernel_width": "5"}).kernel_width == 5

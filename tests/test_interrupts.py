@@ -26,7 +26,7 @@ from helpers.cli_harness import Run
 from test_faults import _hashes
 
 #: A tiny transfer: two iterations in the spectrogram domain, no refinement.
-SMALL = ["-e", "shallow", "-X", "filters=256", "--iterations", "2", "--refine", "0", "-q"]
+SMALL = ["-e", "shallow", "--iterations", "2", "--refine", "0", "-q"]
 NOTHING_YET = "interrupted before any result existed; nothing was written"
 SAVED = "saved the best result so far to"
 AFTER = "interrupted after the synthesis; the result was saved to"
@@ -143,7 +143,7 @@ def test_ctrl_c_in_a_chunked_run_saves_the_chunks_done_and_says_so(cli, files, m
     before = _hashes(files / "inputs")
     child = cli.start(["transfer", files / "inputs" / "long.wav", files / "inputs" / "style.wav",
                        "-o", files / "out" / "r.wav", "--chunk-seconds", "1.5", "-e", "shallow",
-                       "-X", "filters=32", "-n", "100000", "--gl-iterations", "4"], files)
+                       "-n", "100000", "--gl-iterations", "4"], files)
     child.wait_for("1/4/spectrogram")
     child.wait_for("dB")  # an iteration is done
     os.kill(child.pid, signal.SIGINT)
@@ -241,7 +241,7 @@ def test_a_second_ctrl_c_quits_at_once_and_leaves_no_file(cli, files, at, holds)
 def test_second_ctrl_c_during_phase_recovery_exits_at_once_without_saving(cli, files):
     before = _hashes(files / "inputs")
     child = cli.start(["texture", files / "inputs" / "style.wav", "-o", files / "out" / "t.wav",
-                       "--seconds", "2", "-e", "shallow", "-X", "filters=32", "-n", "100000",
+                       "--seconds", "2", "-e", "shallow", "-n", "100000",
                        "--gl-iterations", "1000000"], files)
     child.wait_for("dB")
     os.kill(child.pid, signal.SIGINT)

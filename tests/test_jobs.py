@@ -14,7 +14,7 @@ from audiostyle.runs import engines, jobs
 from conftest import SR
 
 TINY = {"iterations": 2, "refine_iterations": 0, "griffin_lim_iterations": 2}
-OPTIONS = {"shallow": {"filters": 32}}
+OPTIONS = {"shallow": {"kernel_width": 5}}
 
 
 @pytest.fixture
@@ -28,11 +28,11 @@ def test_key_depends_on_file_contents_and_settings_not_names(files, tmp_path):
     content, style = files
     renamed = tmp_path / "renamed copy.wav"
     renamed.write_bytes(content.read_bytes())
-    job = jobs.Job.make(content, style, "shallow", {"filters": 32}, TINY)
-    assert jobs.Job.make(renamed, style, "shallow", {"filters": "32"}, TINY).key == job.key
-    assert jobs.Job.make(content, style, "shallow", {"filters": 32}, {**TINY, "seed": 1}).key \
-        != job.key
-    assert jobs.Job.make(style, content, "shallow", {"filters": 32}, TINY).key != job.key
+    job = jobs.Job.make(content, style, "shallow", {"kernel_width": 5}, TINY)
+    assert jobs.Job.make(renamed, style, "shallow", {"kernel_width": "5"}, TINY).key == job.key
+    assert jobs.Job.make(content, style, "shallow", {"kernel_width": 5},
+                         {**TINY, "seed": 1}).key != job.key
+    assert jobs.Job.make(style, content, "shallow", {"kernel_width": 5}, TINY).key != job.key
     assert job.name == f"tune--drums--shallow-{job.key[:12]}"
     assert jobs.Job.from_dict(json.loads(json.dumps(job.as_dict()))) == job
 
@@ -45,14 +45,14 @@ def test_a_new_extractor_default_makes_a_new_key(files, monkeypatch, change):
     from audiostyle.extractors.shallow import ShallowExtractor
 
     content, style = files
-    before = jobs.Job.make(content, style, "shallow", {"filters": 32}).key
+    before = jobs.Job.make(content, style, "shallow", {}).key
     defaults = ShallowExtractor.defaults
     plan = {k: v for k, v in change.items() if k in ("strength", "iterations", "domain")}
     changed = dataclasses.replace(defaults, transfer=dataclasses.replace(defaults.transfer,
                                                                          **plan),
                                   **{k: v for k, v in change.items() if k not in plan})
     monkeypatch.setattr(ShallowExtractor, "defaults", changed)
-    assert jobs.Job.make(content, style, "shallow", {"filters": 32}).key != before
+    assert jobs.Job.make(content, style, "shallow", {}).key != before
 
 
 def test_names_are_safe_for_any_file_name():
@@ -96,7 +96,7 @@ def test_finished_jobs_are_skipped_and_stale_records_rerun(files, tmp_path, monk
 
 def test_an_interrupted_job_saves_its_best_so_far_as_unfinished(files, tmp_path, monkeypatch):
     content, style = files
-    job = jobs.Job.make(content, style, "shallow", {"filters": 32}, TINY)
+    job = jobs.Job.make(content, style, "shallow", {}, TINY)
     real = jobs.transfer
 
     def interrupted(*args, **kwargs):

@@ -30,8 +30,7 @@ from audiostyle.cli import main
 from conftest import SR
 
 #: The smallest transfer: what follows a file that was read is not what is tested here.
-TINY = ["--iterations", "1", "--refine", "0", "--gl-iterations", "1", "-e", "shallow", "-X",
-        "filters=8", "-q"]
+TINY = ["--iterations", "1", "--refine", "0", "--gl-iterations", "1", "-e", "shallow", "-q"]
 SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 #: Odd stems: spaces, other scripts, a leading dash, bytes that are not UTF-8, a long name
 #: (as an absolute path, so that a leading dash is no option).

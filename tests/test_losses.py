@@ -62,7 +62,7 @@ def test_statistics_of_pieces_are_the_weighted_mix_of_each_piece(net):
 
 
 def test_style_loss_errors():
-    net = get_extractor("shallow", filters=8, n_fft=256, hop_length=64)
+    net = get_extractor("shallow", n_fft=256, hop_length=64)
     loss = StyleLoss(net)
     with pytest.raises(RuntimeError):  # used before a target: a programming error
         loss(net(_wave(300.0)))
@@ -110,13 +110,13 @@ def test_transfer_loss_is_its_named_weighted_terms(net):
 
 
 def test_content_weight_keeps_the_result_closer_to_the_content(melody, bongos):
-    quick = {"extractor": "shallow", "options": {"filters": 32}, "iterations": 15,
+    quick = {"extractor": "shallow", "iterations": 15,
              "refine_iterations": 0, "griffin_lim_iterations": 16, "progress": False,
              "sr": SR, "init": "noise"}
     content = melody[: SR]
     free = audiostyle.transfer(content, bongos, content_weight=0.0, **quick)
     held = audiostyle.transfer(content, bongos, content_weight=10.0, **quick)
-    judge = get_extractor("shallow", filters=32)
+    judge = get_extractor("shallow")
     loss = ContentLoss(judge(torch.from_numpy(content)[None]))
 
     def distance(result):

@@ -9,8 +9,7 @@ import audiostyle
 from audiostyle.synthesis.optimiser import to_db
 from conftest import SR
 
-TINY = {"extractor": "shallow", "options": {"filters": 64}, "griffin_lim_iterations": 4,
-        "progress": False}
+TINY = {"extractor": "shallow", "griffin_lim_iterations": 4, "progress": False}
 
 
 def _run(melody, bongos, observer=None, **kwargs):

@@ -88,7 +88,7 @@ def test_rhythm_term_keeps_a_periodic_loop_on_its_period():
     runs = {}
     for weight in (0.0, 1.0):
         result = audiostyle.texture(style, seconds=6.0, sr=SR, extractor="shallow",
-                                    options={"filters": 1024}, rhythm_weight=weight,
+                                    rhythm_weight=weight,
                                     rhythm_seconds=1.5 * PERIOD, progress=False)
         runs[weight] = _onset_period(result.audio.samples[0])
     print("onset autocorrelation (peak lag s, peak, at the period): without the rhythm term "

@@ -43,16 +43,16 @@ def test_bad_widths_are_refused():
     with pytest.raises(audiostyle.AudioStyleError, match="distinct"):
         get_extractor("shallow-multi", widths="4,4")
     with pytest.raises(audiostyle.AudioStyleError, match=r"widths\[0\]=0 must be between 1 and"):
-        get_extractor("shallow-multi", widths="0,4", filters="8")
+        get_extractor("shallow-multi", widths="0,4")
     with pytest.raises(audiostyle.AudioStyleError, match=r"widths\[1\]=5000 must be between 1"):
-        get_extractor("shallow-multi", widths="2,5000", filters="8")
+        get_extractor("shallow-multi", widths="2,5000")
     with pytest.raises(audiostyle.AudioStyleError, match="3 filter counts for 2 widths"):
-        get_extractor("shallow-multi", widths="2,4", filters="8,8,8")
+        get_extractor("shallow-multi", widths="2,4", filters="8,8,8", form="drawn")
 
 
 def test_texture_synthesis_matches_every_width(bongos):
     result = audiostyle.texture(bongos, seconds=2.0, sr=SR, extractor="shallow-multi",
-                                options={"filters": 64}, iterations=30, refine_iterations=10,
+                                iterations=30, refine_iterations=10,
                                 progress=False)
     assert result.audio.samples.shape == (1, 2 * SR)
     assert result.loss_db < -15

@@ -16,7 +16,7 @@ from conftest import SR
 
 @pytest.fixture(scope="module")
 def net():
-    return get_extractor("shallow", filters=16, n_fft=512, hop_length=128)
+    return get_extractor("shallow", n_fft=512, hop_length=128)
 
 
 def _loss(net, style: np.ndarray) -> StyleLoss:

@@ -25,9 +25,10 @@ from audiostyle.studio.jobspec import PRESETS
 from conftest import NASTY_NAME, SR
 
 LOCAL = "http://127.0.0.1:7860"
-#: A job that takes about a second (small network, few iterations).
-TINY = {"extractor": "shallow", "options": {"filters": "64"}, "iterations": 6,
-        "refine_iterations": 3, "seed": 1}
+#: A job that takes about a second (the shallow net, infinitely many filters: its cheapest
+#: form; few iterations).
+TINY = {"extractor": "shallow", "options": {}, "iterations": 6, "refine_iterations": 3,
+        "seed": 1}
 
 
 def _wav(samples: np.ndarray, sr: int = SR, fmt: str = "WAV") -> bytes:
@@ -215,7 +216,7 @@ def test_bad_settings_are_messages_per_field(client, sounds):
 def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, sounds):
     content, style = sounds
     body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow",
-            "options": {"filters": "96"}}
+            "options": {"form": "drawn", "filters": "96"}}
     first = client.post("/api/estimate", json=body).json()
     assert first["measuring"] is True and first["seconds"] is None
     assert (first["iterations"], first["refine_iterations"]) == (120, 40)
@@ -223,7 +224,7 @@ def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, soun
     while (answer := client.post("/api/estimate", json=body).json())["seconds"] is None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    rates = client.app.app.state.runner.rates["shallow filters=96"]
+    rates = client.app.app.state.runner.rates["shallow filters=96 form=drawn"]
     # 1 s of two channels: 120 spectrogram and 40 waveform iterations at the measured rates,
     # and the evaluation and pictures (timed after the measurement's few iterations)
     assert 0 < rates["rest"] < 10
@@ -239,7 +240,7 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
     runs; the rates are kept in the data folder."""
     content, style = sounds
     runner = client.app.app.state.runner
-    key = "shallow filters=" + TINY["options"]["filters"]
+    key = "shallow"  # (TINY's options: none)
     before = {"spectrogram": 1.0, "waveform": 3.0}
     runner.rates[key] = dict(before)
     job = _submit(client, content, style)
@@ -281,20 +282,39 @@ def test_measurements_wait_in_a_bounded_queue(client, sounds):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow"}
-    answers = [client.post("/api/estimate", json={**body, "options": {"filters": str(n)}}).json()
-               for n in range(71, 71 + MAX_MEASUREMENTS + 2)]
+    answers = [client.post("/api/estimate", json={**body, "options": {
+        "form": "drawn", "filters": str(n)}}).json() for n in range(71, 71 + MAX_MEASUREMENTS + 2)]
     assert [a["measuring"] for a in answers] == [True] * MAX_MEASUREMENTS + [False] * 2
     assert answers[-1]["seconds"] is None
     assert answers[-1]["note"] == "other measurements are waiting; ask again shortly"
-    again = client.post("/api/estimate", json={**body, "options": {"filters": "71"}}).json()
+    again = client.post("/api/estimate", json={**body, "options": {"form": "drawn",
+                                                                     "filters": "71"}}).json()
     assert again["measuring"] is True
     client.post(f"/api/jobs/{busy['id']}/cancel")
     assert _events(client, busy["id"])[-1]["event"] in ("done", "cancelled")
 
 
+def test_drawn_only_options_need_form_drawn_and_the_menu_says_so(client, sounds):
+    content, style = sounds
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow",
+            "options": {"filters": "256"}}
+    response = client.post("/api/jobs", json=body)
+    assert response.status_code == 400
+    assert response.json()["errors"]["options"] == (
+        "Extractor 'shallow': option filters acts on drawn nets only; add form=drawn to use it "
+        "(form=infinite, the default, has infinitely many filters)")
+    menu = {entry["name"]: entry for entry in client.get("/api/info").json()["extractors"]}
+    assert menu["shallow"]["options"]["filters"] == "4096 (form=drawn only)"
+    assert menu["shallow"]["options"]["seed"] == "0 (form=drawn only)"
+    assert menu["shallow"]["options"]["form"] == "infinite"
+    assert menu["shallow-multi"]["options"]["filters"] == \
+        "4096,2048,1024,512,256,128 (form=drawn only)"
+    assert menu["shallow-multi"]["options"]["widths"] == "2,4,8,16,32,64"
+
+
 #: Small options per extractor (the estimate measures a few iterations with them).
-SMALL = {"mcdermott": {"bands": "8", "mod_bands": "6"}, "shallow": {"filters": "16"},
-         "shallow-multi": {"filters": "16,8", "widths": "2,8"},
+SMALL = {"mcdermott": {"bands": "8", "mod_bands": "6"}, "shallow": {"kernel_width": "5"},
+         "shallow-multi": {"widths": "2,8"},
          "soundnet": {"layers": "conv1,conv2,conv3"}, "vgg-mtt": {"layers": "pool1"},
          "vgg19": {"layers": "relu1_1"}}
 

@@ -80,6 +80,7 @@ def test_the_studio_in_a_browser(browser, studio, tmp_path, melody, bongos):  # 
 
         page.select_option("#extractor", "shallow")
         page.click("#advanced summary")
+        page.fill("[data-option=form]", "drawn")  # the drawn net of docs/studio.png
         page.fill("[data-option=filters]", "256")
         page.fill("#iterations", "20")
         page.fill("#refine", "10")
@@ -207,7 +208,6 @@ def test_learning_a_style_model_and_applying_it_in_the_page(browser, studio, tmp
         page.wait_for_selector("#style-sounds .sound")
         page.select_option("#extractor", "shallow")
         page.click("#advanced summary")
-        page.fill("[data-option=filters]", "64")
         page.fill("#minutes", "99")  # over the studio's limit: the field's message
         page.click("#learn")
         page.wait_for_function("() => document.querySelector('#minutes-error').textContent"

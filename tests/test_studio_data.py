@@ -112,12 +112,13 @@ def _peak_mb(pid: int) -> float:
 
 
 def test_checking_a_job_does_not_allocate_its_extractor_in_the_server(tmp_path):
-    """20000 random filters would take 0.9 GB: the check answers from their sizes."""
+    """20000 drawn random filters would take 0.9 GB: the check answers from their sizes."""
     studio, port = _start(tmp_path / "data")
     try:
         ask = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/jobs", method="POST",
-            data=json.dumps({"extractor": "shallow", "options": {"filters": "20000"}}).encode(),
+            data=json.dumps({"extractor": "shallow", "options": {"form": "drawn",
+                                                                 "filters": "20000"}}).encode(),
             headers={"Content-Type": "application/json"})
         before = _peak_mb(studio.pid)
         with pytest.raises(urllib.error.HTTPError) as answer:

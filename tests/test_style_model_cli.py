@@ -22,7 +22,7 @@ from test_faults import _hashes
 from test_style_models import _rewrite
 
 #: A learn that takes a second or two: the cheapest extractor, a few steps.
-LEARN = ["-e", "shallow", "-X", "filters=64", "--steps", "3", "-q"]
+LEARN = ["-e", "shallow", "--steps", "3", "-q"]
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_learn_then_apply_and_info(tiny, sounds, capsys):
 
     assert main(["info", str(out / "m.style")]) == 0
     shown = capsys.readouterr().out
-    assert "extractor:  shallow (filters=64) at 22050 Hz" in shown
+    assert "extractor:  shallow (defaults) at 22050 Hz" in shown
     assert f"latency:    {model.latency(44100).samples} samples" in shown
     assert main(["info", "--json", str(out / "m.style")]) == 0
     assert '"steps": 3' in capsys.readouterr().out
@@ -128,13 +128,14 @@ def test_learn_then_apply_and_info(tiny, sounds, capsys):
     (["--strength", "2"], "--strength: must be between 0 and 1"),
     (["--style-weights", "1", "2"], "2 --style-weights for 1 styles"),
     (["-X", "filters=abc"], "filters"),
+    (["-X", "filters=64"], "option filters acts on drawn nets only; add form=drawn"),
     (["-e", "nosuch"], "nosuch"),
     (["--corpus", "{inputs}/content.wav"], "the corpus must be a folder of sounds"),
     (["--resume", "{inputs}/content.wav"], "content.wav: not a style model"),
 ], ids=lambda v: v if isinstance(v, str) else " ".join(v)[:30])
 def test_learn_refuses_bad_requests_before_any_work(tiny, sounds, capsys, args, message):
     inputs, out = sounds / "inputs", sounds / "out"
-    argv = ["learn", str(inputs / "style.wav"), "-e", "shallow", "-X", "filters=64", "-q",
+    argv = ["learn", str(inputs / "style.wav"), "-e", "shallow", "-q",
             *[a.format(inputs=inputs, out=out) for a in args]]
     if "-o" not in args:
         argv += ["-o", str(out / "m.style")]
@@ -219,7 +220,7 @@ def test_sigterm_while_learning_keeps_the_model_so_far_and_resume_goes_on(cli, s
     inputs, out = sounds / "inputs", sounds / "out"
     release = sounds / "release"
     argv = ["learn", inputs / "style.wav", "-o", out / "m.style", "--corpus",
-            inputs / "corpus", "-e", "shallow", "-X", "filters=64", "--steps", "50", "-q"]
+            inputs / "corpus", "-e", "shallow", "--steps", "50", "-q"]
     env = {"AUDIOSTYLE_TEST_TINY_MODELS": "1",
            "AUDIOSTYLE_TEST_AT": "audiostyle.models.learn:_Watch.__call__",
            "AUDIOSTYLE_TEST_CALL": "4", "AUDIOSTYLE_TEST_RELEASE": str(release)}

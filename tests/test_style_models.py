@@ -253,7 +253,7 @@ def test_learn_checks_its_inputs_first():
                             ({"style_weights": [1, 2]}, "style_weights"),
                             ({"corpus": "/nonexistent/folder"}, "folder")]:
         with pytest.raises(AudioStyleError, match=message):
-            learn(style, sr=SR, extractor="shallow", options={"filters": 8}, progress=False,
+            learn(style, sr=SR, extractor="shallow", progress=False,
                   **kwargs)
 
 
@@ -280,7 +280,7 @@ def test_a_transfer_can_start_from_a_model(tmp_path):
     content = 0.3 * canon_melody(SR)[None, :SR]
     started = model.apply(content, sr=SR).samples
     assert np.abs(started - content).max() > 0.05  # (the model changes the sound)
-    settings = {"sr": SR, "extractor": "shallow", "options": {"filters": 16},
+    settings = {"sr": SR, "extractor": "shallow",
                 "domain": "waveform", "progress": False}
     # one loss evaluation: the best point is where the optimisation started
     result = transfer(content, bongo_loop(SR, seconds=1.0), iterations=1,

@@ -176,7 +176,7 @@ def test_note_f1_of_the_content_against_itself_noise_and_transpositions(canon):
 @needs_model
 def test_evaluate_reports_the_note_f1_in_summary_and_json(melody):
     result = audiostyle.evaluate(melody, style=melody[::-1].copy(), content=melody, sr=SR,
-                                 extractors={"shallow": {"filters": 32}})
+                                 extractors=["shallow"])
     notes = result.content.transcription
     assert notes.f1 == 1.0 and notes.matched == notes.content_notes > 10
     assert "note F1 1.00" in result.summary()
@@ -190,7 +190,7 @@ def test_evaluate_without_the_model_skips_the_note_f1_with_a_note(monkeypatch, m
 
     monkeypatch.setattr(evaluator, "NoteReference", missing)
     result = audiostyle.evaluate(melody, style=melody, content=melody, sr=SR,
-                                 extractors={"shallow": {"filters": 32}})
+                                 extractors=["shallow"])
     assert result.content.transcription is None and result.content.chroma > 0.99
     assert any(n.startswith("note F1 not computed: weights") for n in result.notes)
     assert "note F1 not computed" in result.summary()

@@ -32,7 +32,7 @@ class ToyExtractor(ShallowExtractor):
 
     def __init__(self, *, sample_rate: int = 22050) -> None:
         super().__init__(sample_rate=sample_rate, n_fft=256, hop_length=64, filters=8,
-                         kernel_width=3)
+                         kernel_width=3, form="drawn")
         self.weight = weights.load("toy")["conv.weight"]
 
 

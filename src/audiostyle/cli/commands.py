@@ -187,7 +187,11 @@ def run_extractors(args: argparse.Namespace) -> int:
         for kind in ("transfer", "texture"):
             print(f"    {kind} defaults: {cls.defaults.plan(kind).describe()}")
         for key, value in extractors.options(name).items():
-            print(f"    -X {key}={option_text(value)}")
+            if value is None and key in cls.drawn_defaults:  # the random nets' drawn-only ones
+                print(f"    -X {key}={option_text(cls.drawn_defaults[key])} (with -X form=drawn "
+                      "only)")
+            else:
+                print(f"    -X {key}={option_text(value)}")
     return 0
 
 

@@ -83,6 +83,6 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise AudioStyleError(f"--option {pair!r}: expected KEY=VALUE, e.g. filters=2048")
+            raise AudioStyleError(f"--option {pair!r}: expected KEY=VALUE, e.g. n_fft=4096")
         parsed[key.strip().replace("-", "_")] = value.strip()
     return parsed

@@ -268,7 +268,7 @@ def evaluate(
     >>> t = np.arange(22050) / 22050
     >>> a = np.sin(2 * np.pi * 440 * t)
     >>> e = audiostyle.evaluate(a, style=a, content=a, sr=22050,
-    ...                         extractors={"shallow": {"filters": 32}})
+    ...                         extractors=["shallow"])
     >>> round(e.copy, 3), e.style_match["shallow"].snr_db > 60
     (1.0, True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -68,6 +68,10 @@ class Extractor(nn.Module, ABC):
     #: iterations, refinement, strength, the structure term's weight and slack), one value
     #: chosen on the trade-off frontier: see :mod:`audiostyle.extractors.defaults`.
     defaults: ClassVar[ExtractorDefaults] = ExtractorDefaults.of("waveform", 100)
+    #: Options that act on a drawn random net only (``form="drawn"``; their default is None,
+    #: "not given") → the value the drawn net then takes: the registry converts command-line
+    #: text to its type, and the option lists show it as acting with ``form=drawn`` only.
+    drawn_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, sample_rate: int, spectrogram: Spectrogram | None = None) -> None:
         super().__init__()

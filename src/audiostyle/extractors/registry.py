@@ -54,7 +54,9 @@ def extractor_class(name: str) -> type[Extractor]:
 
 
 def options(name: str) -> dict[str, Any]:
-    """The keyword options of extractor ``name`` with their defaults."""
+    """The keyword options of extractor ``name`` with their defaults (None: not given; for
+    the random nets' drawn-only options, what the drawn net then takes is the class's
+    :attr:`~.Extractor.drawn_defaults`)."""
     signature = inspect.signature(extractor_class(name).__init__)
     return {
         p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY
@@ -65,9 +67,10 @@ def get_extractor(name: str, **kwargs: Any) -> Extractor:
     """Build extractor ``name`` with keyword options (see :func:`options`).
 
     Option values may be strings (from the command line); they are converted to the type of
-    the option's default.
+    the option's default (where that is None, of the drawn net's value,
+    :attr:`~.Extractor.drawn_defaults`).
     """
-    defaults = options(name)
+    defaults, drawn = options(name), extractor_class(name).drawn_defaults
     converted = {}
     for key, value in kwargs.items():
         if key not in defaults:
@@ -75,7 +78,8 @@ def get_extractor(name: str, **kwargs: Any) -> Extractor:
                 f"Extractor {name!r} has no option {key!r}.{did_you_mean(key, defaults)} "
                 f"Options: {', '.join(defaults) or 'none'}"
             )
-        converted[key] = _convert(name, key, value, defaults[key])
+        default = drawn.get(key) if defaults[key] is None else defaults[key]
+        converted[key] = _convert(name, key, value, default)
     if "sample_rate" in converted:  # before anything is sized by it
         check_rate(converted["sample_rate"], f"extractor {name!r}: working rate")
     try:

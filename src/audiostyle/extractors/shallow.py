@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,13 @@ MAX_N_FFT = 65536
 #: What the random nets' ``form`` option takes: the limit of infinitely many filters,
 #: computed exactly (:mod:`.infinite`), or ``filters`` filters drawn from ``seed``.
 FORMS = ("infinite", "drawn")
+#: The drawn shallow net's filters where ``filters`` is not given (the paper's).
+FILTERS = 4096
+#: The drawn random nets' seed of their weights where ``seed`` is not given.
+SEED = 0
+#: The drawn random nets' number format where ``precision`` is not given
+#: (:data:`.precision.PRECISIONS`).
+PRECISION = "auto"
 
 
 class ShallowExtractor(Extractor):
@@ -37,18 +45,21 @@ class ShallowExtractor(Extractor):
 
     By default (``form="infinite"``) the net has infinitely many filters: its Gram loss is the
     limit that a draw of ``filters`` filters approximates, computed exactly and ~20× faster
-    (:mod:`.infinite`); the output is then the convolution's input and ``filters``, ``seed``
-    and ``precision`` play no part. ``form="drawn"`` draws the filters.
+    (:mod:`.infinite`); the output is then the convolution's input. ``form="drawn"`` draws the
+    filters. ``filters``, ``seed`` and ``precision`` act on the drawn net only: left out (None)
+    they take :data:`FILTERS`, :data:`SEED` and :data:`PRECISION`, and given with the infinite
+    form they are refused (:func:`check_drawn_only`) rather than ignored.
 
     Args:
         sample_rate: analysis rate in Hz (the paper used 22050).
         n_fft: STFT size in samples.
         hop_length: STFT hop in samples.
-        filters: number of random filters.
-        kernel_width: filter width in STFT frames.
-        seed: seed of the random weights.
-        precision: number format of the convolution's products (``auto``: bfloat16 where the
-            CPU multiplies it natively, see :mod:`.precision`; ``float32``; ``bfloat16``).
+        filters: number of random filters (drawn only; 4096 if not given).
+        kernel_width: filter width in STFT frames (both forms).
+        seed: seed of the random weights (drawn only; 0 if not given).
+        precision: number format of the convolution's products (drawn only; ``auto`` if not
+            given: bfloat16 where the CPU multiplies it natively, see :mod:`.precision`;
+            ``float32``; ``bfloat16``).
         form: ``infinite`` or ``drawn`` (:data:`FORMS`).
 
     Output: ``{"conv": (batch, filters, frames - kernel_width + 1)}``; infinite:
@@ -65,6 +76,8 @@ class ShallowExtractor(Extractor):
     #: content (docs/research.md, *Style models*)
     defaults = ExtractorDefaults.of("spectrogram", 120, structure_weight=0.025,
                                     model=ModelPlan(strength=0.5, structure_weight=1.0))
+    drawn_defaults: ClassVar[dict[str, Any]] = {"filters": FILTERS, "seed": SEED,
+                                                 "precision": PRECISION}
 
     def __init__(
         self,
@@ -72,16 +85,20 @@ class ShallowExtractor(Extractor):
         sample_rate: int = 22050,
         n_fft: int = 2048,
         hop_length: int = 512,
-        filters: int = 4096,
+        filters: int | None = None,
         kernel_width: int = 11,
-        seed: int = 0,
-        precision: str = "auto",
+        seed: int | None = None,
+        precision: str | None = None,
         form: str = "infinite",
     ) -> None:
+        require_choice(self.name, "form", form, FORMS)
+        check_drawn_only(self.name, form, filters=filters, seed=seed, precision=precision)
+        filters = FILTERS if filters is None else filters
+        seed = SEED if seed is None else seed
+        precision = PRECISION if precision is None else precision
         require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
                       filters=filters)
         check_precision(self.name, precision)
-        require_choice(self.name, "form", form, FORMS)
         require_range(self.name, MAX_KERNEL_WIDTH, kernel_width=kernel_width)
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         self.form = form
@@ -106,6 +123,19 @@ class ShallowExtractor(Extractor):
         if self.form == "infinite":
             return {"conv": inputs}
         return {"conv": F.relu(conv1d(inputs, self.weight, self.precision))}
+
+
+def check_drawn_only(extractor: str, form: str, **options: object) -> None:
+    """Refuse drawn-only ``options`` (``filters``, ``seed``, ``precision``) given, not None,
+    with ``form="infinite"``, which would ignore them: one line naming them and the fix."""
+    given = [key for key, value in options.items() if value is not None]
+    if form == "infinite" and given:
+        option, verb, them = ("option", "acts", "it") if len(given) == 1 else (
+            "options", "act", "them")
+        raise AudioStyleError(
+            f"Extractor {extractor!r}: {option} {', '.join(given)} {verb} on drawn nets only; add "
+            f"form=drawn to use {them} (form=infinite, the default, has infinitely many filters)"
+        )
 
 
 def log_spectrogram(extractor: str, n_fft: int, hop_length: int) -> Spectrogram:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -13,13 +15,21 @@ from .precision import check_precision, conv1d
 from .shallow import (
     FORMS,
     MAX_KERNEL_WIDTH,
+    PRECISION,
+    SEED,
     ShallowExtractor,
+    check_drawn_only,
     check_filters_fit,
     log_spectrogram,
     random_filters,
     spectral_min_samples,
 )
 from .statistics import Statistic
+
+#: The default kernel widths, in STFT frames (46 ms to 1.5 s at 22050 Hz, hop 512).
+WIDTHS = (2, 4, 8, 16, 32, 64)
+#: The drawn net's filters of each default width where ``filters`` is not given.
+FILTERS = (4096, 2048, 1024, 512, 256, 128)
 
 
 class ShallowMultiExtractor(Extractor):
@@ -38,14 +48,22 @@ class ShallowMultiExtractor(Extractor):
     statistics worse than the single net on two of three test textures; this allocation
     matched them better on all three, benchmarks/RESULTS.md.)
 
+    By default (``form="infinite"``) each width has infinitely many filters, as the shallow
+    net's; ``filters``, ``seed`` and ``precision`` act on the drawn net (``form="drawn"``)
+    only: left out (None) they take :data:`FILTERS` (which fits the default widths only) and
+    the shallow net's :data:`~.shallow.SEED` and :data:`~.shallow.PRECISION`, and given with
+    the infinite form they are refused rather than ignored. ``widths`` acts on both forms.
+
     Args:
         sample_rate: analysis rate in Hz.
         n_fft: STFT size in samples.
         hop_length: STFT hop in samples.
-        widths: kernel widths in STFT frames.
-        filters: random filters of each width, one count per width or one for all.
-        seed: seed of the random weights.
-        precision: number format of the convolutions' products (as the shallow net's).
+        widths: kernel widths in STFT frames (both forms).
+        filters: random filters of each width, one count per width or one for all (drawn only;
+            4096, 2048, … 128 if not given).
+        seed: seed of the random weights (drawn only; 0 if not given).
+        precision: number format of the convolutions' products (drawn only; as the shallow
+            net's, ``auto`` if not given).
         form: ``infinite`` or ``drawn`` (as the shallow net's).
 
     Output: ``{"conv<w>": (batch, filters, frames - w + 1)}`` for each width ``w``; infinite:
@@ -57,6 +75,8 @@ class ShallowMultiExtractor(Extractor):
     domains = ("spectrogram", "waveform", "subbands")
     #: the shallow net's: the same Gram loss of random convolutions, on the same scale
     defaults = ShallowExtractor.defaults
+    drawn_defaults: ClassVar[dict[str, Any]] = {"filters": FILTERS, "seed": SEED,
+                                                 "precision": PRECISION}
 
     def __init__(
         self,
@@ -64,26 +84,25 @@ class ShallowMultiExtractor(Extractor):
         sample_rate: int = 22050,
         n_fft: int = 2048,
         hop_length: int = 512,
-        widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64),
-        filters: tuple[int, ...] = (4096, 2048, 1024, 512, 256, 128),
-        seed: int = 0,
-        precision: str = "auto",
+        widths: tuple[int, ...] = WIDTHS,
+        filters: int | tuple[int, ...] | None = None,
+        seed: int | None = None,
+        precision: str | None = None,
         form: str = "infinite",
     ) -> None:
-        check_precision(self.name, precision)
         require_choice(self.name, "form", form, FORMS)
-        counts = (filters,) if isinstance(filters, int) else tuple(filters)
-        counts = counts * len(widths) if len(counts) == 1 else counts
-        require_range(self.name, sample_rate=sample_rate, hop_length=hop_length,
-                      **{f"filters[{i}]": f for i, f in enumerate(counts)})
+        check_drawn_only(self.name, form, filters=filters, seed=seed, precision=precision)
+        seed = SEED if seed is None else seed
+        precision = PRECISION if precision is None else precision
+        check_precision(self.name, precision)
+        require_range(self.name, sample_rate=sample_rate, hop_length=hop_length)
         require_range(self.name, MAX_KERNEL_WIDTH,
                       **{f"widths[{i}]": w for i, w in enumerate(widths)})
         if not widths or len(set(widths)) != len(widths):
             raise AudioStyleError(f"Extractor {self.name!r}: widths must be distinct, got "
                                   f"{widths}")
-        if len(counts) != len(widths):
-            raise AudioStyleError(f"Extractor {self.name!r}: {len(counts)} filter counts for "
-                                  f"{len(widths)} widths")
+        if form == "drawn":
+            counts = filter_counts(self.name, FILTERS if filters is None else filters, widths)
         super().__init__(sample_rate, log_spectrogram(self.name, n_fft, hop_length))
         self.form = form
         self.widths = tuple(sorted(widths))
@@ -111,3 +130,16 @@ class ShallowMultiExtractor(Extractor):
             return {"conv": inputs}
         return {f"conv{w}": F.relu(conv1d(inputs, getattr(self, f"weight{w}"), self.precision))
                 for w in self.widths}
+
+
+def filter_counts(extractor: str, filters: int | tuple[int, ...], widths: tuple[int, ...]
+                  ) -> tuple[int, ...]:
+    """The drawn net's filter count of each width: ``filters``, one count per width or one for
+    all, checked."""
+    counts = (filters,) if isinstance(filters, int) else tuple(filters)
+    counts = counts * len(widths) if len(counts) == 1 else counts
+    require_range(extractor, **{f"filters[{i}]": f for i, f in enumerate(counts)})
+    if len(counts) != len(widths):
+        raise AudioStyleError(f"Extractor {extractor!r}: {len(counts)} filter counts for "
+                              f"{len(widths)} widths")
+    return counts

@@ -321,7 +321,7 @@ def _options(value: Any) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise AudioStyleError(f"options {value!r}: expected KEY=VALUE items, e.g. "
-                                  "filters=2048;seed=1")
+                                  "form=drawn;filters=2048")
         parsed[key.replace("-", "_")] = text
     return parsed
 

@@ -3,8 +3,8 @@
 A job request is JSON (``POST /api/jobs``)::
 
     {"content": ID, "styles": [{"id": ID, "weight": 1.0}, ...], "extractor": "shallow",
-     "options": {"filters": "512"}, "strength": null, "preset": "default", "seed": 0,
-     "iterations": null, "refine_iterations": null, "domain": null}
+     "options": {"form": "drawn", "filters": "512"}, "strength": null, "preset": "default",
+     "seed": 0, "iterations": null, "refine_iterations": null, "domain": null}
 
 :func:`check_job` applies the same checks as :func:`audiostyle.transfer` (the settings'
 fields through :class:`audiostyle.Settings`; it sketches the extractor, without its weights'
@@ -68,7 +68,8 @@ def extractor_menu() -> list[dict[str, Any]]:
             "defaults": {kind: {**asdict(plan), "refine_iterations": plan.refine_iterations}
                          for kind, plan in (("transfer", cls.defaults.transfer),
                                             ("texture", cls.defaults.texture))},
-            "options": {k: _plain(v) for k, v in extractors.options(name).items()},
+            "options": {k: _option_default(cls, k, v)
+                        for k, v in extractors.options(name).items()},
             "weights": weights,
         })
     return menu
@@ -277,6 +278,15 @@ def _setting(body: dict[str, Any], name: str, errors: dict[str, str]) -> Any:
     except AudioStyleError as exc:
         errors.setdefault(name, str(exc).replace("`", ""))
         return DEFAULTS[name]
+
+
+def _option_default(cls: type[extractors.Extractor], key: str, value: Any) -> Any:
+    """What the menu shows as option ``key``'s default: its value, or for an option that is
+    not given by default (the random nets' drawn-only ones) the value it stands for and
+    where it acts, e.g. ``"4096 (form=drawn only)"``."""
+    if value is None and key in cls.drawn_defaults:
+        return f"{_plain(cls.drawn_defaults[key])} (form=drawn only)"
+    return _plain(value)
 
 
 def _plain(value: Any) -> Any:
