@@ -71,8 +71,10 @@ ALONE_THREADS = os.cpu_count() or 1
 PAPER = Path(os.environ.get("AUDIOSTYLE_PAPER", HERE.parent.parent / "shared" / "paper"))
 #: The paper's pairs the frontier point is judged on: (content, style) file stems.
 PAPER_PAIRS = (("pachelbel", "cat_milk"), ("pachelbel", "bongo-loop"))
-#: The studio's jobs: content seconds, presets.
+#: The studio's jobs: content seconds, presets; and the length of a long style, against which
+#: the default preset of the extractors whose iteration grows with the style's length runs too.
 STUDIO_SECONDS = 3.0
+LONG_STYLE_SECONDS = 60.0
 STUDIO_PRESETS = tuple(p for p in os.environ.get("SPEED_PRESETS", "preview,default").split(",")
                        if p)
 #: Floor: untimed warm-up, then the median of this many forward + gradient passes.
@@ -281,15 +283,17 @@ def studio(extractors: list[str], presets: tuple[str, ...], out: dict, save) -> 
     from starlette.testclient import TestClient
 
     from audiostyle.demo import bongo_loop
-    from audiostyle.extractors import DEFAULT_EXTRACTOR
+    from audiostyle.extractors import DEFAULT_EXTRACTOR, sketch_extractor
     from audiostyle.studio.app import create_app
     from audiostyle.studio.config import StudioConfig
 
     work = Path(tempfile.mkdtemp(prefix="bench-speed-studio-"))
     content, _ = _signals(STUDIO_SECONDS)
-    files = {"content": work / "content.wav", "style": work / "style.wav"}
+    files = {"content": work / "content.wav", "style": work / "style.wav",
+             "long style": work / "long-style.wav"}
     sf.write(files["content"], content, SR)
     sf.write(files["style"], bongo_loop(SR, seconds=STYLE_SECONDS), SR)
+    sf.write(files["long style"], bongo_loop(SR, seconds=LONG_STYLE_SECONDS), SR)
     config = StudioConfig(data=work / "data", threads=1).with_token()
     with TestClient(create_app(config), base_url="http://127.0.0.1:7860") as client:
         runner = client.app.app.state.runner
@@ -317,6 +321,13 @@ def studio(extractors: list[str], presets: tuple[str, ...], out: dict, save) -> 
                     out[key] = _studio_run(client, runner, body)
                     out[key]["cli"] = cli.result()
                 print(key, out[key], flush=True)
+                save()
+        for extractor in extractors:  # the estimate follows the style's length where it counts
+            if "default" in presets and sketch_extractor(extractor).cost_grows_with_style:
+                body = {"content": ids["content"], "styles": [{"id": ids["long style"]}],
+                        "extractor": extractor, "preset": "default"}
+                out[f"{extractor}, default, {LONG_STYLE_SECONDS:g}-s style"] = _studio_run(
+                    client, runner, body)
                 save()
 
 
@@ -412,7 +423,11 @@ def _markdown(cases: dict, studio_out: dict | None, frontier: dict, notes: list[
             "default presets). *Optimisation*: the stages' seconds; *synthesis*: the job's "
             "transfer with its snapshots (the record's seconds); *job*: from its running event "
             "to its done event (the evaluation and the pictures too), what the estimate "
-            "stands for. SoundNet needs 4.6 s of content, so the studio's 3 s are refused.",
+            "stands for. SoundNet needs 4.6 s of content, so the studio's 3 s are refused. "
+            f"*…, {LONG_STYLE_SECONDS:g}-s style*: the same content against {LONG_STYLE_SECONDS:g}"
+            " s of the loop, for the extractors whose iteration compares every frame with the "
+            "style's (the infinite random nets): their estimate grows with the style's length "
+            "by a second measurement with a longer style.",
             table(["extractor, preset", "plan", "estimate s", "optimisation s", "synthesis s",
                    "job s", "snapshots", "estimate ÷ synthesis", "estimate ÷ job"], srows),
             "The default extractor's jobs against `audiostyle transfer` with the job's settings "

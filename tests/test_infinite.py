@@ -210,3 +210,15 @@ def test_widths_and_kernel_width_act_on_the_infinite_form():
     net = build_extractor("shallow-multi", {"widths": "2,4", "sample_rate": SR})
     assert net.form == "infinite" and net.widths == (2, 4)
     assert build_extractor("shallow", {"kernel_width": "5"}).kernel_width == 5
+
+
+def test_only_the_infinite_nets_cost_grows_with_the_style():
+    """The studio times a second, longer style only where an iteration compares every frame
+    with the style's: the infinite random nets, not a drawn net's Gram or McDermott's
+    statistics, which summarise the style once."""
+    from audiostyle.extractors import build_extractor
+
+    assert build_extractor("shallow").cost_grows_with_style
+    assert build_extractor("shallow-multi").cost_grows_with_style
+    assert not build_extractor("shallow", {"form": "drawn", "filters": 8}).cost_grows_with_style
+    assert not build_extractor("mcdermott").cost_grows_with_style

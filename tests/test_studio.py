@@ -22,6 +22,7 @@ from audiostyle import AudioStyleError, Settings, extractors
 from audiostyle.studio.app import create_app
 from audiostyle.studio.config import StudioConfig
 from audiostyle.studio.jobspec import PRESETS
+from audiostyle.studio.worker import MEASURE_STYLE_SECONDS, PER_STYLE_SECOND
 from conftest import NASTY_NAME, SR
 
 LOCAL = "http://127.0.0.1:7860"
@@ -232,6 +233,41 @@ def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, soun
                                                    + 40 * rates["waveform"] + rates["rest"]))
     best = client.post("/api/estimate", json={**body, "preset": "best"}).json()
     assert best["seconds"] == pytest.approx(2 * answer["seconds"] - 2 * rates["rest"])
+    # a drawn net summarises the style once: its iterations do not grow with the style
+    assert not any(name.endswith(PER_STYLE_SECOND) for name in rates)
+
+
+def test_the_estimate_follows_the_length_of_the_styles(client, sounds, bongos):
+    """An iteration whose cost grows with the style's length (the infinite random nets compare
+    every frame with the style's) is measured with a second, longer style, and estimated for
+    the length of the job's styles: the rate at MEASURE_STYLE_SECONDS plus its growth per
+    second of style beyond it."""
+    content, style = sounds
+    runner = client.app.app.state.runner
+    body = {"content": content["id"], "styles": [{"id": style["id"]}], "extractor": "shallow",
+            "options": {"kernel_width": "7"}}
+    deadline = time.monotonic() + 60
+    while client.post("/api/estimate", json=body).json()["seconds"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    key = "shallow kernel_width=7"
+    measured = runner.rates[key]
+    assert {f"{stage}{PER_STYLE_SECOND}" for stage in ("spectrogram", "waveform")} <= set(
+        measured)
+    assert all(rate >= 0 for rate in measured.values())
+    # the estimate's arithmetic, on rates set here
+    runner.rates[key] = {"spectrogram": 0.01, f"spectrogram{PER_STYLE_SECOND}": 0.001,
+                         "waveform": 0.02, "rest": 0.5}
+    long = _upload(client, "long.wav", _wav(np.tile(bongos, 8)))  # 16 s
+    lengths = [runner.store.input(i).info["seconds"] for i in (style["id"], long["id"])]
+    assert lengths[1] > MEASURE_STYLE_SECONDS > lengths[0]
+    answers = [client.post("/api/estimate", json={**body, "styles": styles}).json()
+               for styles in ([{"id": style["id"]}], [{"id": style["id"]}, {"id": long["id"]}])]
+    for answer, seconds in zip(answers, (lengths[0], sum(lengths)), strict=True):
+        spectrogram = max(0.01 + 0.001 * (seconds - MEASURE_STYLE_SECONDS), 0.001)
+        assert answer["seconds"] == pytest.approx(2 * (  # 1 s of two channels
+            answer["iterations"] * spectrogram + answer["refine_iterations"] * 0.02 + 0.5))
+    assert answers[1]["seconds"] > answers[0]["seconds"]
 
 
 def test_every_finished_job_updates_the_expected_time(client, sounds):

@@ -91,6 +91,12 @@ class Extractor(nn.Module, ABC):
         return self.statistic
 
     @property
+    def cost_grows_with_style(self) -> bool:
+        """Whether an iteration's cost grows with the style's length (a statistic that compares
+        frames with the style's: :attr:`Statistic.grows_with_target`)."""
+        return any(self.statistic_of(layer).grows_with_target for layer in self.layer_weights)
+
+    @property
     def min_samples(self) -> int:
         """Shortest input in samples (at :attr:`sample_rate`) giving one feature frame."""
         return 1

@@ -166,6 +166,8 @@ class ArcCosineGram(Statistic):
     as for the drawn net's layers. It has no finite statistic to read (:meth:`compute`).
     """
 
+    grows_with_target = True
+
     def __init__(self, widths: tuple[int, ...]) -> None:
         self.widths = tuple(widths)
         self.min_frames = max(self.widths)

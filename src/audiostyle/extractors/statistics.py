@@ -43,6 +43,9 @@ class Statistic(ABC):
 
     #: Frames an output ``(batch, channels, frames)`` needs at least (0: any shape).
     min_frames: int = 0
+    #: Whether a distance's cost grows with the target's length: it compares the output's
+    #: frames with the target's instead of a summary computed once (the studio's estimate).
+    grows_with_target: bool = False
 
     @abstractmethod
     def compute(self, features: Tensor) -> Tensor:

@@ -240,10 +240,11 @@ class Runner:
         """Expected seconds of the job ``spec`` on ``seconds`` of ``channels`` content, from
         this machine's measurement of the extractor with these options (kept in
         ``DATA/speed.json``; every finished job updates it): its iterations and what it does
-        besides (``worker.REST``: the snapshots, the evaluation, the pictures). Until
-        measured, none: a measurement is queued for the worker (at most
-        :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of the next job)
-        and the estimate says why it has no number."""
+        besides (``worker.REST``: the snapshots, the evaluation, the pictures); an iteration
+        whose cost grows with the style's length (``worker.PER_STYLE_SECOND``) is scaled to
+        the length of the job's styles. Until measured, none: a measurement is queued for the
+        worker (at most :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of
+        the next job) and the estimate says why it has no number."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:
@@ -252,13 +253,18 @@ class Runner:
             if key in self._measuring or self.measure(spec["extractor"], spec["options"]):
                 return Estimate(None, True, "measuring how fast this runs on this machine")
             return Estimate(None, False, "other measurements are waiting; ask again shortly")
-        work = seconds * channels
-        stages = {name: rate for name, rate in rates.items() if name != worker.REST}
+        stages = _stage_rates(rates, self._style_seconds(spec))
         first = stages.get(spec["domain"], max(stages.values()))
-        return Estimate(work * (spec["iterations"] * first
-                                + spec["refine_iterations"] * stages.get("waveform", first)
-                                + rates.get(worker.REST, 0.0)),
-                        False, "")
+        return Estimate(seconds * channels * (
+            spec["iterations"] * first + spec["refine_iterations"] * stages.get("waveform", first)
+            + rates.get(worker.REST, 0.0)), False, "")
+
+    def _style_seconds(self, spec: dict[str, Any]) -> float:
+        """Seconds of the styles of the job ``spec`` (all of a blend's) as uploaded; a style
+        deleted since counts as the measured style's length."""
+        found = [self.store.input(ident) for ident, _ in spec["styles"]]
+        return sum(worker.MEASURE_STYLE_SECONDS if style is None else style.info["seconds"]
+                   for style in found)
 
     def measure(self, extractor: str, options: dict[str, str]) -> bool:
         """Queue a measurement of ``extractor`` with ``options`` unless it is measured, waits
@@ -349,12 +355,16 @@ class Runner:
             return
         key = _rate_key(job.spec["extractor"], job.spec["options"])
         rates = dict(self.rates.get(key, {}))
+        beyond = self._style_seconds(job.spec) - worker.MEASURE_STYLE_SECONDS
         # the iterations alone (a stage's seconds include its snapshots: a fixed number per
         # job, so they belong with the rest, not with the iterations)
         iterating = {name: stage["seconds"] - stage.get("snapshot_seconds", 0.0)
                      for name, stage in record["stages"].items()}
         observed = {name: iterating[name] / stage["iterations"] / work
                     for name, stage in record["stages"].items() if stage["iterations"] > 0}
+        # (kept as the rates are: at the measured style's length)
+        observed = {name: _at_style(rate, rates.get(name + worker.PER_STYLE_SECOND, 0.0),
+                                    -beyond) for name, rate in observed.items()}
         wall = job.events[-1]["time"] - running["time"]  # (the last event: this job's done)
         observed[worker.REST] = max(wall - sum(iterating.values()), 0.0) / work
         for name, rate in observed.items():
@@ -387,6 +397,22 @@ class Runner:
     def _write_rates(self) -> None:
         with contextlib.suppress(OSError):  # (a WriteError: only an estimate is lost)
             write_text(self.store.root / "speed.json", json.dumps(self.rates))
+
+
+def _stage_rates(rates: dict[str, float], style_seconds: float) -> dict[str, float]:
+    """Each stage's seconds per iteration per second of content from the measured ``rates``,
+    for styles ``style_seconds`` long."""
+    beyond = style_seconds - worker.MEASURE_STYLE_SECONDS
+    return {name: _at_style(rate, rates.get(name + worker.PER_STYLE_SECOND, 0.0), beyond)
+            for name, rate in rates.items()
+            if name != worker.REST and not name.endswith(worker.PER_STYLE_SECOND)}
+
+
+def _at_style(rate: float, growth: float, beyond: float) -> float:
+    """A stage's ``rate`` at the measured style's length moved to a style ``beyond`` seconds
+    longer (negative: shorter), at ``growth`` per second of style; never below a tenth of
+    ``rate`` (a growth measured on a short sound is rough)."""
+    return max(rate + growth * beyond, rate / 10)
 
 
 def _rate_key(extractor: str, options: dict[str, str]) -> str:

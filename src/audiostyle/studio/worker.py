@@ -48,10 +48,15 @@ SNAPSHOTS = 8
 PROGRESS_SECONDS = 0.1
 #: Length of the content a measurement times, in seconds.
 MEASURE_SECONDS = 2.0
-#: Length of its style, in seconds: a typical style's, since an iteration of the infinite
-#: random nets compares every frame of the result with every frame of the style (their cost
-#: grows with the style's length; docs/research.md, *Speed*).
+#: Length of its style, in seconds: a typical style's. The rates are those of a style this long.
 MEASURE_STYLE_SECONDS = 10.0
+#: Length of a second, longer style timed for an extractor whose iteration cost grows with the
+#: style's length (:attr:`Extractor.cost_grows_with_style`: the infinite random nets compare
+#: every frame of the result with every frame of the style; docs/research.md, *Speed*).
+MEASURE_LONG_STYLE_SECONDS = 40.0
+#: Suffix of a stage's name in the rates for its growth per second of style beyond
+#: :data:`MEASURE_STYLE_SECONDS` (``"spectrogram/style"``; absent: none).
+PER_STYLE_SECOND = "/style"
 #: The rate (seconds per second of each channel) of what a job does besides its iterations
 #: (its snapshots, the evaluation, the pictures), beside each stage's rate per iteration.
 REST = "rest"
@@ -361,17 +366,31 @@ def _save(work: Path, audio: Audio) -> None:
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     """Seconds per iteration per second of one channel, in each stage of ``payload``'s
     extractor and options, and of what a job does after its synthesis (:data:`REST`): a few
-    iterations on the demo sounds, and their result judged as a job's is."""
+    iterations on the demo sounds, and their result judged as a job's is. Where an
+    iteration's cost grows with the style's length, also each stage's growth per second of
+    style (:data:`PER_STYLE_SECOND`), from a second, longer style."""
     from ..demo import bongo_loop, canon_melody
 
     sr = 22050
     n = int(MEASURE_SECONDS * sr)
     content = Audio(canon_melody(sr)[None, :n], sr)
+
     style = Audio(bongo_loop(sr, seconds=MEASURE_STYLE_SECONDS)[None], sr)
-    try:
+
+    def timed(style: Audio) -> tuple[dict[str, float], Result]:
         result = transfer(content, style, extractor=payload["extractor"],
                           options=payload["options"], iterations=4, refine_iterations=2,
                           griffin_lim_iterations=10, progress=False)
+        return {name: t.seconds / t.iterations / MEASURE_SECONDS
+                for name, t in result.stages.items()}, result
+
+    try:
+        measured, result = timed(style)
+        if sketch_extractor(payload["extractor"], payload["options"]).cost_grows_with_style:
+            longer, _ = timed(Audio(bongo_loop(sr, seconds=MEASURE_LONG_STYLE_SECONDS)[None], sr))
+            extra = MEASURE_LONG_STYLE_SECONDS - MEASURE_STYLE_SECONDS
+            measured |= {name + PER_STYLE_SECOND: max(longer[name] - rate, 0.0) / extra
+                         for name, rate in list(measured.items())}
         with tempfile.TemporaryDirectory(prefix="audiostyle-measure-") as folder:
             judge = functools.partial(_judge, result.audio, content, style,
                                       payload["extractor"], payload["options"], Path(folder))
@@ -382,9 +401,7 @@ def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     except (AudioStyleError, SynthesisError, MemoryError) as exc:
         outbox.put((key, "measured", {"error": str(exc)}))
         return
-    rates = {name: t.seconds / t.iterations / MEASURE_SECONDS
-             for name, t in result.stages.items()}
-    outbox.put((key, "measured", {"rates": {**rates, REST: judged / MEASURE_SECONDS}}))
+    outbox.put((key, "measured", {"rates": {**measured, REST: judged / MEASURE_SECONDS}}))
 
 
 def _load(found) -> Audio:
