@@ -71,6 +71,7 @@ class StyleLoss(nn.Module):
                 self.layer_weights[layer + RHYTHM] = rhythm_weight * weight
                 self._statistics[layer + RHYTHM] = rhythm
         self._targets: dict[str, object] | None = None
+        self._norms: dict[str, Tensor] = {}
 
     @torch.no_grad()
     def statistics(self, inputs: Iterable[tuple[Tensor, float]]) -> dict[str, object]:
@@ -104,15 +105,19 @@ class StyleLoss(nn.Module):
             raise AudioStyleError(f"these style statistics lack {', '.join(sorted(missing))}; "
                                   "compute them with the same extractor and settings")
         self._targets = {layer: targets[layer] for layer in self.layer_weights}
+        # each target's norm once, with the target: the infinite nets' compares every frame of
+        # the style with every other, as costly as many iterations for a long style
+        self._norms = {key: self._statistics[key].norm(target).clamp_min(_TINY)
+                       for key, target in self._targets.items()}
 
     def distance(self, key: str, features: Mapping[str, Tensor]) -> Tensor:
         """Relative squared distance of term ``key`` (a layer, or ``<layer>:rhythm``) to its
         target (batch-summed, float64)."""
         if self._targets is None:
             raise RuntimeError("StyleLoss: load_target() before evaluating the loss")
-        target, statistic = self._targets[key], self._statistics[key]
-        norm = statistic.norm(target).clamp_min(_TINY)
-        return statistic.distance(features[key.removesuffix(RHYTHM)], target).sum() / norm
+        distance = self._statistics[key].distance(features[key.removesuffix(RHYTHM)],
+                                                  self._targets[key])
+        return distance.sum() / self._norms[key]
 
     def layer_distances(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Relative squared distance of each term to its target (batch-summed, float64)."""
