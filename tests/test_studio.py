@@ -227,12 +227,15 @@ def test_the_expected_time_comes_from_a_measurement_on_this_machine(client, soun
         time.sleep(0.2)
     rates = client.app.app.state.runner.rates["shallow filters=96 form=drawn"]
     # 1 s of two channels: 120 spectrogram and 40 waveform iterations at the measured rates,
-    # and the evaluation and pictures (timed after the measurement's few iterations)
-    assert 0 < rates["rest"] < 10
+    # and the evaluation and pictures (timed after the measurement's few iterations, on the
+    # result and twice its length: a part per second and a part per job)
+    assert 0 <= rates["rest"] < 10 and 0 <= rates["rest per job"] < 10
+    assert rates["rest"] + rates["rest per job"] > 0
+    rest = 2 * rates["rest"] + rates["rest per job"]
     assert answer["seconds"] == pytest.approx(2 * (120 * rates["spectrogram"]
-                                                   + 40 * rates["waveform"] + rates["rest"]))
+                                                   + 40 * rates["waveform"]) + rest)
     best = client.post("/api/estimate", json={**body, "preset": "best"}).json()
-    assert best["seconds"] == pytest.approx(2 * answer["seconds"] - 2 * rates["rest"])
+    assert best["seconds"] == pytest.approx(2 * answer["seconds"] - rest)
     # a drawn net summarises the style once: its iterations do not grow with the style
     assert not any(name.endswith(PER_STYLE_SECOND) for name in rates)
 
@@ -278,7 +281,8 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
     runner = client.app.app.state.runner
     key = "shallow"  # (TINY's options: none)
     before = {"spectrogram": 1.0, "waveform": 3.0}
-    runner.rates[key] = dict(before)
+    per_job = 0.01  # (what the measurement found a job does once; a job does not change it)
+    runner.rates[key] = {**before, "rest per job": per_job}
     job = _submit(client, content, style)
     record = _events(client, job["id"])[-1]["record"]
     work = 1.0 * 2  # 1 s of two channels
@@ -294,14 +298,15 @@ def test_every_finished_job_updates_the_expected_time(client, sounds):
     rest = runner.rates[key]["rest"]
     iterating = sum(stage["seconds"] - stage["snapshot_seconds"]
                     for stage in record["stages"].values())
-    assert rest * work == pytest.approx(wall - iterating)
-    assert wall - record["seconds"] < rest * work < wall
+    assert rest * work == pytest.approx(wall - iterating - per_job)
+    assert wall - record["seconds"] - per_job < rest * work < wall
+    assert runner.rates[key]["rest per job"] == per_job
     body = {"content": content["id"], "styles": [{"id": style["id"], "weight": 1}], **TINY}
     answer = client.post("/api/estimate", json=body).json()
     rates = runner.rates[key]
     assert answer["seconds"] == pytest.approx(work * (
         TINY["iterations"] * rates["spectrogram"] + TINY["refine_iterations"] * rates["waveform"]
-        + rest))
+        + rest) + per_job)
     kept = json.loads((client.app.app.state.runner.store.root / "speed.json").read_text())
     assert kept[key] == runner.rates[key]
 

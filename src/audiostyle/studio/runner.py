@@ -240,7 +240,8 @@ class Runner:
         """Expected seconds of the job ``spec`` on ``seconds`` of ``channels`` content, from
         this machine's measurement of the extractor with these options (kept in
         ``DATA/speed.json``; every finished job updates it): its iterations and what it does
-        besides (``worker.REST``: the snapshots, the evaluation, the pictures); an iteration
+        besides (``worker.REST`` per second, ``worker.REST_PER_JOB`` once: the snapshots, the
+        evaluation, the pictures); an iteration
         whose cost grows with the style's length (``worker.PER_STYLE_SECOND``) is scaled to
         the length of the job's styles. Until measured, none: a measurement is queued for the
         worker (at most :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of
@@ -257,7 +258,7 @@ class Runner:
         first = stages.get(spec["domain"], max(stages.values()))
         return Estimate(seconds * channels * (
             spec["iterations"] * first + spec["refine_iterations"] * stages.get("waveform", first)
-            + rates.get(worker.REST, 0.0)), False, "")
+            + rates.get(worker.REST, 0.0)) + rates.get(worker.REST_PER_JOB, 0.0), False, "")
 
     def _style_seconds(self, spec: dict[str, Any]) -> float:
         """Seconds of the styles of the job ``spec`` (all of a blend's) as uploaded; a style
@@ -366,7 +367,8 @@ class Runner:
         observed = {name: _at_style(rate, rates.get(name + worker.PER_STYLE_SECOND, 0.0),
                                     -beyond) for name, rate in observed.items()}
         wall = job.events[-1]["time"] - running["time"]  # (the last event: this job's done)
-        observed[worker.REST] = max(wall - sum(iterating.values()), 0.0) / work
+        observed[worker.REST] = max(wall - sum(iterating.values())
+                                    - rates.get(worker.REST_PER_JOB, 0.0), 0.0) / work
         for name, rate in observed.items():
             rates[name] = rate if name not in rates else (
                 OBSERVED_SHARE * rate + (1 - OBSERVED_SHARE) * rates[name])
@@ -405,7 +407,8 @@ def _stage_rates(rates: dict[str, float], style_seconds: float) -> dict[str, flo
     beyond = style_seconds - worker.MEASURE_STYLE_SECONDS
     return {name: _at_style(rate, rates.get(name + worker.PER_STYLE_SECOND, 0.0), beyond)
             for name, rate in rates.items()
-            if name != worker.REST and not name.endswith(worker.PER_STYLE_SECOND)}
+            if name not in (worker.REST, worker.REST_PER_JOB)
+            and not name.endswith(worker.PER_STYLE_SECOND)}
 
 
 def _at_style(rate: float, growth: float, beyond: float) -> float:

@@ -15,7 +15,6 @@ as Ctrl-C does, and the best result so far becomes the result.
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import signal
 import tempfile
@@ -57,9 +56,13 @@ MEASURE_LONG_STYLE_SECONDS = 40.0
 #: Suffix of a stage's name in the rates for its growth per second of style beyond
 #: :data:`MEASURE_STYLE_SECONDS` (``"spectrogram/style"``; absent: none).
 PER_STYLE_SECOND = "/style"
-#: The rate (seconds per second of each channel) of what a job does besides its iterations
-#: (its snapshots, the evaluation, the pictures), beside each stage's rate per iteration.
+#: What a job does besides its iterations (its snapshots, the evaluation, the pictures), beside
+#: each stage's rate per iteration: its seconds per second of each channel of content
+#: (:data:`REST`) and its seconds per job (:data:`REST_PER_JOB`: analysing and drawing the style,
+#: which do not grow with the content; counted per second, they overstated a 3-s job's
+#: evaluation twofold, benchmarks/RESULTS.md, *speed*).
 REST = "rest"
+REST_PER_JOB = "rest per job"
 #: Seconds between two previews of a style model being learned, and their length (seconds of
 #: the job's content).
 PREVIEW_SECONDS = 60.0
@@ -365,8 +368,9 @@ def _save(work: Path, audio: Audio) -> None:
 
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     """Seconds per iteration per second of one channel, in each stage of ``payload``'s
-    extractor and options, and of what a job does after its synthesis (:data:`REST`): a few
-    iterations on the demo sounds, and their result judged as a job's is. Where an
+    extractor and options, and of what a job does after its synthesis (:data:`REST`,
+    :data:`REST_PER_JOB`): a few iterations on the demo sounds, and their result judged as a
+    job's is, then judged again twice as long. Where an
     iteration's cost grows with the style's length, also each stage's growth per second of
     style (:data:`PER_STYLE_SECOND`), from a second, longer style."""
     from ..demo import bongo_loop, canon_melody
@@ -392,16 +396,22 @@ def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
             measured |= {name + PER_STYLE_SECOND: max(longer[name] - rate, 0.0) / extra
                          for name, rate in list(measured.items())}
         with tempfile.TemporaryDirectory(prefix="audiostyle-measure-") as folder:
-            judge = functools.partial(_judge, result.audio, content, style,
-                                      payload["extractor"], payload["options"], Path(folder))
-            judge()  # (the first also builds what every later one reuses: timed, the second)
-            began = time.perf_counter()
-            judge()
-            judged = time.perf_counter() - began
+            def judged(times: int) -> float:
+                """Seconds to judge the result and the content repeated ``times`` times."""
+                repeated = [Audio(np.tile(a.samples, times), a.sr)
+                            for a in (result.audio, content)]
+                began = time.perf_counter()
+                _judge(*repeated, style, payload["extractor"], payload["options"], Path(folder))
+                return time.perf_counter() - began
+
+            judged(1)  # (the first also builds what every later one reuses: timed, the next)
+            once, twice = judged(1), judged(2)
     except (AudioStyleError, SynthesisError, MemoryError) as exc:
         outbox.put((key, "measured", {"error": str(exc)}))
         return
-    outbox.put((key, "measured", {"rates": {**measured, REST: judged / MEASURE_SECONDS}}))
+    per_second = max(twice - once, 0.0) / MEASURE_SECONDS
+    per_job = max(once - per_second * MEASURE_SECONDS, 0.0)
+    outbox.put((key, "measured", {"rates": {**measured, REST: per_second, REST_PER_JOB: per_job}}))
 
 
 def _load(found) -> Audio:
