@@ -368,30 +368,49 @@ def _save(work: Path, audio: Audio) -> None:
 
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     """Seconds per iteration per second of one channel, in each stage of ``payload``'s
-    extractor and options, and of what a job does after its synthesis (:data:`REST`,
-    :data:`REST_PER_JOB`): a few iterations on the demo sounds, and their result judged as a
-    job's is, then judged again twice as long. Where an
-    iteration's cost grows with the style's length, also each stage's growth per second of
-    style (:data:`PER_STYLE_SECOND`), from a second, longer style."""
+    extractor and options, and of what a job does besides (:data:`REST`,
+    :data:`REST_PER_JOB`): a few iterations on the demo sounds as a job runs them (a snapshot
+    timed half-way through each stage, counted :data:`SNAPSHOTS` times; the result's phase
+    recovery; after
+    a first, untimed run), and
+    their result judged as a job's is, then judged again twice as long. Where an iteration's
+    cost grows with the style's length, also each stage's growth per second of style
+    (:data:`PER_STYLE_SECOND`), from a second, longer style."""
     from ..demo import bongo_loop, canon_melody
 
     sr = 22050
     n = int(MEASURE_SECONDS * sr)
     content = Audio(canon_melody(sr)[None, :n], sr)
-
     style = Audio(bongo_loop(sr, seconds=MEASURE_STYLE_SECONDS)[None], sr)
 
-    def timed(style: Audio) -> tuple[dict[str, float], Result]:
+    def timed(style: Audio) -> tuple[dict[str, float], float, Result]:
+        """Each stage's rate, and the seconds of the synthesis besides its iterations."""
+        snapshot: dict[str, float] = {}  # per stage: one snapshot's seconds
+
+        def observer(progress: Progress) -> None:
+            # (one along the way, a preview, as all but a job's last: the last is the result)
+            if progress.iteration == progress.iterations // 2:
+                began = time.perf_counter()
+                progress.snapshot()
+                snapshot[progress.stage] = time.perf_counter() - began
+
+        began = time.perf_counter()
         result = transfer(content, style, extractor=payload["extractor"],
                           options=payload["options"], iterations=4, refine_iterations=2,
-                          griffin_lim_iterations=10, progress=False)
-        return {name: t.seconds / t.iterations / MEASURE_SECONDS
-                for name, t in result.stages.items()}, result
+                          progress=False, observer=observer)
+        iterating = {name: t.seconds - snapshot.get(name, 0.0)
+                     for name, t in result.stages.items()}
+        besides = time.perf_counter() - began - sum(iterating.values()) - sum(snapshot.values())
+        first = snapshot.get(result.settings.domain, 0.0)  # (most of a job's snapshots)
+        return ({name: iterating[name] / t.iterations / MEASURE_SECONDS
+                 for name, t in result.stages.items()}, besides + SNAPSHOTS * first, result)
 
     try:
-        measured, result = timed(style)
+        timed(style)  # (the first run also builds what every later one reuses: timed, the next)
+        measured, synthesis, result = timed(style)
         if sketch_extractor(payload["extractor"], payload["options"]).cost_grows_with_style:
-            longer, _ = timed(Audio(bongo_loop(sr, seconds=MEASURE_LONG_STYLE_SECONDS)[None], sr))
+            longer, _, _ = timed(
+                Audio(bongo_loop(sr, seconds=MEASURE_LONG_STYLE_SECONDS)[None], sr))
             extra = MEASURE_LONG_STYLE_SECONDS - MEASURE_STYLE_SECONDS
             measured |= {name + PER_STYLE_SECOND: max(longer[name] - rate, 0.0) / extra
                          for name, rate in list(measured.items())}
@@ -411,7 +430,8 @@ def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
         return
     per_second = max(twice - once, 0.0) / MEASURE_SECONDS
     per_job = max(once - per_second * MEASURE_SECONDS, 0.0)
-    outbox.put((key, "measured", {"rates": {**measured, REST: per_second, REST_PER_JOB: per_job}}))
+    outbox.put((key, "measured", {"rates": {
+        **measured, REST: per_second + synthesis / MEASURE_SECONDS, REST_PER_JOB: per_job}}))
 
 
 def _load(found) -> Audio:
