@@ -43,9 +43,10 @@ class SoundNetExtractor(Extractor):
     #: SoundNet's statistics pull a sound's timing apart quickly, so a transfer takes half a
     #: texture's iterations, held by a strong structure term; they also fill a voice's pauses
     #: with a steady texture that buries the soft syllables' pitch, so the term's loudness
-    #: slack is narrower than the other extractors' (benchmarks/RESULTS.md, *frontier*;
-    #: docs/research.md, *Keeping the melody*)
-    defaults = ExtractorDefaults.of("waveform", 200, transfer_iterations=100,
+    #: slack is narrower than the other extractors'. Its strength is 0.75: it keeps so much of
+    #: the content that a quarter of the term holds it while moving further (benchmarks/
+    #: RESULTS.md, *frontier*; docs/research.md, *Keeping the melody*)
+    defaults = ExtractorDefaults.of("waveform", 200, transfer_iterations=100, strength=0.75,
                                     structure_weight=10.0, loudness_slack_db=5.0)
 
     def __init__(
