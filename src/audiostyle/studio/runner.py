@@ -241,11 +241,11 @@ class Runner:
         this machine's measurement of the extractor with these options (kept in
         ``DATA/speed.json``; every finished job updates it): its iterations and what it does
         besides (``worker.REST`` per second, ``worker.REST_PER_JOB`` once: the snapshots, the
-        evaluation, the pictures); an iteration
-        whose cost grows with the style's length (``worker.PER_STYLE_SECOND``) is scaled to
-        the length of the job's styles. Until measured, none: a measurement is queued for the
-        worker (at most :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of
-        the next job) and the estimate says why it has no number."""
+        evaluation, the pictures); an iteration whose cost grows with the style's length
+        (``worker.PER_STYLE_SECOND``) is scaled to the length of the job's styles. Until
+        measured, none: a measurement is queued for the worker (at most
+        :data:`MAX_MEASUREMENTS` wait at once, each a few iterations ahead of the next job)
+        and the estimate says why it has no number."""
         key = _rate_key(spec["extractor"], spec["options"])
         rates = self.rates.get(key)
         if rates is None:

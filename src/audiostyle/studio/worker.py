@@ -369,13 +369,12 @@ def _save(work: Path, audio: Audio) -> None:
 def _measure(key: str, payload: dict[str, Any], outbox: Any) -> None:
     """Seconds per iteration per second of one channel, in each stage of ``payload``'s
     extractor and options, and of what a job does besides (:data:`REST`,
-    :data:`REST_PER_JOB`): a few iterations on the demo sounds as a job runs them (a snapshot
-    timed half-way through each stage, counted :data:`SNAPSHOTS` times; the result's phase
-    recovery; after
-    a first, untimed run), and
-    their result judged as a job's is, then judged again twice as long. Where an iteration's
-    cost grows with the style's length, also each stage's growth per second of style
-    (:data:`PER_STYLE_SECOND`), from a second, longer style."""
+    :data:`REST_PER_JOB`): a few iterations on the demo sounds as a job runs them, after a
+    first, untimed run (a snapshot timed half-way through each stage, counted
+    :data:`SNAPSHOTS` times; the result's phase recovery), and their result judged as a job's
+    is, then judged again twice as long. Where an iteration's cost grows with the style's
+    length, also each stage's growth per second of style (:data:`PER_STYLE_SECOND`), from a
+    second, longer style."""
     from ..demo import bongo_loop, canon_melody
 
     sr = 22050
