@@ -186,12 +186,9 @@ def run_extractors(args: argparse.Namespace) -> int:
         print(f"    domains: {', '.join(cls.domains)}")
         for kind in ("transfer", "texture"):
             print(f"    {kind} defaults: {cls.defaults.plan(kind).describe()}")
-        for key, value in extractors.options(name).items():
-            if value is None and key in cls.drawn_defaults:  # the random nets' drawn-only ones
-                print(f"    -X {key}={option_text(cls.drawn_defaults[key])} (with -X form=drawn "
-                      "only)")
-            else:
-                print(f"    -X {key}={option_text(value)}")
+        for key, (value, drawn_only) in extractors.option_defaults(name).items():
+            where = " (with -X form=drawn only)" if drawn_only else ""
+            print(f"    -X {key}={option_text(value)}{where}")
     return 0
 
 

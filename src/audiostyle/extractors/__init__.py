@@ -11,10 +11,11 @@ from .registry import (
     build_extractor,
     extractor_class,
     get_extractor,
+    option_defaults,
     options,
     sketch_extractor,
 )
 
 __all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "Extractor", "ExtractorDefaults", "ModelPlan", "Plan",
            "available", "build_extractor", "check_length", "extractor_class", "get_extractor",
-           "options", "shortest_input", "sketch_extractor"]
+           "option_defaults", "options", "shortest_input", "sketch_extractor"]

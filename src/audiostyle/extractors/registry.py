@@ -32,7 +32,7 @@ REGISTRY: dict[str, str] = {
 
 #: The extractor a synthesis uses when none is named (the API, the command line, batches, the
 #: studio's first choice): the best frontier on the evaluation set's held-out pairs under the
-#: independent judge (mean gain 12.1 dB against the shallow net's 8.9, at about twice its
+#: independent judge (mean gain 12.1 dB against the shallow net's 8.3, at about twice its
 #: time; benchmarks/RESULTS.md, *Evaluation set*; docs/research.md, *The default extractor*).
 DEFAULT_EXTRACTOR = "mcdermott"
 
@@ -63,14 +63,22 @@ def options(name: str) -> dict[str, Any]:
     }
 
 
+def option_defaults(name: str) -> dict[str, tuple[Any, bool]]:
+    """Each keyword option of extractor ``name`` as a user reads it: ``(the value it takes
+    when not given, whether it acts with form=drawn only)`` — for the random nets' drawn-only
+    options (default None) the value is the class's :attr:`~.Extractor.drawn_defaults`."""
+    drawn = extractor_class(name).drawn_defaults
+    return {key: (drawn[key], True) if value is None and key in drawn else (value, False)
+            for key, value in options(name).items()}
+
+
 def get_extractor(name: str, **kwargs: Any) -> Extractor:
     """Build extractor ``name`` with keyword options (see :func:`options`).
 
     Option values may be strings (from the command line); they are converted to the type of
-    the option's default (where that is None, of the drawn net's value,
-    :attr:`~.Extractor.drawn_defaults`).
+    the value the option takes when not given (:func:`option_defaults`).
     """
-    defaults, drawn = options(name), extractor_class(name).drawn_defaults
+    defaults = {key: value for key, (value, _) in option_defaults(name).items()}
     converted = {}
     for key, value in kwargs.items():
         if key not in defaults:
@@ -78,8 +86,7 @@ def get_extractor(name: str, **kwargs: Any) -> Extractor:
                 f"Extractor {name!r} has no option {key!r}.{did_you_mean(key, defaults)} "
                 f"Options: {', '.join(defaults) or 'none'}"
             )
-        default = drawn.get(key) if defaults[key] is None else defaults[key]
-        converted[key] = _convert(name, key, value, default)
+        converted[key] = _convert(name, key, value, defaults[key])
     if "sample_rate" in converted:  # before anything is sized by it
         check_rate(converted["sample_rate"], f"extractor {name!r}: working rate")
     try:
@@ -147,4 +154,4 @@ _SKETCHING = threading.Lock()
 
 
 __all__ = ["DEFAULT_EXTRACTOR", "REGISTRY", "available", "build_extractor", "extractor_class",
-           "get_extractor", "options", "sketch_extractor"]
+           "get_extractor", "option_defaults", "options", "sketch_extractor"]

@@ -68,8 +68,8 @@ def extractor_menu() -> list[dict[str, Any]]:
             "defaults": {kind: {**asdict(plan), "refine_iterations": plan.refine_iterations}
                          for kind, plan in (("transfer", cls.defaults.transfer),
                                             ("texture", cls.defaults.texture))},
-            "options": {k: _option_default(cls, k, v)
-                        for k, v in extractors.options(name).items()},
+            "options": {k: f"{_plain(v)} (form=drawn only)" if drawn_only else _plain(v)
+                        for k, (v, drawn_only) in extractors.option_defaults(name).items()},
             "weights": weights,
         })
     return menu
@@ -278,15 +278,6 @@ def _setting(body: dict[str, Any], name: str, errors: dict[str, str]) -> Any:
     except AudioStyleError as exc:
         errors.setdefault(name, str(exc).replace("`", ""))
         return DEFAULTS[name]
-
-
-def _option_default(cls: type[extractors.Extractor], key: str, value: Any) -> Any:
-    """What the menu shows as option ``key``'s default: its value, or for an option that is
-    not given by default (the random nets' drawn-only ones) the value it stands for and
-    where it acts, e.g. ``"4096 (form=drawn only)"``."""
-    if value is None and key in cls.drawn_defaults:
-        return f"{_plain(cls.drawn_defaults[key])} (form=drawn only)"
-    return _plain(value)
 
 
 def _plain(value: Any) -> Any:
